@@ -1,0 +1,105 @@
+/**
+ * Byte helpers shared by every module. Outputs are `Uint8Array<ArrayBuffer>` ({@link Bytes}) so
+ * they can be handed to WebCrypto (TypeScript ≥ 5.9 types its inputs that way); inputs accept any
+ * `Uint8Array`, including subarrays of Node `Buffer`s.
+ *
+ * @module
+ */
+
+/** A byte array backed by a plain (non-shared) `ArrayBuffer`: what enseal returns. */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
+/** Returns a view of `u8` usable as a WebCrypto `BufferSource`, copying only if it is shared. */
+export function asBufferSource(u8: Uint8Array): Bytes {
+  return u8.buffer instanceof ArrayBuffer ? (u8 as Bytes) : u8.slice();
+}
+
+/** Concatenates byte arrays into a new {@link Bytes}. */
+export function concat(...parts: readonly Uint8Array[]): Bytes {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * Compares two byte arrays in time that depends only on their lengths (not on where they differ).
+ * Lengths are not secret in any use here.
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
+}
+
+/** Overwrites a buffer we own with zeros. */
+export function wipe(...bufs: (Uint8Array | undefined)[]): void {
+  for (const b of bufs) b?.fill(0);
+}
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** UTF-8 encodes a string. */
+export function utf8(s: string): Bytes {
+  return encoder.encode(s) as Bytes;
+}
+
+/** Decodes UTF-8, throwing `TypeError` on malformed input. */
+export function fromUtf8(b: Uint8Array): string {
+  return strictDecoder.decode(b);
+}
+
+/** Lowercase hex encoding. */
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Decodes lowercase or uppercase hex; throws `TypeError` on odd length or bad digits. */
+export function fromHex(s: string): Bytes {
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new TypeError('"hex" expected an even-length hex string');
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Standard base64 (RFC 4648 §4) with padding. */
+export function toBase64(b: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < b.length; i += 0x8000) bin += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** Decodes standard base64; throws `TypeError` on malformed input. */
+export function fromBase64(s: string): Bytes {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) {
+    throw new TypeError('"base64" expected standard padded base64');
+  }
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Throws `TypeError` unless `v` is a `Uint8Array`. */
+export function assertBytes(v: unknown, name: string, length?: number): asserts v is Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array, got ${describe(v)}`);
+  if (length !== undefined && v.length !== length) {
+    throw new RangeError(`"${name}" expected ${length} bytes, got ${v.length}`);
+  }
+}
+
+/** Short description of a value's type for argument errors. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}

@@ -1,0 +1,64 @@
+/**
+ * `encrypt` / `decrypt`: whole objects in memory. Output is `header || C2SP payload`, written
+ * into one buffer; on failure nothing is returned.
+ *
+ * @module
+ */
+import { assertBytes, wipe, type Bytes } from '../bytes.js';
+import { getBackend } from '../backends/select.js';
+import { COBBLESTONE_256, SALT_LENGTH, sealedSize } from '../format/cobblestone.js';
+import { openMessage, sealMessageInto } from '../format/message.js';
+import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from './options.js';
+
+/**
+ * Encrypts `plaintext` for the given recipients under a fresh random data key.
+ *
+ * @param plaintext - bytes to encrypt (not modified)
+ * @param opts - `recipients` (required), `context`, `backend`
+ * @returns the enseal object: header followed by the Cobblestone-256 payload
+ * @throws TypeError/RangeError for invalid options (no recipients, a context beyond the limits)
+ * @example
+ * ```ts
+ * const key = aesKey({ id: 'k1', key: crypto.getRandomValues(new Uint8Array(32)) });
+ * const sealed = await encrypt(new TextEncoder().encode('hello'), { recipients: [key], context: { bucket: 'b' } });
+ * ```
+ */
+export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Promise<Bytes> {
+  assertBytes(plaintext, 'plaintext');
+  const backend = getBackend(opts?.backend);
+  const payloadLength = sealedSize(plaintext.length);
+  const { header, bound, dataKey } = await sealHeader(opts, backend);
+  try {
+    const out = new Uint8Array(header.length + payloadLength);
+    out.set(header, 0);
+    await sealMessageInto(backend, COBBLESTONE_256, dataKey, plaintext, bound, backend.randomBytes(SALT_LENGTH), out, header.length);
+    return out;
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+/**
+ * Decrypts and authenticates a whole enseal object. Nothing is returned unless the header and
+ * every chunk verified.
+ *
+ * @param ciphertext - the enseal object
+ * @param opts - `keys` (required), expected `context`, `backend`
+ * @returns the plaintext
+ * @throws EnsealError `ERR_HEADER`, `ERR_UNSUPPORTED`, `ERR_CONTEXT`, `ERR_NO_KEY`, `ERR_AUTH`,
+ *   `ERR_TRUNCATED`
+ * @example
+ * ```ts
+ * const plain = await decrypt(sealed, { keys: [key] });
+ * ```
+ */
+export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Promise<Bytes> {
+  assertBytes(ciphertext, 'ciphertext');
+  const backend = checkDecryptOptions(opts);
+  const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
+  try {
+    return await openMessage(backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
+  } finally {
+    wipe(dataKey);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * `encryptStream` / `decryptStream`: Web `TransformStream`s with backpressure and O(chunk)
+ * memory. Decryption collects the header (bounded to 64 KiB before anything is allocated),
+ * unlocks it, checks the payload commitment, then releases each chunk's plaintext only after its
+ * tag verified. A stream that ends early errors; it never ends as a silently short success.
+ *
+ * @module
+ */
+import { wipe, type Bytes } from '../bytes.js';
+import { getBackend } from '../backends/select.js';
+import { EnsealError } from '../errors.js';
+import { ChunkOpener } from '../format/chunked-open.js';
+import { ChunkSealer } from '../format/chunked-seal.js';
+import { COBBLESTONE_256, SALT_LENGTH, deriveMessageKeys, openPreamble } from '../format/cobblestone.js';
+import { decodeHeaderPrefix } from '../format/header.js';
+import { HEADER_PREFIX_LENGTH } from '../format/limits.js';
+import { pushTransform, type PushMachine } from '../streams/push-transform.js';
+import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from './options.js';
+
+/**
+ * A `TransformStream` that encrypts a plaintext byte stream into an enseal object.
+ *
+ * @param opts - `recipients` (required), `context`, `backend`
+ * @returns plaintext in, enseal object out (header first)
+ * @example
+ * ```ts
+ * await blob.stream().pipeThrough(encryptStream({ recipients: [key] })).pipeTo(upload);
+ * ```
+ */
+export function encryptStream(opts: EncryptOptions): TransformStream<Uint8Array, Uint8Array> {
+  return pushTransform(encryptMachine(opts));
+}
+
+/** The state machine behind {@link encryptStream} (shared with the Node stream adapter). */
+export function encryptMachine(opts: EncryptOptions): () => Promise<PushMachine> {
+  const backend = getBackend(opts?.backend);
+  return async () => {
+    const { header, bound, dataKey } = await sealHeader(opts, backend);
+    const salt = backend.randomBytes(SALT_LENGTH);
+    let keys;
+    try {
+      keys = await deriveMessageKeys(backend, COBBLESTONE_256, dataKey, salt, bound);
+    } finally {
+      wipe(dataKey);
+    }
+    const sealer = new ChunkSealer(keys.cipher);
+    return {
+      start: async () => [header, salt, keys.commitment],
+      push: (d) => sealer.push(d),
+      finish: async () => [await sealer.finish()],
+      abort: () => sealer.abort(),
+    };
+  };
+}
+
+/**
+ * A `TransformStream` that decrypts an enseal object stream.
+ *
+ * @param opts - `keys` (required), expected `context`, `backend`
+ * @returns enseal object in, authenticated plaintext out
+ * @throws (through the stream) EnsealError `ERR_HEADER`, `ERR_CONTEXT`, `ERR_NO_KEY`, `ERR_AUTH`,
+ *   `ERR_TRUNCATED`; once errored, the stream stays errored
+ */
+export function decryptStream(opts: DecryptOptions): TransformStream<Uint8Array, Uint8Array> {
+  return pushTransform(decryptMachine(opts));
+}
+
+/** The state machine behind {@link decryptStream} (shared with the Node stream adapter). */
+export function decryptMachine(opts: DecryptOptions): () => Promise<PushMachine> {
+  const backend = checkDecryptOptions(opts);
+  return async () => {
+    let head: Uint8Array = new Uint8Array(HEADER_PREFIX_LENGTH);
+    let fill = 0;
+    let opener: ChunkOpener | undefined;
+    let dataKey: Uint8Array | undefined;
+
+    const unlock = async (headerBytes: Uint8Array): Promise<ChunkOpener> => {
+      const unlocked = await unlockHeader(headerBytes, opts, backend);
+      dataKey = unlocked.dataKey;
+      return new ChunkOpener(async (preamble) => {
+        try {
+          return await openPreamble(backend, COBBLESTONE_256, unlocked.dataKey, preamble, unlocked.header.bound);
+        } finally {
+          wipe(dataKey);
+        }
+      });
+    };
+
+    return {
+      async push(data): Promise<Bytes[]> {
+        if (opener !== undefined) return opener.push(data);
+        let off = 0;
+        while (opener === undefined && off < data.length) {
+          const n = Math.min(head.length - fill, data.length - off);
+          head.set(data.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill < head.length) break;
+          if (head.length === HEADER_PREFIX_LENGTH) {
+            const total = decodeHeaderPrefix(head); // bounded: ≤ 64 KiB
+            const grown = new Uint8Array(total);
+            grown.set(head);
+            head = grown;
+          } else {
+            opener = await unlock(head);
+          }
+        }
+        return opener !== undefined && off < data.length ? opener.push(data.subarray(off)) : [];
+      },
+      async finish(): Promise<Bytes[]> {
+        if (opener === undefined) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the header');
+        return [await opener.finish()];
+      },
+      abort: () => wipe(dataKey),
+    };
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Push-based C2SP decryption. It first collects the 56-byte preamble and checks the commitment
+ * (through the `keyer` callback) before any chunk; then it authenticates every complete
+ * 16400-byte chunk as soon as it has arrived and releases its plaintext only after its tag
+ * verified. A 16400-byte chunk is never final (the final chunk is always short), so no
+ * look-ahead is needed. `finish()` requires a short final chunk of at least one tag, else the
+ * message was truncated (spec §"Implementation notes").
+ *
+ * After any failure the opener stays failed: every later call rethrows the same error.
+ *
+ * @module
+ */
+import type { Bytes } from '../bytes.js';
+import { EnsealError } from '../errors.js';
+import { BATCH_CHUNKS } from './chunked-seal.js';
+import { PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH, type ChunkCipher } from './cobblestone.js';
+
+/** Turns the 56-byte preamble into a keyed cipher, checking the commitment. */
+export type Keyer = (preamble: Bytes) => Promise<ChunkCipher>;
+
+/** Incremental opener. Not reentrant: await each call. */
+export class ChunkOpener {
+  readonly #keyer: Keyer;
+  #cipher: ChunkCipher | undefined;
+  #preamble = new Uint8Array(PREAMBLE_LENGTH);
+  #preambleFill = 0;
+  #pending = new Uint8Array(SEALED_CHUNK_SIZE);
+  #fill = 0;
+  #index = 0;
+  #error: unknown;
+  #finished = false;
+
+  /** @param keyer - derives and checks the message keys from the preamble */
+  constructor(keyer: Keyer) {
+    this.#keyer = keyer;
+  }
+
+  /** Plaintext bytes released so far correspond to this many authenticated chunks. */
+  get chunkIndex(): number {
+    return this.#index;
+  }
+
+  /**
+   * Adds ciphertext; returns the plaintext of every chunk it completed, each authenticated.
+   * @throws EnsealError `ERR_AUTH` (commitment or chunk), and the same error on every later call
+   */
+  async push(data: Uint8Array): Promise<Bytes[]> {
+    return this.#guard(async () => {
+      let off = 0;
+      if (this.#cipher === undefined) {
+        const n = Math.min(PREAMBLE_LENGTH - this.#preambleFill, data.length);
+        this.#preamble.set(data.subarray(0, n), this.#preambleFill);
+        this.#preambleFill += n;
+        off = n;
+        if (this.#preambleFill < PREAMBLE_LENGTH) return [];
+        this.#cipher = await this.#keyer(this.#preamble);
+      }
+      const sealed: Uint8Array[] = [];
+      if (this.#fill > 0) {
+        const n = Math.min(SEALED_CHUNK_SIZE - this.#fill, data.length - off);
+        this.#pending.set(data.subarray(off, off + n), this.#fill);
+        this.#fill += n;
+        off += n;
+        if (this.#fill === SEALED_CHUNK_SIZE) {
+          sealed.push(this.#pending);
+          this.#pending = new Uint8Array(SEALED_CHUNK_SIZE);
+          this.#fill = 0;
+        }
+      }
+      for (; data.length - off >= SEALED_CHUNK_SIZE; off += SEALED_CHUNK_SIZE) {
+        sealed.push(data.subarray(off, off + SEALED_CHUNK_SIZE));
+      }
+      if (off < data.length) {
+        this.#pending.set(data.subarray(off), this.#fill);
+        this.#fill += data.length - off;
+      }
+      const out: Bytes[] = [];
+      try {
+        for (let i = 0; i < sealed.length; i += BATCH_CHUNKS) {
+          const batch = sealed.slice(i, i + BATCH_CHUNKS);
+          out.push(...(await this.#cipher.openChunks(this.#index, batch)));
+          this.#index += batch.length;
+        }
+      } catch (e) {
+        for (const b of out) b.fill(0); // nothing from a failing write is released
+        throw e;
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Ends the message: authenticates the short final chunk.
+   * @throws EnsealError `ERR_TRUNCATED` when the preamble is incomplete or no short final chunk
+   *   follows the last full chunk; `ERR_AUTH` when the final chunk fails
+   */
+  async finish(): Promise<Bytes> {
+    return this.#guard(async () => {
+      if (this.#finished) throw new EnsealError('ERR_STATE', 'message already finished');
+      this.#finished = true;
+      if (this.#cipher === undefined) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the preamble');
+      if (this.#fill < TAG_LENGTH) {
+        throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends without a short final chunk');
+      }
+      const last = await this.#cipher.open(this.#index, this.#pending.subarray(0, this.#fill));
+      this.#index++;
+      this.#cipher.dispose();
+      return last;
+    });
+  }
+
+  async #guard<T>(f: () => Promise<T>): Promise<T> {
+    if (this.#error !== undefined) throw this.#error;
+    try {
+      return await f();
+    } catch (e) {
+      this.#error = e;
+      this.#cipher?.dispose();
+      throw e;
+    }
+  }
+}
+

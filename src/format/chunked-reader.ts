@@ -1,0 +1,166 @@
+/**
+ * Authenticated random access to a C2SP message stored at `base` in a {@link RandomAccessSource}
+ * (spec §"Implementation notes": "A plaintext index i can be found at index i % 16384 of chunk
+ * i // 16384. Chunk k can be found at ciphertext offset 56 + k × (16384 + len(tag))").
+ *
+ * The length implied by the source size is *unverified* (`size`) until the final chunk has been
+ * authenticated at its index (`verifiedSize()`), which happens once, is cached (success or
+ * failure), and precedes the release of any range: a truncated or extended object fails every
+ * read instead of yielding a plausible short answer.
+ *
+ * @module
+ */
+import type { Bytes } from '../bytes.js';
+import { EnsealError, RangeNotSatisfiableError } from '../errors.js';
+import { BATCH_CHUNKS } from './chunked-seal.js';
+import {
+  CHUNK_SIZE,
+  PREAMBLE_LENGTH,
+  SEALED_CHUNK_SIZE,
+  checkLength,
+  chunkCount,
+  openedSize,
+  type ChunkCipher,
+} from './cobblestone.js';
+
+/**
+ * Random-access bytes, e.g. a file or an object store reached by ranged GETs.
+ * `read` must resolve to exactly `length` bytes (fewer is treated as truncation).
+ */
+export interface RandomAccessSource {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** Reads `length` bytes at `offset`. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/**
+ * Reads exactly `length` bytes or fails with `ERR_TRUNCATED`.
+ * @throws EnsealError `ERR_TRUNCATED` when the source returns a different number of bytes
+ */
+export async function readExact(source: RandomAccessSource, offset: number, length: number): Promise<Uint8Array> {
+  if (length === 0) return new Uint8Array(0);
+  const b = await source.read(offset, length);
+  if (!(b instanceof Uint8Array)) throw new TypeError('source.read expected to resolve to a Uint8Array');
+  if (b.length !== length) {
+    throw new EnsealError('ERR_TRUNCATED', `source returned ${b.length} bytes at offset ${offset}, expected ${length}`);
+  }
+  return b;
+}
+
+/** Checks a source's shape and size. */
+export function checkSource(source: RandomAccessSource): void {
+  if (typeof source !== 'object' || source === null || typeof source.read !== 'function') {
+    throw new TypeError('"source" expected { size, read(offset, length) }');
+  }
+  checkLength(source.size, 'source.size');
+}
+
+/** Random-access reader over one C2SP message whose commitment was already checked. */
+export class ChunkedReader {
+  readonly #source: RandomAccessSource;
+  readonly #chunksAt: number;
+  readonly #cipher: ChunkCipher;
+  readonly #size: number;
+  readonly #lastIndex: number;
+  #final: Promise<Bytes> | undefined;
+
+  /**
+   * @param source - where the message lives
+   * @param base - offset of the message's salt in `source`
+   * @param cipher - keyed cipher (commitment already verified); owned and disposed by this reader
+   * @throws EnsealError `ERR_TRUNCATED` when the message length is impossible
+   */
+  constructor(source: RandomAccessSource, base: number, cipher: ChunkCipher) {
+    this.#source = source;
+    this.#chunksAt = base + PREAMBLE_LENGTH;
+    this.#cipher = cipher;
+    this.#size = openedSize(source.size - base);
+    this.#lastIndex = chunkCount(this.#size) - 1;
+  }
+
+  /** Plaintext size implied by the source length. Not authenticated: see {@link verifiedSize}. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Authenticates the final chunk at its index (once; cached) and returns the plaintext size.
+   * @throws EnsealError `ERR_AUTH` (chunk = final index) when the object was truncated, extended
+   *   or modified at its end
+   */
+  async verifiedSize(): Promise<number> {
+    await this.#finalChunk();
+    return this.#size;
+  }
+
+  #finalChunk(): Promise<Bytes> {
+    this.#final ??= (async () => {
+      const at = this.#chunksAt + this.#lastIndex * SEALED_CHUNK_SIZE;
+      const sealed = await readExact(this.#source, at, this.#source.size - at);
+      return this.#cipher.open(this.#lastIndex, sealed);
+    })();
+    return this.#final;
+  }
+
+  /**
+   * Decrypts plaintext bytes `start..end` (inclusive, like an HTTP Range; `end` past the last
+   * byte is clamped). Reads only the chunks covering the range, plus the final chunk once.
+   *
+   * @param start - first byte
+   * @param end - last byte, inclusive; default: the last byte
+   * @returns exactly the requested bytes, each from an authenticated chunk
+   * @throws RangeError when `end < start` or either is not a non-negative integer
+   * @throws RangeNotSatisfiableError (`ERR_RANGE`) when `start` ≥ the verified size
+   * @throws EnsealError `ERR_AUTH` when a covering chunk or the final chunk fails
+   */
+  async read(start: number, end?: number): Promise<Bytes> {
+    checkLength(start, 'start');
+    if (end !== undefined) {
+      checkLength(end, 'end');
+      if (end < start) throw new RangeError(`"end" (${end}) expected ≥ "start" (${start})`);
+    }
+    const finalChunk = this.#finalChunk();
+    if (start >= this.#size) {
+      await finalChunk; // a broken object reports its own error, not a 416
+      throw new RangeNotSatisfiableError(start, this.#size);
+    }
+    const last = Math.min(end ?? this.#size - 1, this.#size - 1);
+    const first = Math.floor(start / CHUNK_SIZE);
+    const lastChunk = Math.floor(last / CHUNK_SIZE);
+    const out = new Uint8Array(last - start + 1);
+    const place = (index: number, pt: Uint8Array): void => {
+      const chunkStart = index * CHUNK_SIZE;
+      const from = Math.max(start, chunkStart) - chunkStart;
+      const to = Math.min(last + 1, chunkStart + pt.length) - chunkStart;
+      out.set(pt.subarray(from, to), chunkStart + from - start);
+    };
+    try {
+      const middleEnd = Math.min(lastChunk, this.#lastIndex - 1); // final chunk comes from the cache
+      // Covering chunks are fetched in batches, one at a time (bounded memory), while the final
+      // chunk is authenticated concurrently.
+      const middle = (async () => {
+        for (let i = first; i <= middleEnd; i += BATCH_CHUNKS) {
+          const n = Math.min(BATCH_CHUNKS, middleEnd - i + 1);
+          const sealed = await readExact(this.#source, this.#chunksAt + i * SEALED_CHUNK_SIZE, n * SEALED_CHUNK_SIZE);
+          const parts: Uint8Array[] = [];
+          for (let k = 0; k < n; k++) parts.push(sealed.subarray(k * SEALED_CHUNK_SIZE, (k + 1) * SEALED_CHUNK_SIZE));
+          const pts = await this.#cipher.openChunks(i, parts);
+          pts.forEach((pt, k) => place(i + k, pt));
+        }
+      })();
+      const [fin] = await Promise.all([finalChunk, middle]);
+      if (lastChunk === this.#lastIndex) place(this.#lastIndex, fin);
+      return out;
+    } catch (e) {
+      out.fill(0);
+      throw e;
+    }
+  }
+
+  /** Wipes the cached final chunk and releases the key. */
+  dispose(): void {
+    this.#final?.then((b) => b.fill(0), () => undefined);
+    this.#cipher.dispose();
+  }
+}

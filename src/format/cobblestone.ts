@@ -1,0 +1,254 @@
+/**
+ * C2SP chunked-encryption (https://c2sp.org/chunked-encryption, "Cobblestone"): key derivation,
+ * per-chunk nonces and size arithmetic. Clause names below refer to sections of that spec.
+ *
+ * Byte layout of a message (spec §"AEAD usage"):
+ *
+ * ```
+ * salt (24) || commitment (32) || chunk_0 || chunk_1 || … || chunk_last
+ * chunk_i    = AEAD(key, nonce_i, plaintext_i, aad = "")   -- plaintext_i is 16384 bytes + 16-byte tag
+ * chunk_last = AEAD(key, nonce_last, plaintext_last, "")   -- 0 ≤ len(plaintext_last) < 16384
+ * nonce_i    = base_nonce XOR uint96_be(i),  i < 2^38
+ * key || base_nonce || commitment = HKDF-Expand(prk = input key,
+ *     info = "c2sp.org/chunked-encryption@v1+" || aead || 0x00 || salt || context)
+ * ```
+ *
+ * @module
+ */
+import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
+import type { AesGcmKey, CryptoBackend, HashName } from '../backends/backend.js';
+import { hkdfExpand } from '../backends/hkdf.js';
+import { EnsealError, chunkAuthError } from '../errors.js';
+
+/** Parameters of one Cobblestone instantiation. */
+export interface ChunkedSuite {
+  /** Name used in documentation, e.g. `Cobblestone-256`. */
+  readonly name: string;
+  /** IANA AEAD registry name, part of the HKDF info (spec §"Key derivation"). */
+  readonly aead: 'AEAD_AES_256_GCM' | 'AEAD_AES_128_GCM';
+  /** HKDF-Expand hash. */
+  readonly hash: HashName;
+  /** AEAD key length = input key length, in bytes. */
+  readonly keyLengthInBytes: 16 | 32;
+}
+
+/** Cobblestone-256: HKDF-SHA-512 + AES-256-GCM. enseal's payload layer. */
+export const COBBLESTONE_256: ChunkedSuite = Object.freeze({
+  name: 'Cobblestone-256',
+  aead: 'AEAD_AES_256_GCM',
+  hash: 'SHA-512',
+  keyLengthInBytes: 32,
+});
+
+/** Cobblestone-128: HKDF-SHA-512 + AES-128-GCM (spec's recommended instantiation uses SHA-256; Cobblestone uses SHA-512). */
+export const COBBLESTONE_128: ChunkedSuite = Object.freeze({
+  name: 'Cobblestone-128',
+  aead: 'AEAD_AES_128_GCM',
+  hash: 'SHA-512',
+  keyLengthInBytes: 16,
+});
+
+/** Salt length (spec: "a sequence of 24 bytes"). */
+export const SALT_LENGTH = 24;
+/** Commitment length (spec: "MUST be of 32 bytes"). */
+export const COMMITMENT_LENGTH = 32;
+/** Bytes before the first chunk: salt || commitment. */
+export const PREAMBLE_LENGTH = SALT_LENGTH + COMMITMENT_LENGTH;
+/** Plaintext bytes in every chunk but the last (spec §"Message chunking": 16 KiB). */
+export const CHUNK_SIZE = 16384;
+/** AES-GCM tag length. */
+export const TAG_LENGTH = 16;
+/** Ciphertext bytes of a full chunk. */
+export const SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_LENGTH;
+/** Nonce length of AES-GCM. */
+export const NONCE_LENGTH = 12;
+/** Chunk count limit (spec: "MUST NOT exceed 2^38 chunks"). */
+export const MAX_CHUNKS = 2 ** 38;
+
+const INFO_PREFIX = utf8('c2sp.org/chunked-encryption@v1+');
+
+/**
+ * Number of chunks for a plaintext of `n` bytes: always ⌊n / 16384⌋ + 1, because the final chunk
+ * is short and may be empty (spec §"Message chunking").
+ */
+export function chunkCount(plaintextLength: number): number {
+  return Math.floor(plaintextLength / CHUNK_SIZE) + 1;
+}
+
+/**
+ * Ciphertext size of a C2SP message holding `n` plaintext bytes (56-byte preamble included).
+ * @throws RangeError for a negative, non-integer or over-limit size
+ */
+export function sealedSize(plaintextLength: number): number {
+  checkLength(plaintextLength, 'plaintextLength');
+  const chunks = chunkCount(plaintextLength);
+  if (chunks > MAX_CHUNKS) throw new RangeError(`"plaintextLength" exceeds the 2^38-chunk limit`);
+  return PREAMBLE_LENGTH + plaintextLength + chunks * TAG_LENGTH;
+}
+
+/**
+ * Plaintext size of a C2SP message of `n` ciphertext bytes, from the length alone (not yet
+ * authenticated: see spec §"Implementation notes").
+ * @throws EnsealError `ERR_TRUNCATED` for a length no valid message has
+ */
+export function openedSize(sealedLength: number): number {
+  checkLength(sealedLength, 'sealedLength');
+  if (sealedLength < PREAMBLE_LENGTH + TAG_LENGTH) {
+    throw new EnsealError('ERR_TRUNCATED', `ciphertext of ${sealedLength} bytes is too short for a message`);
+  }
+  const body = sealedLength - PREAMBLE_LENGTH;
+  const full = Math.floor(body / SEALED_CHUNK_SIZE);
+  const rest = body % SEALED_CHUNK_SIZE;
+  // A final chunk shorter than a tag means the message was cut inside a chunk, or right after a
+  // full chunk (the mandatory short final chunk is missing).
+  if (rest < TAG_LENGTH) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends without a short final chunk');
+  if (full + 1 > MAX_CHUNKS) throw new EnsealError('ERR_LIMIT', 'ciphertext exceeds the 2^38-chunk limit');
+  return full * CHUNK_SIZE + rest - TAG_LENGTH;
+}
+
+/** Throws RangeError unless `n` is a non-negative safe integer. */
+export function checkLength(n: number, name: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`"${name}" expected a non-negative integer, got ${n}`);
+}
+
+/** The per-message secrets derived from the input key (spec §"Key derivation"). */
+export interface MessageKeys {
+  readonly cipher: ChunkCipher;
+  readonly commitment: Bytes;
+}
+
+/**
+ * Derives key, base nonce and commitment for one message.
+ * @throws RangeError when `inputKey` is not the suite's key length
+ */
+export async function deriveMessageKeys(
+  backend: CryptoBackend,
+  suite: ChunkedSuite,
+  inputKey: Uint8Array,
+  salt: Uint8Array,
+  context: Uint8Array,
+): Promise<MessageKeys> {
+  if (!(inputKey instanceof Uint8Array) || inputKey.length !== suite.keyLengthInBytes) {
+    throw new RangeError(`"inputKey" expected ${suite.keyLengthInBytes} bytes for ${suite.name}, got ${inputKey?.length}`);
+  }
+  if (salt.length !== SALT_LENGTH) throw new RangeError(`"salt" expected ${SALT_LENGTH} bytes, got ${salt.length}`);
+  const kl = suite.keyLengthInBytes;
+  // info = "c2sp.org/chunked-encryption@v1+" || aead || 0x00 || salt || context
+  const info = concat(INFO_PREFIX, utf8(suite.aead), Uint8Array.of(0), salt, context);
+  const okm = await hkdfExpand(backend, suite.hash, inputKey, info, kl + NONCE_LENGTH + COMMITMENT_LENGTH);
+  const key = okm.subarray(0, kl);
+  try {
+    const aead = await backend.aesGcm(key);
+    return {
+      cipher: new ChunkCipher(aead, okm.slice(kl, kl + NONCE_LENGTH)),
+      commitment: okm.slice(kl + NONCE_LENGTH),
+    };
+  } finally {
+    wipe(okm);
+  }
+}
+
+/**
+ * Derives the message keys and checks the stored commitment in constant time before any chunk
+ * is touched (spec: "implementations MUST check the commitment matches the derived value").
+ * @throws EnsealError `ERR_AUTH` on mismatch (wrong key, wrong context, or a modified preamble)
+ */
+export async function openPreamble(
+  backend: CryptoBackend,
+  suite: ChunkedSuite,
+  inputKey: Uint8Array,
+  preamble: Uint8Array,
+  context: Uint8Array,
+): Promise<ChunkCipher> {
+  const salt = preamble.subarray(0, SALT_LENGTH);
+  const { cipher, commitment } = await deriveMessageKeys(backend, suite, inputKey, salt, context);
+  if (!constantTimeEqual(commitment, preamble.subarray(SALT_LENGTH, PREAMBLE_LENGTH))) {
+    cipher.dispose();
+    throw new EnsealError('ERR_AUTH', 'key commitment check failed (wrong key, wrong context, or modified ciphertext)');
+  }
+  return cipher;
+}
+
+/**
+ * Owns the AEAD key and base nonce of one message and derives every chunk nonce; every call
+ * names the chunk index it is for.
+ */
+export class ChunkCipher {
+  readonly #aead: AesGcmKey;
+  readonly #baseNonce: Bytes;
+
+  /**
+   * @param aead - the message's AEAD key
+   * @param baseNonce - 12-byte base nonce (owned by this object)
+   */
+  constructor(aead: AesGcmKey, baseNonce: Bytes) {
+    this.#aead = aead;
+    this.#baseNonce = baseNonce;
+  }
+
+  /**
+   * nonce_i = base_nonce XOR i as a 96-bit big-endian integer; i < 2^38 touches only the last
+   * 5 bytes (spec §"AEAD usage").
+   * @throws EnsealError `ERR_LIMIT` when `index` reaches 2^38
+   */
+  nonce(index: number): Bytes {
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`"index" expected a non-negative integer, got ${index}`);
+    if (index >= MAX_CHUNKS) throw new EnsealError('ERR_LIMIT', 'message exceeds the 2^38-chunk limit');
+    const n = this.#baseNonce.slice();
+    const hi = Math.floor(index / 2 ** 32); // < 2^6
+    const lo = index >>> 0;
+    n[7] = (n[7] as number) ^ hi;
+    n[8] = (n[8] as number) ^ (lo >>> 24);
+    n[9] = (n[9] as number) ^ ((lo >>> 16) & 0xff);
+    n[10] = (n[10] as number) ^ ((lo >>> 8) & 0xff);
+    n[11] = (n[11] as number) ^ (lo & 0xff);
+    return n;
+  }
+
+  /** Encrypts chunk `index`; the AEAD's AAD is empty (spec: "MUST be empty"). */
+  seal(index: number, plaintext: Uint8Array): Promise<Bytes> {
+    return this.#aead.seal(this.nonce(index), plaintext);
+  }
+
+  /**
+   * Decrypts and authenticates chunk `index`.
+   * @throws EnsealError `ERR_AUTH` with `chunk = index` on failure
+   */
+  async open(index: number, sealed: Uint8Array): Promise<Bytes> {
+    const nonce = this.nonce(index);
+    try {
+      return await this.#aead.open(nonce, sealed);
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkAuthError(index);
+      throw e;
+    }
+  }
+
+  /**
+   * Seals chunks `first, first+1, …` in one backend call.
+   * @returns pieces whose concatenation is the sealed chunks, in order
+   */
+  sealChunks(first: number, plaintexts: readonly Uint8Array[]): Promise<Bytes[]> {
+    return this.#aead.sealBatch(plaintexts.map((_, i) => this.nonce(first + i)), plaintexts);
+  }
+
+  /**
+   * Opens chunks `first, first+1, …` in one backend call.
+   * @returns their plaintexts, each authenticated
+   * @throws EnsealError `ERR_AUTH` with `chunk` = the index of the first chunk that failed
+   */
+  async openChunks(first: number, sealed: readonly Uint8Array[]): Promise<Bytes[]> {
+    try {
+      return await this.#aead.openBatch(sealed.map((_, i) => this.nonce(first + i)), sealed);
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkAuthError(first + (e.chunk ?? 0));
+      throw e;
+    }
+  }
+
+  /** Wipes the base nonce and releases the AEAD key. */
+  dispose(): void {
+    this.#aead.dispose();
+    this.#baseNonce.fill(0);
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The enseal v1 envelope header: canonical, bounded binary encoding (docs/FORMAT.md §2).
+ *
+ * ```
+ * magic          6   "enseal"
+ * version        1   0x01
+ * suite          1   0x01 = Cobblestone-256 (HKDF-SHA-512, AES-256-GCM, 16 KiB chunks)
+ * header_length  4   u32: bytes from magic through mac, 55 ≤ n ≤ 65536
+ * context        u16 count, then count × (u16 len, key UTF-8, u16 len, value UTF-8),
+ *                keys strictly ascending by bytes
+ * recipients     u8 count (1..64), then count × stanza
+ *   stanza       u8 len, type ASCII; u16 len, key id UTF-8;
+ *                u8 count, count × (u8 len, name ASCII, u16 len, value UTF-8), names strictly ascending;
+ *                u16 len, wrapped data key
+ * mac            32  HMAC-SHA-256(HKDF-Expand-SHA-512(data key, "enseal/v1 header-mac", 32),
+ *                    header bytes before the mac)
+ * ```
+ * All integers are big-endian. The *bound part* — magic, version, suite and the context section
+ * (everything except header_length, recipients and mac) — is the C2SP `context` of the payload,
+ * so it is bound into the payload's key commitment; the recipients can be rewritten (rewrap)
+ * without touching the payload, and are authenticated by the mac.
+ *
+ * @module
+ */
+import { concat, fromUtf8, utf8, type Bytes } from '../bytes.js';
+import { EnsealError } from '../errors.js';
+import {
+  HEADER_MAC_LENGTH,
+  HEADER_PREFIX_LENGTH,
+  MAX_CONTEXT_ENTRIES,
+  MAX_CONTEXT_KEY_LENGTH,
+  MAX_CONTEXT_VALUE_LENGTH,
+  MAX_HEADER_LENGTH,
+  MAX_KEY_ID_LENGTH,
+  MAX_PARAMS,
+  MAX_PARAM_NAME_LENGTH,
+  MAX_PARAM_VALUE_LENGTH,
+  MAX_RECIPIENTS,
+  MAX_TYPE_LENGTH,
+  MAX_WRAPPED_LENGTH,
+} from './limits.js';
+
+/** "enseal" in ASCII (FORMAT.md §2.1). */
+export const MAGIC: Bytes = utf8('enseal');
+/** The only header version this build reads and writes. */
+export const VERSION = 1;
+/** Suite id of Cobblestone-256. */
+export const SUITE_COBBLESTONE_256 = 1;
+/** Smallest possible header: prefix, empty context, one minimal stanza, mac. */
+export const MIN_HEADER_LENGTH = HEADER_PREFIX_LENGTH + 2 + 1 + (1 + 1 + 2 + 1 + 2 + 1) + HEADER_MAC_LENGTH;
+
+/** An encryption context: string keys to string values, bound to the ciphertext. */
+export type EncryptionContext = Readonly<Record<string, string>>;
+
+/**
+ * One recipient of the data key, as stored in the header. Produced by a key provider's `wrap`,
+ * handed back to its `unwrap`.
+ */
+export interface Stanza {
+  /** Provider type, ASCII `[a-z0-9][a-z0-9.-]*`, e.g. `aes256-gcm`. */
+  readonly type: string;
+  /** Which master key wrapped the data key (a key id, ARN, alias…). May be empty. */
+  readonly keyId: string;
+  /** Provider parameters (algorithm options, salts as base64…). Never secrets. */
+  readonly params: Readonly<Record<string, string>>;
+  /** The wrapped (encrypted) data key. */
+  readonly wrapped: Uint8Array;
+}
+
+/** A decoded header. */
+export interface Header {
+  readonly version: number;
+  readonly suite: number;
+  /** Total header length in bytes (= offset of the payload). */
+  readonly length: number;
+  readonly context: EncryptionContext;
+  readonly recipients: readonly Stanza[];
+  /** The header bytes covered by the mac (everything before it). */
+  readonly macInput: Bytes;
+  /** The stored mac. */
+  readonly mac: Bytes;
+  /** The bound part: the payload's C2SP context. */
+  readonly bound: Bytes;
+}
+
+const TYPE_RE = /^[a-z0-9][a-z0-9.-]*$/;
+const PARAM_RE = /^[A-Za-z0-9._-]+$/;
+
+function headerError(msg: string): EnsealError {
+  return new EnsealError('ERR_HEADER', `invalid header: ${msg}`);
+}
+
+/** Byte-wise comparison (the canonical order of keys). */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+class Writer {
+  readonly parts: Uint8Array[] = [];
+  length = 0;
+  bytes(b: Uint8Array): void {
+    this.parts.push(b);
+    this.length += b.length;
+  }
+  u8(n: number): void {
+    this.bytes(Uint8Array.of(n));
+  }
+  u16(n: number): void {
+    this.bytes(Uint8Array.of(n >>> 8, n & 0xff));
+  }
+  u32(n: number): void {
+    this.bytes(Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff));
+  }
+  /** A length-prefixed field, with the length checked against `max` (misuse → RangeError). */
+  field(b: Uint8Array, lenBytes: 1 | 2, min: number, max: number, what: string): void {
+    if (b.length < min || b.length > max) throw new RangeError(`${what} expected ${min}..${max} bytes, got ${b.length}`);
+    if (lenBytes === 1) this.u8(b.length);
+    else this.u16(b.length);
+    this.bytes(b);
+  }
+}
+
+/** Validates and canonically orders a string map; misuse throws TypeError/RangeError. */
+function sortedEntries(
+  map: Readonly<Record<string, string>>,
+  what: string,
+  maxEntries: number,
+  keyOk: (k: string) => boolean,
+): [Bytes, Bytes][] {
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new TypeError(`${what} expected a string map`);
+  const entries = Object.entries(map).map(([k, v]): [Bytes, Bytes] => {
+    if (typeof v !== 'string') throw new TypeError(`${what} value of "${k}" expected string, got ${typeof v}`);
+    if (!keyOk(k)) throw new TypeError(`${what} key "${k}" is not allowed`);
+    return [utf8(k), utf8(v)];
+  });
+  if (entries.length > maxEntries) throw new RangeError(`${what} expected at most ${maxEntries} entries, got ${entries.length}`);
+  return entries.sort((a, b) => compareBytes(a[0], b[0]));
+}
+
+/** Encodes the context section (u16 count + entries), shared by the header and the bound part. */
+function encodeContext(w: Writer, context: EncryptionContext): void {
+  const entries = sortedEntries(context, 'encryption context', MAX_CONTEXT_ENTRIES, (k) => k.length > 0);
+  w.u16(entries.length);
+  for (const [k, v] of entries) {
+    w.field(k, 2, 1, MAX_CONTEXT_KEY_LENGTH, 'encryption context key');
+    w.field(v, 2, 0, MAX_CONTEXT_VALUE_LENGTH, 'encryption context value');
+  }
+}
+
+/**
+ * The bound part of a header with this context: magic, version, suite, context section.
+ * @throws TypeError/RangeError when the context violates the format's rules
+ */
+export function encodeBound(context: EncryptionContext): Bytes {
+  const w = new Writer();
+  w.bytes(MAGIC);
+  w.u8(VERSION);
+  w.u8(SUITE_COBBLESTONE_256);
+  encodeContext(w, context);
+  return concat(...w.parts);
+}
+
+/** Checks a stanza a provider returned (its shape is the provider's responsibility). */
+export function checkStanza(s: Stanza): void {
+  if (typeof s !== 'object' || s === null) throw new TypeError('stanza expected an object');
+  if (typeof s.type !== 'string' || !TYPE_RE.test(s.type) || s.type.length > MAX_TYPE_LENGTH) {
+    throw new TypeError(`stanza type expected [a-z0-9][a-z0-9.-]* of at most ${MAX_TYPE_LENGTH} bytes, got ${JSON.stringify(s.type)}`);
+  }
+  if (typeof s.keyId !== 'string') throw new TypeError('stanza keyId expected string');
+  if (!(s.wrapped instanceof Uint8Array)) throw new TypeError('stanza wrapped expected Uint8Array');
+}
+
+/**
+ * Encodes a header without its mac; `header_length` already counts the 32 mac bytes.
+ * @throws TypeError/RangeError when a field violates the format's rules or limits
+ */
+export function encodeHeaderBody(context: EncryptionContext, recipients: readonly Stanza[]): Bytes {
+  if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) {
+    throw new RangeError(`recipients expected 1..${MAX_RECIPIENTS}, got ${recipients.length}`);
+  }
+  const body = new Writer();
+  encodeContext(body, context);
+  body.u8(recipients.length);
+  for (const s of recipients) {
+    checkStanza(s);
+    body.field(utf8(s.type), 1, 1, MAX_TYPE_LENGTH, 'stanza type');
+    body.field(utf8(s.keyId), 2, 0, MAX_KEY_ID_LENGTH, 'stanza keyId');
+    const params = sortedEntries(s.params ?? {}, 'stanza params', MAX_PARAMS, (k) => PARAM_RE.test(k));
+    body.u8(params.length);
+    for (const [k, v] of params) {
+      body.field(k, 1, 1, MAX_PARAM_NAME_LENGTH, 'stanza param name');
+      body.field(v, 2, 0, MAX_PARAM_VALUE_LENGTH, 'stanza param value');
+    }
+    body.field(s.wrapped, 2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key');
+  }
+  const total = HEADER_PREFIX_LENGTH + body.length + HEADER_MAC_LENGTH;
+  if (total > MAX_HEADER_LENGTH) throw new RangeError(`header expected at most ${MAX_HEADER_LENGTH} bytes, got ${total}`);
+  const w = new Writer();
+  w.bytes(MAGIC);
+  w.u8(VERSION);
+  w.u8(SUITE_COBBLESTONE_256);
+  w.u32(total);
+  return concat(...w.parts, ...body.parts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: every length is checked against its limit and the bytes left before use.
+
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+  need(n: number, what: string): void {
+    if (n > this.end - this.pos) throw headerError(`${what} runs past the end of the header`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++] as number;
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = ((this.buf[this.pos] as number) << 8) | (this.buf[this.pos + 1] as number);
+    this.pos += 2;
+    return v;
+  }
+  /** A length-prefixed field whose length is checked against `min..max` before slicing. */
+  field(lenBytes: 1 | 2, min: number, max: number, what: string): Uint8Array {
+    const n = lenBytes === 1 ? this.u8(what) : this.u16(what);
+    if (n < min || n > max) throw headerError(`${what} length ${n} outside ${min}..${max}`);
+    this.need(n, what);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+  text(lenBytes: 1 | 2, min: number, max: number, what: string): { raw: Uint8Array; text: string } {
+    const raw = this.field(lenBytes, min, max, what);
+    try {
+      return { raw, text: fromUtf8(raw) };
+    } catch {
+      throw headerError(`${what} is not valid UTF-8`);
+    }
+  }
+}
+
+/**
+ * Reads the fixed 12-byte prefix and returns the header length.
+ * @throws EnsealError `ERR_TRUNCATED` if fewer than 12 bytes, `ERR_HEADER` for a bad magic or
+ *   length, `ERR_UNSUPPORTED` for an unknown version or suite
+ */
+export function decodeHeaderPrefix(bytes: Uint8Array): number {
+  if (bytes.length < HEADER_PREFIX_LENGTH) {
+    // Distinguish "not ours" from "cut short" on what we have.
+    for (let i = 0; i < Math.min(bytes.length, MAGIC.length); i++) {
+      if (bytes[i] !== MAGIC[i]) throw headerError('not an enseal object (bad magic)');
+    }
+    throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the header');
+  }
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) throw headerError('not an enseal object (bad magic)');
+  if (bytes[6] !== VERSION) throw new EnsealError('ERR_UNSUPPORTED', `unsupported header version ${bytes[6]}`);
+  if (bytes[7] !== SUITE_COBBLESTONE_256) throw new EnsealError('ERR_UNSUPPORTED', `unsupported suite ${bytes[7]}`);
+  const len = (((bytes[8] as number) << 24) | ((bytes[9] as number) << 16) | ((bytes[10] as number) << 8) | (bytes[11] as number)) >>> 0;
+  if (len < MIN_HEADER_LENGTH || len > MAX_HEADER_LENGTH) {
+    throw headerError(`header length ${len} outside ${MIN_HEADER_LENGTH}..${MAX_HEADER_LENGTH}`);
+  }
+  return len;
+}
+
+function decodeStringMap(
+  r: Reader,
+  count: number,
+  keyLen: 1 | 2,
+  keyMin: number,
+  keyMax: number,
+  valueMax: number,
+  what: string,
+  keyOk: (k: string) => boolean,
+): Record<string, string> {
+  const entries: [string, string][] = [];
+  let prev: Uint8Array | undefined;
+  for (let i = 0; i < count; i++) {
+    const k = r.text(keyLen, keyMin, keyMax, `${what} key`);
+    if (!keyOk(k.text)) throw headerError(`${what} key is not allowed`);
+    if (prev !== undefined && compareBytes(prev, k.raw) >= 0) throw headerError(`${what} keys not in strictly ascending order`);
+    prev = k.raw;
+    const v = r.text(2, 0, valueMax, `${what} value`);
+    entries.push([k.text, v.text]);
+  }
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Decodes a header from the start of `bytes` (which may continue with the payload).
+ * @throws EnsealError `ERR_TRUNCATED` when `bytes` is shorter than the declared header,
+ *   `ERR_HEADER` for any malformed, non-canonical or out-of-limit field, `ERR_UNSUPPORTED`
+ *   for an unknown version or suite
+ */
+export function decodeHeader(bytes: Uint8Array): Header {
+  const length = decodeHeaderPrefix(bytes);
+  if (bytes.length < length) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the header');
+  const macAt = length - HEADER_MAC_LENGTH;
+  const r = new Reader(bytes, HEADER_PREFIX_LENGTH, macAt);
+
+  const contextCount = r.u16('context count');
+  if (contextCount > MAX_CONTEXT_ENTRIES) throw headerError(`context count ${contextCount} exceeds ${MAX_CONTEXT_ENTRIES}`);
+  const context = decodeStringMap(r, contextCount, 2, 1, MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH, 'context', () => true);
+  const contextEnd = r.pos;
+
+  const count = r.u8('recipient count');
+  if (count < 1 || count > MAX_RECIPIENTS) throw headerError(`recipient count ${count} outside 1..${MAX_RECIPIENTS}`);
+  const recipients: Stanza[] = [];
+  for (let i = 0; i < count; i++) {
+    const type = r.text(1, 1, MAX_TYPE_LENGTH, 'stanza type').text;
+    if (!TYPE_RE.test(type)) throw headerError('stanza type has characters outside [a-z0-9.-]');
+    const keyId = r.text(2, 0, MAX_KEY_ID_LENGTH, 'stanza key id').text;
+    const paramCount = r.u8('stanza param count');
+    if (paramCount > MAX_PARAMS) throw headerError(`stanza param count ${paramCount} exceeds ${MAX_PARAMS}`);
+    const params = decodeStringMap(r, paramCount, 1, 1, MAX_PARAM_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, 'stanza param', (k) => PARAM_RE.test(k));
+    const wrapped = r.field(2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key').slice();
+    recipients.push(Object.freeze({ type, keyId, params: Object.freeze(params), wrapped }));
+  }
+  if (r.pos !== macAt) throw headerError(`${macAt - r.pos} unexpected bytes before the mac`);
+
+  return Object.freeze({
+    version: VERSION,
+    suite: SUITE_COBBLESTONE_256,
+    length,
+    context: Object.freeze(context),
+    recipients: Object.freeze(recipients),
+    macInput: bytes.slice(0, macAt),
+    mac: bytes.slice(macAt, length),
+    bound: concat(bytes.subarray(0, 8), bytes.subarray(HEADER_PREFIX_LENGTH, contextEnd)),
+  });
+}
