@@ -51,6 +51,23 @@ export function utf8(s: string): Bytes {
   return encoder.encode(s) as Bytes;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True unless `s` has a lone UTF-16 surrogate (which has no UTF-8 encoding). */
+export function isWellFormed(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+
+/**
+ * UTF-8 encodes a string that must be well-formed: `TextEncoder` would silently turn a lone
+ * surrogate into U+FFFD, so what is stored would differ from what the caller gave.
+ * @throws TypeError naming `what` when `s` contains a lone surrogate
+ */
+export function utf8Strict(s: string, what: string): Bytes {
+  if (!isWellFormed(s)) throw new TypeError(`${what} expected a well-formed string (lone UTF-16 surrogate)`);
+  return utf8(s);
+}
+
 /** Decodes UTF-8, throwing `TypeError` on malformed input. */
 export function fromUtf8(b: Uint8Array): string {
   return strictDecoder.decode(b);

@@ -24,7 +24,7 @@ export { decryptRange, openReader, type ByteRange, type EnvelopeReader, type Ran
 export { inspect, type Inspection } from './envelope/inspect.js';
 export { ciphertextRange, ciphertextSize, plaintextSize, type CiphertextRange } from './envelope/sizes.js';
 export type { BackendOptions, DecryptOptions, EncryptOptions } from './envelope/options.js';
-export { aesKey, AES_GCM_STANZA, type AesKeyOptions } from './keys/aes-key.js';
+export { aesKey, AES_GCM_STANZA, type AesKeyOptions, type AesKeyProvider } from './keys/aes-key.js';
 export type { GeneratedDataKey, KeyProvider, WrapContext } from './keys/provider.js';
 export type { EncryptionContext, Stanza } from './format/header.js';
 export { EnsealError, RangeNotSatisfiableError, isEnsealError, type ErrorCode, type EnsealErrorOptions } from './errors.js';

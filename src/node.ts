@@ -23,12 +23,12 @@ import type { PushMachine } from './streams/push-transform.js';
 class MachineTransform extends Transform {
   readonly #machine: Promise<PushMachine>;
   #started = false;
-  #settled: PushMachine | undefined;
+  #finished = false;
 
   constructor(make: () => Promise<PushMachine>) {
     super({ highWaterMark: 1 << 16 });
     this.#machine = make();
-    this.#machine.then((m) => (this.#settled = m), () => undefined);
+    this.#machine.catch(() => undefined); // surfaced by the first transform/flush
   }
 
   async #step(f: (m: PushMachine) => Promise<Uint8Array[]>): Promise<void> {
@@ -49,11 +49,18 @@ class MachineTransform extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    this.#step((m) => m.finish()).then(() => cb(), (e: Error) => cb(e));
+    this.#step((m) => m.finish()).then(
+      () => {
+        this.#finished = true;
+        cb();
+      },
+      (e: Error) => cb(e),
+    );
   }
 
+  /** Destroyed before the end (error or caller's `destroy()`): wipe the machine's secrets. */
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    if (err !== null) this.#settled?.abort?.();
+    if (!this.#finished) this.#machine.then((m) => m.abort?.(), () => undefined);
     cb(err);
   }
 }

@@ -138,9 +138,15 @@ export class ChunkedReader {
     try {
       const middleEnd = Math.min(lastChunk, this.#lastIndex - 1); // final chunk comes from the cache
       // Covering chunks are fetched in batches, one at a time (bounded memory), while the final
-      // chunk is authenticated concurrently.
+      // chunk is authenticated concurrently. If that fails, no further batch is read, and this
+      // call settles only once the batch in flight has finished (no I/O after it returns).
+      let stop = false;
+      const fin = finalChunk.catch((e: unknown) => {
+        stop = true;
+        throw e;
+      });
       const middle = (async () => {
-        for (let i = first; i <= middleEnd; i += BATCH_CHUNKS) {
+        for (let i = first; i <= middleEnd && !stop; i += BATCH_CHUNKS) {
           const n = Math.min(BATCH_CHUNKS, middleEnd - i + 1);
           const sealed = await readExact(this.#source, this.#chunksAt + i * SEALED_CHUNK_SIZE, n * SEALED_CHUNK_SIZE);
           const parts: Uint8Array[] = [];
@@ -149,8 +155,10 @@ export class ChunkedReader {
           pts.forEach((pt, k) => place(i + k, pt));
         }
       })();
-      const [fin] = await Promise.all([finalChunk, middle]);
-      if (lastChunk === this.#lastIndex) place(this.#lastIndex, fin);
+      const [f, m] = await Promise.allSettled([fin, middle]);
+      if (f.status === 'rejected') throw f.reason; // the object's own failure comes first
+      if (m.status === 'rejected') throw m.reason;
+      if (lastChunk === this.#lastIndex) place(this.#lastIndex, f.value);
       return out;
     } catch (e) {
       out.fill(0);

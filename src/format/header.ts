@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { concat, fromUtf8, utf8, type Bytes } from '../bytes.js';
+import { concat, fromUtf8, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import {
   HEADER_MAC_LENGTH,
@@ -136,7 +136,7 @@ function sortedEntries(
   const entries = Object.entries(map).map(([k, v]): [Bytes, Bytes] => {
     if (typeof v !== 'string') throw new TypeError(`${what} value of "${k}" expected string, got ${typeof v}`);
     if (!keyOk(k)) throw new TypeError(`${what} key "${k}" is not allowed`);
-    return [utf8(k), utf8(v)];
+    return [utf8Strict(k, `${what} key`), utf8Strict(v, `${what} value`)];
   });
   if (entries.length > maxEntries) throw new RangeError(`${what} expected at most ${maxEntries} entries, got ${entries.length}`);
   return entries.sort((a, b) => compareBytes(a[0], b[0]));
@@ -189,7 +189,7 @@ export function encodeHeaderBody(context: EncryptionContext, recipients: readonl
   for (const s of recipients) {
     checkStanza(s);
     body.field(utf8(s.type), 1, 1, MAX_TYPE_LENGTH, 'stanza type');
-    body.field(utf8(s.keyId), 2, 0, MAX_KEY_ID_LENGTH, 'stanza keyId');
+    body.field(utf8Strict(s.keyId, 'stanza keyId'), 2, 0, MAX_KEY_ID_LENGTH, 'stanza keyId');
     const params = sortedEntries(s.params ?? {}, 'stanza params', MAX_PARAMS, (k) => PARAM_RE.test(k));
     body.u8(params.length);
     for (const [k, v] of params) {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { assertBytes, concat, utf8, type Bytes } from '../bytes.js';
+import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import type { KeyProvider, Stanza, WrapContext } from './provider.js';
@@ -32,6 +32,12 @@ function aadFor(id: Bytes, ctx: WrapContext): Bytes {
   return concat(AAD_LABEL, Uint8Array.of(0, id.length >>> 8, id.length & 0xff), id, ctx.aad);
 }
 
+/** The provider {@link aesKey} returns: a {@link KeyProvider} that can forget its key. */
+export interface AesKeyProvider extends KeyProvider {
+  /** Wipes the provider's copy of the master key; later wrap/unwrap calls throw `ERR_STATE`. */
+  dispose(): void;
+}
+
 /**
  * A key provider for a customer-managed AES-256 key.
  *
@@ -44,18 +50,23 @@ function aadFor(id: Bytes, ctx: WrapContext): Bytes {
  * const ct = await encrypt(data, { recipients: [k] });
  * ```
  */
-export function aesKey(opts: AesKeyOptions): KeyProvider {
+export function aesKey(opts: AesKeyOptions): AesKeyProvider {
   if (typeof opts?.id !== 'string' || opts.id.length === 0) throw new TypeError('"id" expected a non-empty string');
-  const idBytes = utf8(opts.id);
+  const idBytes = utf8Strict(opts.id, '"id"');
   if (idBytes.length > MAX_KEY_ID_LENGTH) throw new RangeError(`"id" expected at most ${MAX_KEY_ID_LENGTH} bytes, got ${idBytes.length}`);
   assertBytes(opts.key, 'key', 32);
   const key = opts.key.slice();
   const id = opts.id;
+  let disposed = false;
+  const live = (): Uint8Array => {
+    if (disposed) throw new EnsealError('ERR_STATE', `key "${id}" was disposed`);
+    return key;
+  };
 
   return {
     description: `${AES_GCM_STANZA}:${id}`,
     async wrap(dataKey, ctx): Promise<Stanza> {
-      const aead = await ctx.backend.aesGcm(key);
+      const aead = await ctx.backend.aesGcm(live());
       try {
         const nonce = ctx.backend.randomBytes(12);
         const sealed = await aead.seal(nonce, dataKey, aadFor(idBytes, ctx));
@@ -69,7 +80,7 @@ export function aesKey(opts: AesKeyOptions): KeyProvider {
       if (stanza.wrapped.length !== WRAPPED_LENGTH || Object.keys(stanza.params).length !== 0) {
         throw new EnsealError('ERR_HEADER', `${AES_GCM_STANZA} stanza for key "${id}" is malformed`);
       }
-      const aead = await ctx.backend.aesGcm(key);
+      const aead = await ctx.backend.aesGcm(live());
       try {
         return await aead.open(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(idBytes, ctx));
       } catch (e) {
@@ -80,6 +91,10 @@ export function aesKey(opts: AesKeyOptions): KeyProvider {
       } finally {
         aead.dispose();
       }
+    },
+    dispose(): void {
+      disposed = true;
+      key.fill(0);
     },
   };
 }

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// enseal throughput benchmark (tinybench). Run with `npm run bench` after `npm ci` (which builds dist/).
+//
+// 1. Checks first that every contender produces identical bytes: the raw node:crypto loop below
+//    reproduces enseal/chunked's output exactly (same derived key, nonces and chunks).
+// 2. Times encryption and decryption of 64 MiB: the raw loop, the one-shot API and the stream API,
+//    in the same run, and prints MB/s (from the median) and the ratio to the raw loop.
+// 3. Spawns bench/rss.mjs: stream-encrypts 1 GiB of generated data and prints peak RSS.
+//
+// Machines here are shared and noisy: compare ratios, not absolute numbers.
+import { spawnSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { aesKey, decrypt, decryptStream, encrypt, encryptStream } from '../dist/index.js';
+import { open as chunkedOpen, seal as chunkedSeal } from '../dist/chunked.js';
+
+const MiB = 1 << 20;
+const SIZE = Number(process.env.BENCH_MIB ?? 64) * MiB;
+const CHUNK = 16384;
+const SEALED = CHUNK + 16;
+const WRITE = 64 * 1024; // stream write size (Node's fs default highWaterMark)
+
+const plaintext = randomBytes(SIZE);
+const inputKey = randomBytes(32);
+const salt = randomBytes(24);
+const recipient = aesKey({ id: 'bench', key: randomBytes(32) });
+
+// --- The raw primitive: node:crypto AES-256-GCM, a new cipher per 16 KiB chunk. -----------------
+// Key and base nonce come from C2SP's HKDF-Expand so the output can be compared byte for byte.
+function hkdfExpandSha512(prk, info, length) {
+  const out = [];
+  let t = Buffer.alloc(0);
+  for (let i = 1; Buffer.concat(out).length < length; i++) {
+    t = createHmac('sha512', prk).update(Buffer.concat([t, info, Buffer.from([i])])).digest();
+    out.push(t);
+  }
+  return Buffer.concat(out).subarray(0, length);
+}
+const okm = hkdfExpandSha512(inputKey, Buffer.concat([Buffer.from('c2sp.org/chunked-encryption@v1+AEAD_AES_256_GCM\0'), salt]), 76);
+const aeadKey = okm.subarray(0, 32);
+const baseNonce = okm.subarray(32, 44);
+const commitment = okm.subarray(44);
+function nonce(i) {
+  const n = Buffer.from(baseNonce);
+  n.writeUInt32BE(n.readUInt32BE(8) ^ i, 8); // i < 2^32 here
+  return n;
+}
+const chunks = Math.floor(SIZE / CHUNK) + 1;
+
+/** Raw encrypt; `sink(piece)` receives ct and tag pieces as node:crypto produces them. */
+function rawSeal(sink) {
+  for (let i = 0; i < chunks; i++) {
+    const c = createCipheriv('aes-256-gcm', aeadKey, nonce(i));
+    sink(c.update(plaintext.subarray(i * CHUNK, Math.min(SIZE, (i + 1) * CHUNK))));
+    c.final();
+    sink(c.getAuthTag());
+  }
+}
+/** Raw decrypt of a payload (after the 56-byte preamble). */
+function rawOpen(payload, sink) {
+  const body = payload.subarray(56);
+  for (let i = 0; i < chunks; i++) {
+    const ct = body.subarray(i * SEALED, Math.min(body.length, (i + 1) * SEALED));
+    const d = createDecipheriv('aes-256-gcm', aeadKey, nonce(i));
+    d.setAuthTag(ct.subarray(ct.length - 16));
+    const pt = d.update(ct.subarray(0, ct.length - 16));
+    d.final();
+    sink(pt);
+  }
+}
+/** The same raw loop writing into one contiguous buffer, as any one-shot API must return. */
+function intoOneBuffer(size, fill) {
+  const out = new Uint8Array(size);
+  let off = 0;
+  fill((p) => {
+    out.set(p, off);
+    off += p.length;
+  });
+  return out;
+}
+
+async function pipe(ts, input) {
+  const reader = ts.readable.getReader();
+  let n = 0;
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      n += value.length;
+    }
+  })();
+  const writer = ts.writable.getWriter();
+  for (let o = 0; o < input.length; o += WRITE) await writer.write(input.subarray(o, o + WRITE));
+  await writer.close();
+  await reading;
+  return n;
+}
+async function pipeCollect(ts, input) {
+  const parts = [];
+  const reader = ts.readable.getReader();
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      parts.push(value);
+    }
+  })();
+  const writer = ts.writable.getWriter();
+  for (let o = 0; o < input.length; o += WRITE) await writer.write(input.subarray(o, o + WRITE));
+  await writer.close();
+  await reading;
+  return Buffer.concat(parts);
+}
+
+// --- 1. Identical output before timing anything. ----------------------------------------------------
+const payload = await chunkedSeal(inputKey, plaintext, { salt });
+const raw = Buffer.concat([salt, commitment, intoOneBuffer(payload.length - 56, rawSeal)]);
+if (!raw.equals(payload)) throw new Error('raw loop and enseal/chunked disagree');
+if (!Buffer.from(await chunkedOpen(inputKey, payload)).equals(plaintext)) throw new Error('chunked open mismatch');
+const sealed = await encrypt(plaintext, { recipients: [recipient] });
+if (!Buffer.from(await decrypt(sealed, { keys: [recipient] })).equals(plaintext)) throw new Error('decrypt mismatch');
+const streamed = await pipeCollect(encryptStream({ recipients: [recipient] }), plaintext);
+if (!Buffer.from(await decrypt(streamed, { keys: [recipient] })).equals(plaintext)) throw new Error('stream output mismatch');
+if (!(await pipeCollect(decryptStream({ keys: [recipient] }), sealed)).equals(plaintext)) throw new Error('decryptStream mismatch');
+console.log(`outputs checked: raw loop == enseal/chunked (${payload.length} bytes); envelope one-shot and stream round trips OK`);
+
+// --- 2. Timing. ----------------------------------------------------------------------------------------
+const bench = new Bench({ time: Number(process.env.BENCH_MS ?? 3000), iterations: 8, warmupIterations: 2 });
+const noop = () => {};
+bench
+  .add('raw node:crypto seal (pieces)', () => rawSeal(noop))
+  .add('raw node:crypto seal (one buffer)', () => intoOneBuffer(payload.length - 56, rawSeal))
+  .add('encrypt (one-shot)', () => encrypt(plaintext, { recipients: [recipient] }))
+  .add('encryptStream (64 KiB writes)', () => pipe(encryptStream({ recipients: [recipient] }), plaintext))
+  .add('chunked seal (one-shot)', () => chunkedSeal(inputKey, plaintext, { salt }))
+  .add('raw node:crypto open (pieces)', () => rawOpen(payload, noop))
+  .add('raw node:crypto open (one buffer)', () => intoOneBuffer(SIZE, (sink) => rawOpen(payload, sink)))
+  .add('decrypt (one-shot)', () => decrypt(sealed, { keys: [recipient] }))
+  .add('decryptStream (64 KiB writes)', () => pipe(decryptStream({ keys: [recipient] }), sealed))
+  .add('chunked open (one-shot)', () => chunkedOpen(inputKey, payload))
+  .add('encrypt (one-shot, webcrypto)', () => encrypt(plaintext, { recipients: [recipient], backend: 'webcrypto' }))
+  .add('decrypt (one-shot, webcrypto)', () => decrypt(sealed, { keys: [recipient], backend: 'webcrypto' }));
+await bench.run();
+
+const mbps = {};
+for (const t of bench.tasks) mbps[t.name] = SIZE / 1e6 / (t.result.latency.p50 / 1000);
+const ratio = (a, b) => (mbps[a] / mbps[b]).toFixed(2);
+const rows = [
+  ['raw node:crypto seal (pieces)', '1.00', ''],
+  ['raw node:crypto seal (one buffer)', ratio('raw node:crypto seal (one buffer)', 'raw node:crypto seal (pieces)'), ''],
+  ['encrypt (one-shot)', ratio('encrypt (one-shot)', 'raw node:crypto seal (pieces)'), ratio('encrypt (one-shot)', 'raw node:crypto seal (one buffer)')],
+  ['encryptStream (64 KiB writes)', ratio('encryptStream (64 KiB writes)', 'raw node:crypto seal (pieces)'), ''],
+  ['chunked seal (one-shot)', ratio('chunked seal (one-shot)', 'raw node:crypto seal (pieces)'), ratio('chunked seal (one-shot)', 'raw node:crypto seal (one buffer)')],
+  ['encrypt (one-shot, webcrypto)', ratio('encrypt (one-shot, webcrypto)', 'raw node:crypto seal (pieces)'), ''],
+  ['raw node:crypto open (pieces)', '1.00', ''],
+  ['raw node:crypto open (one buffer)', ratio('raw node:crypto open (one buffer)', 'raw node:crypto open (pieces)'), ''],
+  ['decrypt (one-shot)', ratio('decrypt (one-shot)', 'raw node:crypto open (pieces)'), ratio('decrypt (one-shot)', 'raw node:crypto open (one buffer)')],
+  ['decryptStream (64 KiB writes)', ratio('decryptStream (64 KiB writes)', 'raw node:crypto open (pieces)'), ''],
+  ['chunked open (one-shot)', ratio('chunked open (one-shot)', 'raw node:crypto open (pieces)'), ratio('chunked open (one-shot)', 'raw node:crypto open (one buffer)')],
+  ['decrypt (one-shot, webcrypto)', ratio('decrypt (one-shot, webcrypto)', 'raw node:crypto open (pieces)'), ''],
+];
+console.log(`\n${SIZE / MiB} MiB, 16 KiB chunks, node ${process.version}; MB/s from the median of ${bench.tasks[0].result.latency.samplesCount ?? 'n'} runs`);
+console.log('task'.padEnd(36), 'MB/s'.padStart(7), '  × raw (pieces)', '  × raw (one buffer)');
+for (const [name, r1, r2] of rows) console.log(name.padEnd(36), mbps[name].toFixed(0).padStart(7), r1.padStart(16), r2.padStart(20));
+
+// --- 3. Peak RSS of a 1 GiB stream encryption, in a fresh process. ------------------------------------
+if (process.env.BENCH_SKIP_RSS !== '1') {
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL('./rss.mjs', import.meta.url))], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}
