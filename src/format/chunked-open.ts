@@ -13,6 +13,7 @@
 import type { Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { BATCH_CHUNKS } from './chunked-seal.js';
+import { Framer } from '../streams/framer.js';
 import { PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH, type ChunkCipher } from './cobblestone.js';
 
 /** Turns the 56-byte preamble into a keyed cipher, checking the commitment. */
@@ -24,8 +25,7 @@ export class ChunkOpener {
   #cipher: ChunkCipher | undefined;
   #preamble = new Uint8Array(PREAMBLE_LENGTH);
   #preambleFill = 0;
-  #pending = new Uint8Array(SEALED_CHUNK_SIZE);
-  #fill = 0;
+  readonly #framer = new Framer(SEALED_CHUNK_SIZE);
   #index = 0;
   #error: unknown;
   #finished = false;
@@ -55,37 +55,21 @@ export class ChunkOpener {
         if (this.#preambleFill < PREAMBLE_LENGTH) return [];
         this.#cipher = await this.#keyer(this.#preamble);
       }
-      const sealed: Uint8Array[] = [];
-      if (this.#fill > 0) {
-        const n = Math.min(SEALED_CHUNK_SIZE - this.#fill, data.length - off);
-        this.#pending.set(data.subarray(off, off + n), this.#fill);
-        this.#fill += n;
-        off += n;
-        if (this.#fill === SEALED_CHUNK_SIZE) {
-          sealed.push(this.#pending);
-          this.#pending = new Uint8Array(SEALED_CHUNK_SIZE);
-          this.#fill = 0;
+      const cipher = this.#cipher;
+      return this.#framer.push(off === 0 ? data : data.subarray(off), async (sealed) => {
+        const out: Bytes[] = [];
+        try {
+          for (let i = 0; i < sealed.length; i += BATCH_CHUNKS) {
+            const batch = sealed.slice(i, i + BATCH_CHUNKS);
+            out.push(...(await cipher.openChunks(this.#index, batch)));
+            this.#index += batch.length;
+          }
+        } catch (e) {
+          for (const b of out) b.fill(0); // nothing from a failing write is released
+          throw e;
         }
-      }
-      for (; data.length - off >= SEALED_CHUNK_SIZE; off += SEALED_CHUNK_SIZE) {
-        sealed.push(data.subarray(off, off + SEALED_CHUNK_SIZE));
-      }
-      if (off < data.length) {
-        this.#pending.set(data.subarray(off), this.#fill);
-        this.#fill += data.length - off;
-      }
-      const out: Bytes[] = [];
-      try {
-        for (let i = 0; i < sealed.length; i += BATCH_CHUNKS) {
-          const batch = sealed.slice(i, i + BATCH_CHUNKS);
-          out.push(...(await this.#cipher.openChunks(this.#index, batch)));
-          this.#index += batch.length;
-        }
-      } catch (e) {
-        for (const b of out) b.fill(0); // nothing from a failing write is released
-        throw e;
-      }
-      return out;
+        return out;
+      });
     });
   }
 
@@ -99,10 +83,11 @@ export class ChunkOpener {
       if (this.#finished) throw new EnsealError('ERR_STATE', 'message already finished');
       this.#finished = true;
       if (this.#cipher === undefined) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the preamble');
-      if (this.#fill < TAG_LENGTH) {
+      const rest = this.#framer.buffered;
+      if (rest.length < TAG_LENGTH) {
         throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends without a short final chunk');
       }
-      const last = await this.#cipher.open(this.#index, this.#pending.subarray(0, this.#fill));
+      const last = await this.#cipher.open(this.#index, rest);
       this.#index++;
       this.#cipher.dispose();
       return last;

@@ -1,0 +1,59 @@
+/**
+ * Cuts a byte stream into fixed-size records (16 KiB plaintext chunks, 16400-byte sealed chunks)
+ * without copying the records that lie whole inside one written piece. Only a record that
+ * straddles two writes is assembled in an internal buffer, which is reused: the records of a push
+ * are handed to `consume` before the remainder of that push overwrites the buffer.
+ *
+ * @module
+ */
+
+/** Fixed-size record assembler. Not reentrant: await each `push`. */
+export class Framer {
+  readonly #size: number;
+  readonly #buf: Uint8Array;
+  #fill = 0;
+
+  /** @param size - record size in bytes */
+  constructor(size: number) {
+    this.#size = size;
+    this.#buf = new Uint8Array(size);
+  }
+
+  /** The buffered bytes of the incomplete record (a view; valid until the next `push`). */
+  get buffered(): Uint8Array {
+    return this.#buf.subarray(0, this.#fill);
+  }
+
+  /**
+   * Appends `data`; passes every record it completes to `consume` (in order; possibly none),
+   * then buffers what is left.
+   * @returns what `consume` returned
+   */
+  async push<T>(data: Uint8Array, consume: (records: Uint8Array[]) => Promise<T>): Promise<T> {
+    const size = this.#size;
+    const records: Uint8Array[] = [];
+    let off = 0;
+    if (this.#fill > 0) {
+      off = Math.min(size - this.#fill, data.length);
+      this.#buf.set(data.subarray(0, off), this.#fill);
+      this.#fill += off;
+      if (this.#fill === size) {
+        records.push(this.#buf);
+        this.#fill = 0;
+      }
+    }
+    for (; data.length - off >= size; off += size) records.push(data.subarray(off, off + size));
+    const result = await consume(records);
+    if (off < data.length) {
+      this.#buf.set(data.subarray(off), this.#fill);
+      this.#fill += data.length - off;
+    }
+    return result;
+  }
+
+  /** Zeroes the buffer (it may hold plaintext). */
+  wipe(): void {
+    this.#buf.fill(0);
+    this.#fill = 0;
+  }
+}
