@@ -56,7 +56,9 @@ for (const [file, suite] of files) {
           }
         });
 
-        for (const [name, sizes] of WRITE_PATTERNS.concat(t.ct.length < 400 ? [['byte by byte', [1]]] : [])) {
+        // Byte-by-byte writes for every vector but the two multi-MiB CounterRollover ones (covered by
+        // the odd write sizes).
+        for (const [name, sizes] of WRITE_PATTERNS.concat(t.flags.includes('CounterRollover') ? [] : [['byte by byte', [1]]])) {
           it(`${label}: stream ${name}`, async () => {
             if (t.flags.includes('InvalidKeySize')) {
               expect(() => openStream(key, opts)).toThrow(RangeError);
