@@ -38,6 +38,16 @@ export function atOddOffset(b: Uint8Array): Uint8Array {
   return big.subarray(3, 3 + b.length);
 }
 
+/** What `p` rejected with, or `undefined` if it resolved. */
+export async function caught(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return e;
+  }
+}
+
 /** Asserts that `p` rejects with an EnsealError carrying `code`. */
 export async function expectCode(p: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode): Promise<EnsealError> {
   try {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesKey, ciphertextSize, decryptRange, inspect } from '../src/index.js';
 import { createDecryptStream, createEncryptStream, fileSource } from '../src/node.js';
 import { EnsealError } from '../src/errors.js';
-import { BACKENDS, expectCode, pseudoRandom } from './helpers.js';
+import { BACKENDS, expectCode, pseudoRandom, caught } from './helpers.js';
 
 const CHUNK = 16384;
 const SEALED = CHUNK + 16;
@@ -45,14 +45,6 @@ function collector(): { sink: Writable; bytes: () => Uint8Array } {
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
 
 for (const backend of BACKENDS) {
   describe(`enseal/node / ${backend}`, () => {
@@ -109,7 +101,7 @@ for (const backend of BACKENDS) {
           const path = file('corrupt');
           await writeFile(path, bad);
           const { sink, bytes } = collector();
-          const e = await rejection(pipeline(createReadStream(path, { highWaterMark: 20_000 }), dec(), sink));
+          const e = await caught(pipeline(createReadStream(path, { highWaterMark: 20_000 }), dec(), sink));
           expect(e).toBeInstanceOf(EnsealError);
           expect((e as EnsealError).code).toBe('ERR_AUTH');
           expect((e as EnsealError).chunk).toBe(k);
@@ -126,7 +118,7 @@ for (const backend of BACKENDS) {
         const path = file('corrupt-preamble');
         await writeFile(path, bad);
         const { sink, bytes } = collector();
-        const e = await rejection(pipeline(createReadStream(path), dec(), sink));
+        const e = await caught(pipeline(createReadStream(path), dec(), sink));
         expect(e).toBeInstanceOf(EnsealError);
         expect((e as EnsealError).code).toBe('ERR_AUTH');
         expect((e as EnsealError).chunk).toBeUndefined();
@@ -139,7 +131,7 @@ for (const backend of BACKENDS) {
           await writeFile(path, ct);
           await truncate(path, chunkAt(k));
           const { sink, bytes } = collector();
-          const e = await rejection(pipeline(createReadStream(path, { highWaterMark: 16_400 }), dec(), sink));
+          const e = await caught(pipeline(createReadStream(path, { highWaterMark: 16_400 }), dec(), sink));
           expect(e).toBeInstanceOf(EnsealError);
           expect((e as EnsealError).code).toBe('ERR_TRUNCATED');
           const out = bytes();

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { aesKey, decryptRange, encrypt, inspect, openReader, RangeNotSatisfiableError, type RandomAccessSource } from '../src/index.js';
 import * as chunked from '../src/chunked.js';
 import { EnsealError } from '../src/errors.js';
-import { BACKENDS, expectCode, hex, inflateHex, pseudoRandom, sha512hex, vector } from './helpers.js';
+import { BACKENDS, expectCode, hex, inflateHex, pseudoRandom, sha512hex, vector, caught } from './helpers.js';
 
 const CHUNK = 16384;
 const TAG = 16;
@@ -40,14 +40,6 @@ const sorted = (r: Interval[]) => [...r].sort((a, b) => a[0] - b[0] || a[1] - b[
 const total = (r: Interval[]) => r.reduce((n, [, l]) => n + l, 0);
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
 
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
 
 describe('a 64 MiB object: ranged reads touch only the header, the covering chunks and the final chunk', () => {
   const N = 64 * 1024 * 1024; // 4096 full chunks + an empty final chunk
@@ -298,7 +290,7 @@ for (const [file, suite] of files) {
             return;
           }
           if (t.flags.includes('HeaderFailure')) {
-            expect(await failure(open())).toBeInstanceOf(EnsealError);
+            expect(await caught(open())).toBeInstanceOf(EnsealError);
             return;
           }
           if (t.result === 'valid') {
@@ -319,9 +311,9 @@ for (const [file, suite] of files) {
             return;
           }
           // Invalid: reading the whole message fails (at opening, or at the read).
-          expect(await failure(open().then((r) => r.read(0)))).toBeInstanceOf(EnsealError);
+          expect(await caught(open().then((r) => r.read(0)))).toBeInstanceOf(EnsealError);
           // Length authentication via the final chunk succeeds exactly for ValidFinalChunk.
-          const verified = await failure(open().then((r) => r.verifiedSize()));
+          const verified = await caught(open().then((r) => r.verifiedSize()));
           if (t.flags.includes('ValidFinalChunk')) {
             expect(verified).toBeUndefined();
             const r = await open();
@@ -329,7 +321,7 @@ for (const [file, suite] of files) {
             if (t.flags.includes('PartialPlaintext')) {
               // The valid prefix is readable by random access; the bad chunk is not.
               expect(sha512hex(await r.read(0, t.msgLength! - 1))).toBe(t.msgSha512);
-              expect(await failure(r.read(t.msgLength!, t.msgLength!))).toBeInstanceOf(EnsealError);
+              expect(await caught(r.read(t.msgLength!, t.msgLength!))).toBeInstanceOf(EnsealError);
             }
             r.close();
           } else {

@@ -18,7 +18,7 @@ import type { BackendName, CryptoBackend } from '../src/backends/backend.js';
 import type { Bytes } from '../src/bytes.js';
 import { appendHeaderMac } from '../src/format/header-mac.js';
 import { encodeBound, encodeHeaderBody, type EncryptionContext, type Stanza } from '../src/format/header.js';
-import { BACKENDS, expectCode, pipeBytes, pseudoRandom } from './helpers.js';
+import { BACKENDS, expectCode, pipeBytes, pseudoRandom, caught } from './helpers.js';
 
 const CHUNK = 16384;
 const TAG = 16;
@@ -185,14 +185,6 @@ function mismatch(e: unknown, exp: Expected): string | undefined {
   return undefined;
 }
 
-async function failure(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-    return undefined;
-  } catch (e) {
-    return e;
-  }
-}
 
 const memSource = (b: Uint8Array) => ({ size: b.length, read: async (o: number, l: number) => b.slice(o, o + l) });
 
@@ -213,8 +205,8 @@ async function check(
   opts: { expectContext?: boolean; maxChunks?: number; sizes?: number[]; range?: { start: number; end?: number } } = {},
 ): Promise<string | undefined> {
   const o = { keys: [KEY], backend, ...(opts.expectContext ? { context: CONTEXT } : {}) };
-  if (path === 'decrypt') return mismatch(await failure(decrypt(input, o)), exp);
-  if (path === 'range') return mismatch(await failure(decryptRange(memSource(input), opts.range ?? { start: 0 }, o)), exp);
+  if (path === 'decrypt') return mismatch(await caught(decrypt(input, o)), exp);
+  if (path === 'range') return mismatch(await caught(decryptRange(memSource(input), opts.range ?? { start: 0 }, o)), exp);
   const { output, error } = await pipeBytes(decryptStream(o), input, opts.sizes);
   return mismatch(error, exp) ?? prefixProblem(output, opts.maxChunks ?? (exp.chunk ?? 0));
 }
