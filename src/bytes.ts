@@ -73,28 +73,6 @@ export function fromUtf8(b: Uint8Array): string {
   return strictDecoder.decode(b);
 }
 
-/** Lowercase hex encoding. */
-export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
-}
-
-/** Decodes lowercase or uppercase hex; throws `TypeError` on odd length or bad digits. */
-export function fromHex(s: string): Bytes {
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) throw new TypeError('"hex" expected an even-length hex string');
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-/** Standard base64 (RFC 4648 §4) with padding. */
-export function toBase64(b: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < b.length; i += 0x8000) bin += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
 /** Decodes standard base64; throws `TypeError` on malformed input. */
 export function fromBase64(s: string): Bytes {
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) {
