@@ -25,8 +25,14 @@ export type ErrorCode =
   | 'ERR_CONTEXT'
   /** A size limit of the format was exceeded (e.g. more than 2^38 chunks). */
   | 'ERR_LIMIT'
-  /** A stream or source was used after it failed, or was read past its end. */
-  | 'ERR_STATE';
+  /** A stream, source or key was used after it failed, finished or was disposed. */
+  | 'ERR_STATE'
+  /** A KMS (or HSM) could not be reached or kept failing after bounded retries. */
+  | 'ERR_KMS_UNAVAILABLE'
+  /** A KMS refused the request: authentication, authorization, unknown key, invalid ciphertext. */
+  | 'ERR_KMS_DENIED'
+  /** The master key exists but is disabled (or pending deletion). */
+  | 'ERR_KMS_DISABLED';
 
 /** Options accepted by the {@link EnsealError} constructor. */
 export interface EnsealErrorOptions {
