@@ -22,6 +22,7 @@ export { encrypt, decrypt } from './envelope/oneshot.js';
 export { encryptStream, decryptStream } from './envelope/streams.js';
 export { decryptRange, openReader, type ByteRange, type EnvelopeReader, type RandomAccessSource } from './envelope/range.js';
 export { inspect, type Inspection } from './envelope/inspect.js';
+export { rewrap, type RewrapOptions } from './envelope/rewrap.js';
 export { ciphertextRange, ciphertextSize, plaintextSize, type CiphertextRange } from './envelope/sizes.js';
 export type { BackendOptions, DecryptOptions, EncryptOptions } from './envelope/options.js';
 export { aesKey, AES_GCM_STANZA, type AesKeyOptions, type AesKeyProvider } from './keys/aes-key.js';
