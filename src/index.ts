@@ -1,12 +1,18 @@
 /**
  * enseal: client-side envelope encryption of objects and streams.
  *
- * Every object gets a fresh random 32-byte data key; key providers (here: {@link aesKey}) wrap it
+ * Every object gets a fresh random 32-byte data key; key providers (see below) wrap it
  * into the header; the payload is C2SP chunked-encryption (Cobblestone-256: committing,
  * chunked AES-256-GCM) with the header bound into its key commitment. Whole objects, Web
  * streams, and authenticated ranged reads that fetch only the chunks they need.
  *
- * Subpaths: `enseal/chunked` (the payload layer alone), `enseal/node` (Node streams and files).
+ * Key providers: {@link aesKey} (AES-256-GCM, RFC 3394, RFC 5649), {@link rsaKey} (RSA-OAEP;
+ * legacy PKCS#1 v1.5 read with implicit rejection), {@link passphrase} (Argon2id, scrypt,
+ * PBKDF2), {@link kms} (any {@link KmsClient}).
+ *
+ * Subpaths: `enseal/chunked` (the payload layer alone), `enseal/node` (Node streams and files),
+ * `enseal/kms` (AWS KMS, Alibaba Cloud KMS, Vault Transit clients), `enseal/kms-local` (a
+ * file-backed local KMS), `enseal/pkcs11` (HSM keys over PKCS#11; an optional peer dependency).
  *
  * @example
  * ```ts
@@ -25,10 +31,43 @@ export { inspect, type Inspection } from './envelope/inspect.js';
 export { rewrap, type RewrapOptions } from './envelope/rewrap.js';
 export { ciphertextRange, ciphertextSize, plaintextSize, type CiphertextRange } from './envelope/sizes.js';
 export type { BackendOptions, DecryptOptions, EncryptOptions } from './envelope/options.js';
-export { aesKey, AES_GCM_STANZA, type AesKeyOptions, type AesKeyProvider } from './keys/aes-key.js';
+export {
+  aesKey,
+  AES_GCM_STANZA,
+  AES_KW_STANZA,
+  AES_KWP_STANZA,
+  type AesKeyOptions,
+  type AesKeyProvider,
+  type AesWrapMode,
+} from './keys/aes-key.js';
+export {
+  rsaKey,
+  RSA_OAEP_SHA256_STANZA,
+  RSA_OAEP_SHA1_STANZA,
+  RSA_PKCS1_STANZA,
+  type RsaKeyOptions,
+  type RsaKeyProvider,
+} from './keys/rsa.js';
+export {
+  passphrase,
+  PASSPHRASE_STANZA,
+  type PassphraseCommonOptions,
+  type PassphraseOptions,
+  type PassphraseProvider,
+} from './keys/passphrase.js';
+export { DEFAULT_KDF_PARAMS, PASSPHRASE_LIMITS } from './keys/passphrase-params.js';
+export type { KdfParams, PassphraseKdf } from './keys/passphrase-kdf.js';
+export {
+  kms,
+  KMS_STANZA_PREFIX,
+  type KmsCiphertext,
+  type KmsClient,
+  type KmsDataKey,
+  type KmsProviderOptions,
+} from './keys/kms.js';
 export type { GeneratedDataKey, KeyProvider, WrapContext } from './keys/provider.js';
 export type { EncryptionContext, Stanza } from './format/header.js';
 export { EnsealError, RangeNotSatisfiableError, isEnsealError, type ErrorCode, type EnsealErrorOptions } from './errors.js';
 export { availableBackends, getBackend, type BackendChoice } from './backends/select.js';
-export type { AesGcmKey, BackendName, CryptoBackend, HashName } from './backends/backend.js';
+export type { AesBlockKey, AesGcmKey, BackendName, CryptoBackend, HashName, RsaKey, RsaKeyInput, RsaOaepHash } from './backends/backend.js';
 export type { Bytes } from './bytes.js';

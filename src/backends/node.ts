@@ -8,9 +8,24 @@
  * @module
  */
 import type * as NodeCrypto from 'node:crypto';
-import type { Bytes } from '../bytes.js';
+import { wipe, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
-import type { AesGcmKey, CryptoBackend, HashName } from './backend.js';
+import { privateExponent } from './rsa-der.js';
+import {
+  checkBlocks,
+  checkOaepHash,
+  checkOaepInput,
+  isCryptoKey,
+  rsaOaepFailure,
+  rsaRawFailure,
+  type AesBlockKey,
+  type AesGcmKey,
+  type CryptoBackend,
+  type HashName,
+  type RsaKey,
+  type RsaKeyInput,
+  type RsaOaepHash,
+} from './backend.js';
 
 type GetBuiltin = (id: string) => unknown;
 
@@ -29,7 +44,7 @@ function view(b: Buffer): Bytes {
   return new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset, b.length);
 }
 
-function aesName(keyLength: number, mode: 'gcm' | 'ctr'): 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' | string {
+function aesName(keyLength: number, mode: 'gcm' | 'ctr' | 'ecb'): 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm' | string {
   if (keyLength !== 16 && keyLength !== 24 && keyLength !== 32) {
     throw new RangeError(`"key" expected 16, 24 or 32 bytes, got ${keyLength}`);
   }
@@ -39,6 +54,8 @@ function aesName(keyLength: number, mode: 'gcm' | 'ctr'): 'aes-128-gcm' | 'aes-1
 function checkNonce(nonce: Uint8Array): void {
   if (nonce.length !== 12) throw new RangeError(`"nonce" expected 12 bytes, got ${nonce.length}`);
 }
+
+const oaepHashIds: Record<RsaOaepHash, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256' };
 
 /**
  * Creates the node:crypto backend.
@@ -114,10 +131,134 @@ export function createNodeBackend(): CryptoBackend {
     }
   }
 
+  class NodeBlockKey implements AesBlockKey {
+    readonly #key: Buffer;
+    readonly #alg: string;
+    constructor(key: Uint8Array) {
+      this.#alg = aesName(key.length, 'ecb');
+      this.#key = Buffer.from(key); // private copy, wiped by dispose()
+    }
+    #run(blocks: Uint8Array, decrypt: boolean): Bytes {
+      checkBlocks(blocks);
+      const c = decrypt ? nc!.createDecipheriv(this.#alg, this.#key, null) : nc!.createCipheriv(this.#alg, this.#key, null);
+      c.setAutoPadding(false);
+      const head = c.update(blocks);
+      const tail = c.final(); // empty: whole blocks, no padding
+      return tail.length === 0 ? view(head) : view(Buffer.concat([head, tail]));
+    }
+    async encrypt(blocks: Uint8Array): Promise<Bytes> {
+      return this.#run(blocks, false);
+    }
+    async decrypt(blocks: Uint8Array): Promise<Bytes> {
+      return this.#run(blocks, true);
+    }
+    dispose(): void {
+      this.#key.fill(0);
+    }
+  }
+
+  // RSA handles map to node:crypto KeyObjects, which keep the key material inside OpenSSL.
+  const rsaKeys = new WeakMap<RsaKey, NodeCrypto.KeyObject>();
+  const keyObjectOf = (key: RsaKey, want?: 'private'): NodeCrypto.KeyObject => {
+    const ko = rsaKeys.get(key);
+    if (ko === undefined) throw new TypeError('"key" expected an RSA key imported by the node backend');
+    if (want === 'private' && ko.type !== 'private') throw new TypeError('"key" expected an RSA private key, got a public key');
+    return ko;
+  };
+  const toKeyObject = (input: RsaKeyInput, type: 'public' | 'private'): NodeCrypto.KeyObject => {
+    if (typeof input === 'string') {
+      if (!input.includes('-----BEGIN ')) throw new TypeError('RSA key: a string key must be PEM');
+      return type === 'private' ? nc.createPrivateKey(input) : nc.createPublicKey(input);
+    }
+    if (input instanceof Uint8Array) {
+      const key = Buffer.from(input.buffer, input.byteOffset, input.length);
+      if (type === 'private') return nc.createPrivateKey({ key, format: 'der', type: 'pkcs8' });
+      try {
+        return nc.createPublicKey({ key, format: 'der', type: 'spki' });
+      } catch {
+        return nc.createPublicKey(nc.createPrivateKey({ key, format: 'der', type: 'pkcs8' })); // derive from a private key
+      }
+    }
+    if (isCryptoKey(input)) return nc.KeyObject.from(input);
+    if (typeof input === 'object' && input !== null && (input as JsonWebKey).kty === 'RSA') {
+      const jwk = input as NodeCrypto.JsonWebKey;
+      return type === 'private' ? nc.createPrivateKey({ key: jwk, format: 'jwk' }) : nc.createPublicKey({ key: jwk, format: 'jwk' });
+    }
+    throw new TypeError('RSA key: expected a PEM string, DER bytes, an RSA JWK or a CryptoKey');
+  };
+
   return {
     name: 'node',
     async aesGcm(key) {
       return new NodeGcmKey(key);
+    },
+    async aesBlock(key) {
+      return new NodeBlockKey(key);
+    },
+    async importRsaKey(input, type) {
+      if (type !== 'public' && type !== 'private') throw new TypeError(`"type" expected public or private, got ${String(type)}`);
+      let ko: NodeCrypto.KeyObject;
+      try {
+        ko = toKeyObject(input, type);
+      } catch (cause) {
+        if (cause instanceof TypeError) throw cause;
+        throw new TypeError(`RSA key: node:crypto could not read the ${type} key`, { cause });
+      }
+      if (ko.asymmetricKeyType !== 'rsa') throw new TypeError(`RSA key: expected an RSA (rsaEncryption) key, got ${ko.asymmetricKeyType ?? ko.type}`);
+      if (type === 'private' && ko.type !== 'private') throw new TypeError('RSA key: expected a private key, got a public key');
+      if (type === 'public' && ko.type === 'private') ko = nc.createPublicKey(ko);
+      const handle: RsaKey = Object.freeze({ type, modulusLengthInBits: ko.asymmetricKeyDetails?.modulusLength ?? 0, backend: 'node' as const });
+      rsaKeys.set(handle, ko);
+      return handle;
+    },
+    async exportRsaSpki(key) {
+      const ko = keyObjectOf(key);
+      return view((ko.type === 'private' ? nc.createPublicKey(ko) : ko).export({ type: 'spki', format: 'der' }));
+    },
+    async rsaOaepEncrypt(key, hash, plaintext, label) {
+      const ko = keyObjectOf(key);
+      checkOaepInput(key.modulusLengthInBits, hash, plaintext);
+      const opts = { key: ko, padding: nc.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashIds[hash] };
+      return view(nc.publicEncrypt(label !== undefined && label.length > 0 ? { ...opts, oaepLabel: label } : opts, plaintext));
+    },
+    async rsaOaepDecrypt(key, hash, ciphertext, label) {
+      const ko = keyObjectOf(key, 'private');
+      checkOaepHash(hash);
+      const opts = { key: ko, padding: nc.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: oaepHashIds[hash] };
+      try {
+        return view(nc.privateDecrypt(label !== undefined && label.length > 0 ? { ...opts, oaepLabel: label } : opts, ciphertext));
+      } catch {
+        throw rsaOaepFailure();
+      }
+    },
+    async rsaRawDecrypt(key, ciphertext) {
+      const ko = keyObjectOf(key, 'private');
+      const k = Math.ceil(key.modulusLengthInBits / 8);
+      // RFC 8017 §5.1.2 step 1: c must be an integer in 0..n-1; its length is public information.
+      if (ciphertext.length === 0 || ciphertext.length > k) throw rsaRawFailure();
+      const c = Buffer.alloc(k);
+      c.set(ciphertext, k - ciphertext.length);
+      let m: Buffer;
+      try {
+        m = nc.privateDecrypt({ key: ko, padding: nc.constants.RSA_NO_PADDING }, c); // c ≥ n is refused
+      } catch {
+        throw rsaRawFailure();
+      }
+      if (m.length === k) return view(m);
+      const out = new Uint8Array(k); // I2OSP(m, k): left-pad (OpenSSL already returns k bytes)
+      out.set(m, k - m.length);
+      m.fill(0);
+      return out;
+    },
+    async rsaImplicitRejectionKey(key) {
+      const ko = keyObjectOf(key, 'private');
+      const pkcs1 = ko.export({ type: 'pkcs1', format: 'der' });
+      const d = privateExponent(pkcs1, Math.ceil(key.modulusLengthInBits / 8));
+      try {
+        return view(nc.createHash('sha256').update(d).digest());
+      } finally {
+        wipe(d, pkcs1);
+      }
     },
     async aesCtr(key, counterBlock, data) {
       if (counterBlock.length !== 16) throw new RangeError(`"counterBlock" expected 16 bytes, got ${counterBlock.length}`);

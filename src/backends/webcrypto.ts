@@ -7,7 +7,8 @@
  */
 import { asBufferSource, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
-import type { AesGcmKey, CryptoBackend } from './backend.js';
+import { checkBlocks, checkOaepHash, checkOaepInput, rsaOaepFailure, type AesBlockKey, type AesGcmKey, type CryptoBackend, type RsaKey } from './backend.js';
+import { importWebRsa, type WebRsaState } from './webcrypto-rsa.js';
 
 /** Returns `crypto.subtle` when the runtime exposes it (secure contexts only in browsers). */
 export function loadSubtle(): SubtleCrypto | undefined {
@@ -22,7 +23,7 @@ function checkAesKey(key: Uint8Array): void {
 }
 
 /** Maps a platform refusal of a key size (e.g. AES-192 in Chromium) to `ERR_UNSUPPORTED`. */
-async function importAes(subtle: SubtleCrypto, key: Uint8Array, name: 'AES-GCM' | 'AES-CTR'): Promise<CryptoKey> {
+async function importAes(subtle: SubtleCrypto, key: Uint8Array, name: 'AES-GCM' | 'AES-CTR' | 'AES-CBC'): Promise<CryptoKey> {
   checkAesKey(key);
   try {
     return await subtle.importKey('raw', asBufferSource(key), { name }, false, ['encrypt', 'decrypt']);
@@ -39,6 +40,15 @@ export function createWebCryptoBackend(): CryptoBackend {
   const subtle = loadSubtle();
   if (subtle === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the webcrypto backend needs crypto.subtle');
   const random = (globalThis as { crypto: Crypto }).crypto;
+  const rsaKeys = new WeakMap<RsaKey, WebRsaState>();
+  const stateOf = (key: RsaKey, want?: 'private'): WebRsaState => {
+    const st = rsaKeys.get(key);
+    if (st === undefined) throw new TypeError('"key" expected an RSA key imported by the webcrypto backend');
+    if (want === 'private' && key.type !== 'private') throw new TypeError('"key" expected an RSA private key, got a public key');
+    return st;
+  };
+  const oaepParams = (label: Uint8Array | undefined): RsaOaepParams =>
+    label !== undefined && label.length > 0 ? { name: 'RSA-OAEP', label: asBufferSource(label) } : { name: 'RSA-OAEP' };
 
   return {
     name: 'webcrypto',
@@ -82,6 +92,79 @@ export function createWebCryptoBackend(): CryptoBackend {
         },
       };
       return gcm;
+    },
+    async aesBlock(key): Promise<AesBlockKey> {
+      // WebCrypto has no ECB. One block is encrypted as AES-CBC with a zero IV: the first output
+      // block is E(K, b ⊕ 0) = E(K, b) (the second one, the encrypted PKCS#7 padding, is dropped).
+      // Decryption of a block c runs AES-CBC decryption, zero IV, over c || E(K, c ⊕ 10…10):
+      //   p_1 = D(K, c) ⊕ IV = D(K, c)
+      //   p_2 = D(K, E(K, c ⊕ 10…10)) ⊕ c = 10…10, a full block of valid PKCS#7 padding,
+      // which WebCrypto strips, leaving exactly D(K, c). The padding is valid for every c, so the
+      // call never fails and no error can depend on the decrypted bytes (no padding oracle).
+      const k = await importAes(subtle, key, 'AES-CBC');
+      const zeroIv: AesCbcParams = { name: 'AES-CBC', iv: new Uint8Array(16) };
+      const encryptBlock = async (b: Uint8Array): Promise<Bytes> =>
+        new Uint8Array(await subtle.encrypt(zeroIv, k, asBufferSource(b)), 0, 16);
+      const decryptBlock = async (c: Uint8Array): Promise<Bytes> => {
+        const pad = await encryptBlock(c.map((x) => x ^ 0x10));
+        const two = new Uint8Array(32);
+        two.set(c, 0);
+        two.set(pad, 16);
+        return new Uint8Array(await subtle.decrypt(zeroIv, k, two));
+      };
+      const each = async (blocks: Uint8Array, f: (b: Uint8Array) => Promise<Bytes>): Promise<Bytes> => {
+        checkBlocks(blocks);
+        const out = new Uint8Array(blocks.length);
+        const parts = await Promise.all(Array.from({ length: blocks.length / 16 }, (_, i) => f(blocks.subarray(16 * i, 16 * i + 16))));
+        parts.forEach((p, i) => {
+          out.set(p, 16 * i);
+          p.fill(0);
+        });
+        return out;
+      };
+      return {
+        encrypt: (blocks) => each(blocks, encryptBlock),
+        decrypt: (blocks) => each(blocks, decryptBlock),
+        dispose() {
+          // The CryptoKey is non-extractable and holds no JS-visible copy of the key.
+        },
+      };
+    },
+    async importRsaKey(input, type) {
+      if (type !== 'public' && type !== 'private') throw new TypeError(`"type" expected public or private, got ${String(type)}`);
+      const state = await importWebRsa(subtle, input, type);
+      const handle: RsaKey = Object.freeze({ type, modulusLengthInBits: state.modulusLengthInBits, backend: 'webcrypto' as const });
+      rsaKeys.set(handle, state);
+      return handle;
+    },
+    async exportRsaSpki(key) {
+      const spki = stateOf(key).spki;
+      if (spki === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the public key of a non-extractable private CryptoKey cannot be read; pass the public key too');
+      return spki.slice();
+    },
+    async rsaOaepEncrypt(key, hash, plaintext, label) {
+      const st = stateOf(key);
+      checkOaepInput(key.modulusLengthInBits, hash, plaintext);
+      const k = await st.publicKey(hash);
+      return new Uint8Array(await subtle.encrypt(oaepParams(label), k, asBufferSource(plaintext)));
+    },
+    async rsaOaepDecrypt(key, hash, ciphertext, label) {
+      const st = stateOf(key, 'private');
+      checkOaepHash(hash);
+      const k = await st.privateKey(hash);
+      try {
+        return new Uint8Array(await subtle.decrypt(oaepParams(label), k, asBufferSource(ciphertext)));
+      } catch {
+        throw rsaOaepFailure();
+      }
+    },
+    async rsaRawDecrypt(key) {
+      stateOf(key, 'private');
+      throw new EnsealError('ERR_UNSUPPORTED', 'WebCrypto has no raw RSA (needed for PKCS#1 v1.5 decryption with implicit rejection); use the node backend');
+    },
+    async rsaImplicitRejectionKey(key) {
+      stateOf(key, 'private');
+      throw new EnsealError('ERR_UNSUPPORTED', 'WebCrypto has no raw RSA (needed for PKCS#1 v1.5 decryption with implicit rejection); use the node backend');
     },
     async aesCtr(key, counterBlock, data) {
       if (counterBlock.length !== 16) throw new RangeError(`"counterBlock" expected 16 bytes, got ${counterBlock.length}`);

@@ -1,23 +1,45 @@
 /**
- * Customer-managed AES-256 master key, wrapping the data key with AES-256-GCM (docs/FORMAT.md
- * §4.1, which also says why GCM rather than RFC 3394 key wrap).
+ * Customer-managed AES-256 master key (docs/FORMAT.md §4.1, which also says why GCM is the
+ * default rather than RFC 3394 key wrap). Three wrapping modes, all with key id = the key's id
+ * and no params:
  *
  * ```
- * stanza type  "aes256-gcm", key id = the key's id, no params
- * wrapped      nonce (12, random) || AES-256-GCM(cmk, nonce, data key, aad) (32 + 16 tag)
- * aad          "enseal/v1 aes256-gcm" || 0x00 || u16 len(key id) || key id || bound header part
+ * "aes256-gcm" (default)
+ *   wrapped  nonce (12, random) || AES-256-GCM(cmk, nonce, data key, aad) (32 + 16 tag)   = 60 bytes
+ *   aad      "enseal/v1 aes256-gcm" || 0x00 || u16 len(key id) || key id || bound header part
+ * "aes256-kw"   (RFC 3394, default IV A6A6A6A6A6A6A6A6)
+ *   wrapped  AES-KW(cmk, data key)                                                        = 40 bytes
+ * "aes256-kwp"  (RFC 5649, AIV A65959A6 || 00000020)
+ *   wrapped  AES-KWP(cmk, data key)                                                       = 40 bytes
  * ```
+ *
+ * KW and KWP (for interoperability with HSMs and KMSs that speak only those) cannot bind
+ * associated data: a KW stanza copied into another object still unwraps there. The header MAC
+ * (FORMAT.md §2.4) is what authenticates those stanzas and the context, and the payload commits
+ * to the context (§2.3), so a moved or edited stanza still fails before any plaintext.
+ *
+ * Decryption accepts all three types for the provider's key id, whatever `wrap` says, so an
+ * object wrapped in any mode decrypts with the same key file.
  *
  * @module
  */
 import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
+import { aesKwpUnwrap, aesKwpWrap, aesKwUnwrap, aesKwWrap } from './aes-kw.js';
 import type { KeyProvider, Stanza, WrapContext } from './provider.js';
 
-/** Stanza type written by {@link aesKey}. */
+/** Stanza type written by {@link aesKey} by default (AES-256-GCM, FORMAT.md §4.1). */
 export const AES_GCM_STANZA = 'aes256-gcm';
-const WRAPPED_LENGTH = 12 + 32 + 16;
+/** Stanza type written by {@link aesKey} with `wrap: 'aes256-kw'` (RFC 3394). */
+export const AES_KW_STANZA = 'aes256-kw';
+/** Stanza type written by {@link aesKey} with `wrap: 'aes256-kwp'` (RFC 5649). */
+export const AES_KWP_STANZA = 'aes256-kwp';
+
+/** How {@link aesKey} wraps data keys: the stanza type it writes. */
+export type AesWrapMode = typeof AES_GCM_STANZA | typeof AES_KW_STANZA | typeof AES_KWP_STANZA;
+
+const WRAPPED_LENGTH: Readonly<Record<AesWrapMode, number>> = { [AES_GCM_STANZA]: 12 + 32 + 16, [AES_KW_STANZA]: 40, [AES_KWP_STANZA]: 40 };
 const AAD_LABEL = utf8('enseal/v1 aes256-gcm');
 
 /** Options of {@link aesKey}. */
@@ -26,6 +48,11 @@ export interface AesKeyOptions {
   id: string;
   /** The 32-byte AES-256 master key. It is copied; the provider never sends it anywhere. */
   key: Uint8Array;
+  /**
+   * Stanza type to write: `'aes256-gcm'` (default; binds the header context), `'aes256-kw'`
+   * (RFC 3394) or `'aes256-kwp'` (RFC 5649). Decryption accepts all three.
+   */
+  wrap?: AesWrapMode;
 }
 
 function aadFor(id: Bytes, ctx: WrapContext): Bytes {
@@ -41,13 +68,14 @@ export interface AesKeyProvider extends KeyProvider {
 /**
  * A key provider for a customer-managed AES-256 key.
  *
- * @param opts - `{ id, key }`; the CLI's key files hold the same (key as base64)
+ * @param opts - `{ id, key, wrap? }`; the CLI's key files hold the id and key (as base64)
  * @returns a provider usable in `recipients` (encrypt) and `keys` (decrypt)
- * @throws TypeError/RangeError for a missing id or a key that is not 32 bytes
+ * @throws TypeError/RangeError for a missing id, a key that is not 32 bytes, or an unknown `wrap`
  * @example
  * ```ts
  * const k = aesKey({ id: 'backup-2026', key: crypto.getRandomValues(new Uint8Array(32)) });
  * const ct = await encrypt(data, { recipients: [k] });
+ * const hsm = aesKey({ id: 'hsm-kek-7', key: kek, wrap: 'aes256-kwp' }); // RFC 5649 stanza
  * ```
  */
 export function aesKey(opts: AesKeyOptions): AesKeyProvider {
@@ -55,6 +83,10 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
   const idBytes = utf8Strict(opts.id, '"id"');
   if (idBytes.length > MAX_KEY_ID_LENGTH) throw new RangeError(`"id" expected at most ${MAX_KEY_ID_LENGTH} bytes, got ${idBytes.length}`);
   assertBytes(opts.key, 'key', 32);
+  const mode: AesWrapMode = opts.wrap ?? AES_GCM_STANZA;
+  if (!Object.hasOwn(WRAPPED_LENGTH, mode)) {
+    throw new TypeError(`"wrap" expected ${Object.keys(WRAPPED_LENGTH).join(', ')}, got ${String(opts.wrap)}`);
+  }
   const key = opts.key.slice();
   const id = opts.id;
   let disposed = false;
@@ -63,33 +95,49 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     return key;
   };
 
+  async function gcmWrap(dataKey: Uint8Array, ctx: WrapContext): Promise<Bytes> {
+    const aead = await ctx.backend.aesGcm(live());
+    try {
+      const nonce = ctx.backend.randomBytes(12);
+      return concat(nonce, await aead.seal(nonce, dataKey, aadFor(idBytes, ctx)));
+    } finally {
+      aead.dispose();
+    }
+  }
+
+  async function gcmUnwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Bytes> {
+    const aead = await ctx.backend.aesGcm(live());
+    try {
+      return await aead.open(wrapped.subarray(0, 12), wrapped.subarray(12), aadFor(idBytes, ctx));
+    } finally {
+      aead.dispose();
+    }
+  }
+
   return {
-    description: `${AES_GCM_STANZA}:${id}`,
+    description: `${mode}:${id}`,
     async wrap(dataKey, ctx): Promise<Stanza> {
-      const aead = await ctx.backend.aesGcm(live());
-      try {
-        const nonce = ctx.backend.randomBytes(12);
-        const sealed = await aead.seal(nonce, dataKey, aadFor(idBytes, ctx));
-        return { type: AES_GCM_STANZA, keyId: id, params: {}, wrapped: concat(nonce, sealed) };
-      } finally {
-        aead.dispose();
-      }
+      let wrapped: Bytes;
+      if (mode === AES_KW_STANZA) wrapped = await aesKwWrap(ctx.backend, live(), dataKey);
+      else if (mode === AES_KWP_STANZA) wrapped = await aesKwpWrap(ctx.backend, live(), dataKey);
+      else wrapped = await gcmWrap(dataKey, ctx);
+      return { type: mode, keyId: id, params: {}, wrapped };
     },
     async unwrap(stanza, ctx): Promise<Bytes | null> {
-      if (stanza.type !== AES_GCM_STANZA || stanza.keyId !== id) return null;
-      if (stanza.wrapped.length !== WRAPPED_LENGTH || Object.keys(stanza.params).length !== 0) {
-        throw new EnsealError('ERR_HEADER', `${AES_GCM_STANZA} stanza for key "${id}" is malformed`);
+      if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
+      const type = stanza.type as AesWrapMode;
+      if (stanza.wrapped.length !== WRAPPED_LENGTH[type] || Object.keys(stanza.params).length !== 0) {
+        throw new EnsealError('ERR_HEADER', `${type} stanza for key "${id}" is malformed`);
       }
-      const aead = await ctx.backend.aesGcm(live());
       try {
-        return await aead.open(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(idBytes, ctx));
+        if (type === AES_KW_STANZA) return await aesKwUnwrap(ctx.backend, live(), stanza.wrapped);
+        if (type === AES_KWP_STANZA) return await aesKwpUnwrap(ctx.backend, live(), stanza.wrapped);
+        return await gcmUnwrap(stanza.wrapped, ctx);
       } catch (e) {
         if (e instanceof EnsealError && e.code === 'ERR_AUTH') {
           throw new EnsealError('ERR_AUTH', `data key wrapped for "${id}" failed authentication (wrong key material, or a modified header)`);
         }
         throw e;
-      } finally {
-        aead.dispose();
       }
     },
     dispose(): void {
