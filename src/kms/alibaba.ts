@@ -36,7 +36,7 @@ import type { EncryptionContext } from '../format/header.js';
 import type { KmsCiphertext, KmsClient, KmsDataKey } from '../keys/kms.js';
 import { signAlibabaRpc } from './alibaba-signature.js';
 import { percentEncode, toBase64, toHex } from './encoding.js';
-import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict } from './http.js';
+import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict, parseJsonObject } from './http.js';
 import { redact } from './redact.js';
 
 /** Alibaba Cloud AccessKey credentials (the secret and the STS token never appear in errors). */
@@ -65,15 +65,6 @@ export interface AlibabaKmsOptions extends KmsHttpOptions {
 export const ALIBABA_KMS_API_VERSION = '2016-01-20';
 
 const BLOB_RE = /^[A-Za-z0-9+/=_-]+$/;
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** `EncryptionContext` parameter: a JSON object with sorted keys (absent when empty). */
 function contextJson(context: EncryptionContext): string | undefined {
@@ -139,7 +130,7 @@ export function alibabaKms(opts: AlibabaKmsOptions): KmsClient {
       return { method: 'POST', url: endpoint, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body };
     };
     const judge = (res: HttpResponse): Verdict<T> => {
-      const json = parseJson(res.body);
+      const json = parseJsonObject(res.body);
       if (res.status === 200) {
         const out = json === undefined ? undefined : read(json);
         return out === undefined ? { error: new EnsealError('ERR_KMS_UNAVAILABLE', `${label}: malformed response`) } : { ok: out };

@@ -31,7 +31,7 @@ import { EnsealError, type ErrorCode } from '../errors.js';
 import type { EncryptionContext } from '../format/header.js';
 import type { KmsCiphertext, KmsClient, KmsDataKey } from '../keys/kms.js';
 import { toBase64 } from './encoding.js';
-import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict } from './http.js';
+import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict, parseJsonObject } from './http.js';
 import { redact } from './redact.js';
 import { signSigV4, type AwsCredentials } from './sigv4.js';
 
@@ -57,15 +57,6 @@ function errorType(res: HttpResponse, body: Record<string, unknown> | undefined)
   const raw = String(body?.__type ?? body?.code ?? res.headers.get('x-amzn-errortype') ?? '');
   const t = raw.split('#').pop()!.split(':')[0]!;
   return /^[A-Za-z0-9.]{1,100}$/.test(t) ? t : '';
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function arnKeyPart(id: string): string | undefined {
@@ -125,7 +116,7 @@ export function awsKms(opts: AwsKmsOptions): KmsClient {
       return { method: 'POST', url: endpoint, headers: signed.headers, body };
     };
     const judge = (res: HttpResponse): Verdict<T> => {
-      const json = parseJson(res.body);
+      const json = parseJsonObject(res.body);
       if (res.status === 200) {
         const out = json === undefined ? undefined : read(json);
         return out === undefined ? { error: new EnsealError('ERR_KMS_UNAVAILABLE', `${label}: malformed response`) } : { ok: out };

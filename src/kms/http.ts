@@ -250,3 +250,17 @@ export function createTransport(opts: KmsHttpOptions = {}): Transport {
 export function isTransientStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
+
+/**
+ * Parses a KMS response body that should be a JSON object.
+ * @param text - the body
+ * @returns the object, or `undefined` for anything else (invalid JSON, an array, a scalar)
+ */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

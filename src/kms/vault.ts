@@ -42,7 +42,7 @@ import type { EncryptionContext } from '../format/header.js';
 import type { KmsCiphertext, KmsClient, KmsDataKey } from '../keys/kms.js';
 import { encodeKmsContext } from './context.js';
 import { toBase64 } from './encoding.js';
-import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict } from './http.js';
+import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict, parseJsonObject } from './http.js';
 import { redact } from './redact.js';
 
 /** Options of {@link vaultTransit}. */
@@ -65,15 +65,6 @@ export interface VaultTransitOptions extends KmsHttpOptions {
 
 const NAME_RE = /^\w(?:[\w.-]*\w)?$/;
 const CIPHERTEXT_RE = /^vault:v\d+:[A-Za-z0-9+/=:._-]+$/;
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Creates a Vault Transit client (client type `vault`; stanzas `kms-vault`).
@@ -130,7 +121,7 @@ export function vaultTransit(opts: VaultTransitOptions): KmsClient {
       return { method: 'POST', url, headers, body };
     };
     const judge = (res: HttpResponse): Verdict<T> => {
-      const json = parseJson(res.body);
+      const json = parseJsonObject(res.body);
       if (res.status === 200) {
         const data = json?.data;
         const out = typeof data === 'object' && data !== null ? read(data as Record<string, unknown>) : undefined;
