@@ -3,9 +3,8 @@
 // or alone: `node bench/providers.mjs`.
 //
 // Every provider is first checked to round-trip a data key (unwrap(wrap(k)) == k), then timed.
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
@@ -73,16 +72,11 @@ for (const kdf of ['argon2id', 'scrypt', 'pbkdf2-sha256']) {
 
 // PKCS#11 (SoftHSM2), when installed: the same round trip on a throw-away token.
 try {
-  execFileSync('softhsm2-util', ['--version'], { stdio: 'ignore' });
-  const conf = join(dir, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\n`);
-  execFileSync('mkdir', ['-p', join(dir, 'tokens')]);
-  process.env.SOFTHSM2_CONF = conf;
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', '1234', '--so-pin', '5678'], { stdio: 'ignore' });
+  const { SOFTHSM_MODULE, createSoftHsmToken, createTokenAesKey } = await import('../test/softhsm.mjs');
+  createSoftHsmToken(dir, 'bench', '1234');
+  createTokenAesKey(SOFTHSM_MODULE, 'bench', '1234', 'kek');
   const { pkcs11Key } = await import('../dist/pkcs11.js');
-  const { createTokenAesKey } = await import('./pkcs11-setup.mjs');
-  await createTokenAesKey('/usr/lib/softhsm/libsofthsm2.so', 'bench', '1234', 'kek');
-  const hsm = await pkcs11Key({ module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'bench', pin: '1234', keyLabel: 'kek', mechanism: 'aes-key-wrap-pad' });
+  const hsm = await pkcs11Key({ module: SOFTHSM_MODULE, tokenLabel: 'bench', pin: '1234', keyLabel: 'kek', mechanism: 'aes-key-wrap-pad' });
   const s = await hsm.wrap(dataKey, ctx);
   const b2 = new Bench({ time: 1000 });
   b2.add('wrap   pkcs11-aes-kwp (SoftHSM2)', async () => { await hsm.wrap(dataKey, ctx); }, { async: true });
