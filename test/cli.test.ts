@@ -61,7 +61,8 @@ function assertNoSecrets(r: RunResult): void {
 
 /** Runs `node bin/enseal.js ...args` in the test directory, feeding `input` on stdin. */
 async function run(args: readonly string[], input?: Uint8Array): Promise<RunResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  const env = { ...process.env, HOME: dir, ENSEAL_KMS_STORE: join(dir, 'kms.json') }; // never the user's store
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -138,7 +139,12 @@ describe('help and version', () => {
     const r = await run([flag]);
     expectSuccess(r);
     const text = r.stdout.toString();
-    for (const cmd of ['keygen aes', 'encrypt', 'decrypt', 'inspect', '--range START-END']) expect(text).toContain(cmd);
+    for (const cmd of ['keygen aes', 'keygen rsa', 'encrypt', 'decrypt', 'rewrap', 'inspect', 'kms create-key', 'kms list', '--range START-END']) expect(text).toContain(cmd);
+    for (const option of ['--kms', '--rsa-public', '--rsa-private', '--passphrase-env', '--passphrase', '--kdf-cost', '--add-key', '--remove', '--kms-store']) expect(text).toContain(option);
+    for (const variable of ['AWS_REGION', 'AWS_SESSION_TOKEN', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'VAULT_TOKEN', 'VAULT_NAMESPACE', 'ENSEAL_KMS_STORE', 'ENSEAL_VAULT_TRANSIT_MOUNT', 'ENSEAL_AWS_KMS_ENDPOINT', 'ENSEAL_ALIBABA_KMS_ENDPOINT']) {
+      expect(text).toContain(variable);
+    }
+    expect(text).toMatch(/ENSEAL_KMS_ALLOW_INSECURE_HTTP=1 allows plain http: to a\s+loopback address[^]*for tests/);
     expect(text).toMatch(/stdout may already hold/);
     expect(text).toMatch(/Exit status/);
   });
@@ -179,7 +185,7 @@ describe('usage errors exit 2 and create nothing', () => {
     ['--range too large', ['decrypt', '--key', 'k.json', '--range', '99999999999999999999-', 'in', 'out']],
     ['--range twice', ['decrypt', '--key', 'k.json', '--range', '0-1', '--range', '2-3', 'in', 'out']],
     ['keygen without --out', ['keygen', 'aes']],
-    ['keygen of another type', ['keygen', 'rsa', '--out', 'k.json']],
+    ['keygen of another type', ['keygen', 'dsa', '--out', 'k.json']],
     ['keygen to stdout', ['keygen', 'aes', '--out', '-']],
     ['keygen with an empty id', ['keygen', 'aes', '--out', 'k.json', '--id', '']],
     ['keygen with --out twice', ['keygen', 'aes', '--out', 'a.json', '--out', 'b.json']],
@@ -756,13 +762,17 @@ describe('argument parsing and error classification (units)', () => {
   it('parses long options in both forms, repeated keys, and -- before positionals', () => {
     expect(parseArgs(['decrypt', '--key=a.json', '--key', 'b.json', '--context', 'x=1=2', '--range', '5-', '--', '-in', '-'])).toEqual({
       kind: 'decrypt',
-      keys: ['a.json', 'b.json'],
+      keys: [
+        { kind: 'key-file', path: 'a.json' },
+        { kind: 'key-file', path: 'b.json' },
+      ],
+      kmsStore: undefined,
       context: { x: '1=2' },
       range: { start: 5 },
       input: '-in',
       output: '-',
     });
-    expect(parseArgs(['keygen', 'aes', '--out', 'k.json'])).toEqual({ kind: 'keygen', out: 'k.json', id: undefined });
+    expect(parseArgs(['keygen', 'aes', '--out', 'k.json'])).toEqual({ kind: 'keygen', type: 'aes', out: 'k.json', id: undefined });
     expect(parseRange('7-7')).toEqual({ start: 7, end: 7 });
     expect(() => parseArgs(['encrypt', '--key', 'k', '--context', 'a', 'i', 'o'])).toThrow(CliError);
   });

@@ -2,12 +2,17 @@
  * Command-line parsing, by hand (no dependency): `argv` in, a typed {@link Command} out, or a
  * `ERR_USAGE` {@link CliError}. Pure: it reads no file and touches no stream.
  *
- * Options are long only (`--key FILE` or `--key=FILE`), plus `-h`; `--` ends the options;
- * a lone `-` is a positional argument (stdin or stdout).
+ * The option syntax is `./scan.ts`'s; the key options are `./key-args.ts`'s, the passphrase
+ * KDF options `./kdf-args.ts`'s, the `kms` subcommands `./kms-args.ts`'s.
  *
  * @module
  */
 import { usageError } from './cli-error.js';
+import { STDIO } from './io.js';
+import { parseKdf, type KdfChoice } from './kdf-args.js';
+import { ADD_OPTIONS, RECIPIENT_OPTIONS, UNLOCK_OPTIONS, keyOptionSpec, keySources, promptsOnTerminal, type KeySource } from './key-args.js';
+import { parseKms, type KmsCommand } from './kms-args.js';
+import { expectPositionals, optionValue, scan, type OptionSpec, type Scanned } from './scan.js';
 
 /** An inclusive plaintext byte range; no `end` means "to the end". */
 export interface RangeArg {
@@ -26,27 +31,65 @@ export interface VersionCommand {
 }
 
 /** `enseal keygen aes --out FILE [--id ID]`. */
-export interface KeygenCommand {
+export interface KeygenAesCommand {
   kind: 'keygen';
+  type: 'aes';
   out: string;
   id: string | undefined;
 }
 
-/** `enseal encrypt --key FILE… [--context K=V]… IN OUT`. */
+/** RSA modulus sizes `keygen rsa` creates. */
+export type RsaBits = 2048 | 3072 | 4096;
+
+/** `enseal keygen rsa --out FILE [--bits 2048|3072|4096]`. */
+export interface KeygenRsaCommand {
+  kind: 'keygen';
+  type: 'rsa';
+  out: string;
+  bits: RsaBits;
+}
+
+/** `enseal keygen aes|rsa …`. */
+export type KeygenCommand = KeygenAesCommand | KeygenRsaCommand;
+
+/** `enseal encrypt RECIPIENT… [--kdf K] [--kdf-cost C] [--kms-store P] [--context K=V]… IN OUT`. */
 export interface EncryptCommand {
   kind: 'encrypt';
-  keys: string[];
+  /** At least one, in command-line order. */
+  recipients: KeySource[];
+  /** KDF and costs of passphrase recipients (`undefined`: the library's defaults). */
+  kdf: KdfChoice | undefined;
+  /** `--kms-store`: the LocalKms store (`undefined`: the default store). */
+  kmsStore: string | undefined;
   context: Record<string, string>;
   input: string;
   output: string;
 }
 
-/** `enseal decrypt --key FILE… [--context K=V]… [--range START-END] IN OUT`. */
+/** `enseal decrypt KEY… [--kms-store P] [--context K=V]… [--range START-END] IN OUT`. */
 export interface DecryptCommand {
   kind: 'decrypt';
-  keys: string[];
+  /** At least one, in command-line order. */
+  keys: KeySource[];
+  kmsStore: string | undefined;
   context: Record<string, string>;
   range: RangeArg | undefined;
+  input: string;
+  output: string;
+}
+
+/** `enseal rewrap KEY… [ADD…] [--remove KEYID]… [--kdf K] [--kdf-cost C] [--kms-store P] [--context K=V]… IN OUT`. */
+export interface RewrapCommand {
+  kind: 'rewrap';
+  /** Keys that unlock the header (at least one). */
+  keys: KeySource[];
+  /** Recipients to add. */
+  add: KeySource[];
+  /** Key ids (or requested KMS key ids/aliases) whose recipients are removed. */
+  remove: string[];
+  kdf: KdfChoice | undefined;
+  kmsStore: string | undefined;
+  context: Record<string, string>;
   input: string;
   output: string;
 }
@@ -58,74 +101,19 @@ export interface InspectCommand {
 }
 
 /** A parsed command line. */
-export type Command = HelpCommand | VersionCommand | KeygenCommand | EncryptCommand | DecryptCommand | InspectCommand;
+export type Command =
+  | HelpCommand
+  | VersionCommand
+  | KeygenCommand
+  | EncryptCommand
+  | DecryptCommand
+  | RewrapCommand
+  | InspectCommand
+  | KmsCommand;
 
-/** Whether an option may be given once or several times. */
-type OptionKind = 'once' | 'repeat';
-
-/** Options and positionals of one command, after scanning. */
-interface Scanned {
-  options: Map<string, string[]>;
-  positionals: string[];
-  help: boolean;
-}
-
-/** Splits the arguments of one command into options (checked against `spec`) and positionals. */
-function scan(command: string, args: readonly string[], spec: Readonly<Record<string, OptionKind>>): Scanned {
-  const options = new Map<string, string[]>();
-  const positionals: string[] = [];
-  let help = false;
-  let onlyPositionals = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (onlyPositionals || arg === '-' || !arg.startsWith('-')) {
-      positionals.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      onlyPositionals = true;
-      continue;
-    }
-    if (arg === '-h' || arg === '--help') {
-      help = true;
-      continue;
-    }
-    if (!arg.startsWith('--')) throw usageError(`unknown option ${arg} for ${command}`);
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    const kind = spec[name];
-    if (kind === undefined) throw usageError(`unknown option --${name} for ${command}`);
-    let value: string;
-    if (eq !== -1) {
-      value = arg.slice(eq + 1);
-    } else {
-      const next = args[i + 1];
-      if (next === undefined) throw usageError(`option --${name} needs a value`);
-      value = next;
-      i++;
-    }
-    const values = options.get(name) ?? [];
-    if (kind === 'once' && values.length > 0) throw usageError(`option --${name} given more than once`);
-    values.push(value);
-    options.set(name, values);
-  }
-  return { options, positionals, help };
-}
-
-function expectPositionals(command: string, positionals: readonly string[], names: readonly string[]): void {
-  if (positionals.length !== names.length) {
-    throw usageError(`${command} expects ${names.join(' ')}, got ${positionals.length} argument(s)`);
-  }
-}
-
-function keyFiles(scanned: Scanned, command: string): string[] {
-  const keys = scanned.options.get('key') ?? [];
-  if (keys.length === 0) throw usageError(`${command} needs at least one --key FILE`);
-  for (const k of keys) {
-    if (k === '' || k === '-') throw usageError('--key expects a key file path (not stdin)');
-  }
-  return keys;
-}
+/** Options shared by the commands that take keys. */
+const CONTEXT_SPEC: OptionSpec = { context: 'repeat', 'kms-store': 'once' };
+const KDF_SPEC: OptionSpec = { kdf: 'once', 'kdf-cost': 'once' };
 
 /**
  * Parses `--context K=V` values (split at the first `=`; the key must be non-empty and unique).
@@ -163,40 +151,98 @@ export function parseRange(text: string): RangeArg {
   return end === undefined ? { start } : { start, end };
 }
 
+const RSA_BITS: readonly RsaBits[] = [2048, 3072, 4096];
+
 function parseKeygen(args: readonly string[]): Command {
-  const s = scan('keygen', args, { out: 'once', id: 'once' });
+  const s = scan('keygen', args, { out: 'once', id: 'once', bits: 'once' });
   if (s.help) return { kind: 'help' };
-  if (s.positionals.length !== 1 || s.positionals[0] !== 'aes') {
-    throw usageError('keygen expects the key type "aes" (enseal keygen aes --out FILE)');
+  const type = s.positionals[0];
+  if (s.positionals.length !== 1 || (type !== 'aes' && type !== 'rsa')) {
+    throw usageError('keygen expects the key type "aes" or "rsa" (enseal keygen aes|rsa --out FILE)');
   }
-  const out = s.options.get('out')?.[0];
+  const out = optionValue(s, 'out');
   if (out === undefined || out === '') throw usageError('keygen needs --out FILE');
   if (out === '-') throw usageError('keygen writes keys only to a new file, not to stdout');
-  const id = s.options.get('id')?.[0];
-  if (id === '') throw usageError('--id must not be empty');
-  return { kind: 'keygen', out, id };
+  const id = optionValue(s, 'id');
+  const bitsText = optionValue(s, 'bits');
+  if (type === 'aes') {
+    if (bitsText !== undefined) throw usageError('--bits applies only to keygen rsa');
+    if (id === '') throw usageError('--id must not be empty');
+    return { kind: 'keygen', type, out, id };
+  }
+  if (id !== undefined) throw usageError('--id applies only to keygen aes (an RSA key id is derived from its public key)');
+  const bits = bitsText === undefined ? 3072 : RSA_BITS.find((b) => String(b) === bitsText);
+  if (bits === undefined) throw usageError(`--bits expects 2048, 3072 or 4096, got "${String(bitsText).slice(0, 20)}"`);
+  return { kind: 'keygen', type, out, bits };
+}
+
+/** `--kms-store PATH`, if given. */
+function kmsStore(s: Scanned): string | undefined {
+  const path = optionValue(s, 'kms-store');
+  if (path === '' || path === '-') throw usageError('--kms-store expects a file path');
+  return path;
+}
+
+/** `--kdf`/`--kdf-cost`, allowed only when a passphrase recipient is written. */
+function kdfFor(s: Scanned, recipients: readonly KeySource[], names: string): KdfChoice | undefined {
+  const kdf = parseKdf(optionValue(s, 'kdf'), optionValue(s, 'kdf-cost'));
+  if (kdf !== undefined && !recipients.some((r) => r.kind === 'passphrase-env' || r.kind === 'passphrase-prompt')) {
+    throw usageError(`--kdf and --kdf-cost apply to passphrase recipients (${names})`);
+  }
+  return kdf;
+}
+
+/** Refuses to read both IN and a typed passphrase from stdin. */
+function checkTerminal(sources: readonly KeySource[], input: string): void {
+  if (input === STDIO && promptsOnTerminal(sources)) {
+    throw usageError('a passphrase typed on the terminal is read from stdin, so IN cannot be "-" (use --passphrase-env VAR)');
+  }
 }
 
 function parseEncrypt(args: readonly string[]): Command {
-  const s = scan('encrypt', args, { key: 'repeat', context: 'repeat' });
+  const s = scan('encrypt', args, { ...keyOptionSpec(RECIPIENT_OPTIONS), ...CONTEXT_SPEC, ...KDF_SPEC });
   if (s.help) return { kind: 'help' };
   expectPositionals('encrypt', s.positionals, ['IN', 'OUT']);
-  const keys = keyFiles(s, 'encrypt');
-  const context = parseContext(s.options.get('context') ?? []);
-  return { kind: 'encrypt', keys, context, input: s.positionals[0] as string, output: s.positionals[1] as string };
+  const recipients = keySources(s, RECIPIENT_OPTIONS);
+  if (recipients.length === 0) throw usageError('encrypt needs at least one recipient: --key, --kms, --rsa-public, --passphrase-env or --passphrase');
+  const [input, output] = s.positionals as [string, string];
+  checkTerminal(recipients, input);
+  const kdf = kdfFor(s, recipients, '--passphrase-env, --passphrase');
+  return { kind: 'encrypt', recipients, kdf, kmsStore: kmsStore(s), context: parseContext(s.options.get('context') ?? []), input, output };
 }
 
 function parseDecrypt(args: readonly string[]): Command {
-  const s = scan('decrypt', args, { key: 'repeat', context: 'repeat', range: 'once' });
+  const s = scan('decrypt', args, { ...keyOptionSpec(UNLOCK_OPTIONS), ...CONTEXT_SPEC, range: 'once' });
   if (s.help) return { kind: 'help' };
   expectPositionals('decrypt', s.positionals, ['IN', 'OUT']);
-  const keys = keyFiles(s, 'decrypt');
+  const keys = keySources(s, UNLOCK_OPTIONS);
+  if (keys.length === 0) throw usageError('decrypt needs at least one key: --key, --kms, --rsa-private, --passphrase-env or --passphrase');
   const context = parseContext(s.options.get('context') ?? []);
-  const rangeText = s.options.get('range')?.[0];
+  const rangeText = optionValue(s, 'range');
   const range = rangeText === undefined ? undefined : parseRange(rangeText);
-  const input = s.positionals[0] as string;
-  if (range !== undefined && input === '-') throw usageError('--range needs IN to be a file, not stdin');
-  return { kind: 'decrypt', keys, context, range, input, output: s.positionals[1] as string };
+  const [input, output] = s.positionals as [string, string];
+  if (range !== undefined && input === STDIO) throw usageError('--range needs IN to be a file, not stdin');
+  checkTerminal(keys, input);
+  return { kind: 'decrypt', keys, kmsStore: kmsStore(s), context, range, input, output };
+}
+
+function parseRewrap(args: readonly string[]): Command {
+  const spec: OptionSpec = { ...keyOptionSpec(UNLOCK_OPTIONS), ...keyOptionSpec(ADD_OPTIONS), ...CONTEXT_SPEC, ...KDF_SPEC, remove: 'repeat' };
+  const s = scan('rewrap', args, spec);
+  if (s.help) return { kind: 'help' };
+  expectPositionals('rewrap', s.positionals, ['IN', 'OUT']);
+  const keys = keySources(s, UNLOCK_OPTIONS);
+  if (keys.length === 0) throw usageError('rewrap needs at least one key to unlock IN: --key, --kms, --rsa-private, --passphrase-env or --passphrase');
+  const add = keySources(s, ADD_OPTIONS);
+  const remove = [...(s.options.get('remove') ?? [])];
+  if (remove.includes('')) throw usageError('--remove expects a non-empty key id');
+  if (add.length === 0 && remove.length === 0) {
+    throw usageError('rewrap needs a change: --add-key, --add-kms, --add-rsa-public, --add-passphrase-env, --add-passphrase or --remove');
+  }
+  const [input, output] = s.positionals as [string, string];
+  checkTerminal([...keys, ...add], input);
+  const kdf = kdfFor(s, add, '--add-passphrase-env, --add-passphrase');
+  return { kind: 'rewrap', keys, add, remove, kdf, kmsStore: kmsStore(s), context: parseContext(s.options.get('context') ?? []), input, output };
 }
 
 function parseInspect(args: readonly string[]): Command {
@@ -234,8 +280,12 @@ export function parseArgs(argv: readonly string[]): Command {
       return parseEncrypt(rest);
     case 'decrypt':
       return parseDecrypt(rest);
+    case 'rewrap':
+      return parseRewrap(rest);
     case 'inspect':
       return parseInspect(rest);
+    case 'kms':
+      return parseKms(rest);
     default:
       throw usageError(`unknown command "${command}"`);
   }

@@ -9,12 +9,14 @@
 export type CliErrorCode =
   /** Bad command line: unknown command or option, missing or malformed argument. Exit 2. */
   | 'ERR_USAGE'
-  /** A key file is unreadable or not a valid `aes256` key file. Exit 2. */
+  /** A key file (AES or RSA) is missing, unreadable or malformed. Exit 2. */
   | 'ERR_KEYFILE'
   /** `keygen` refused to overwrite an existing file. Exit 1. */
   | 'ERR_EXISTS'
   /** Reading the input or writing the output failed. Exit 1. */
-  | 'ERR_IO';
+  | 'ERR_IO'
+  /** Passphrase entry was cancelled at the terminal (Ctrl-C, or end of input). Exit 130. */
+  | 'ERR_CANCELLED';
 
 /** An error of the command line, with a stable code. Messages never hold key material. */
 export class CliError extends Error {

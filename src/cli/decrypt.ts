@@ -1,6 +1,7 @@
 /**
- * `enseal decrypt --key FILE… [--context K=V]… [--range START-END] IN OUT`: streaming
- * decryption, or an authenticated ranged read of a file.
+ * `enseal decrypt KEY… [--kms-store P] [--context K=V]… [--range START-END] IN OUT`: streaming
+ * decryption, or an authenticated ranged read of a file, with any of the keys (key files, KMS
+ * keys, RSA private keys, passphrases).
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { createDecryptStream, fileSource } from '../node.js';
 import type { DecryptCommand } from './args.js';
 import { usageError } from './cli-error.js';
 import { openOutput } from './io.js';
-import { loadKeyFiles } from './keyfile.js';
+import { KeyLoader, type KeyLoaderOptions } from './key-loader.js';
 import { pipeToOutput, transfer } from './transfer.js';
 
 /** Plaintext bytes per ranged read: a multiple of the 16 KiB chunk, so no chunk is read twice. */
@@ -55,14 +56,21 @@ async function decryptRangeToOutput(inPath: string, range: ByteRange, outPath: s
 /**
  * Runs `decrypt`.
  * @param cmd - parsed command
- * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`; EnsealError; system errors for I/O
+ * @param io - the environment and terminal (default: the process's own)
+ * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`/`ERR_CANCELLED`; EnsealError (including KMS
+ *   errors); system errors for I/O
  */
-export async function decryptCommand(cmd: DecryptCommand): Promise<void> {
-  const keys = await loadKeyFiles(cmd.keys);
-  const opts: DecryptOptions = { keys, context: cmd.context };
-  if (cmd.range === undefined) {
-    await transfer(cmd.input, cmd.output, () => createDecryptStream(opts));
-  } else {
-    await decryptRangeToOutput(cmd.input, cmd.range, cmd.output, opts);
+export async function decryptCommand(cmd: DecryptCommand, io: Pick<KeyLoaderOptions, 'env' | 'terminal'> = {}): Promise<void> {
+  const loader = new KeyLoader({ kmsStore: cmd.kmsStore, kdf: undefined, ...io });
+  try {
+    const [keys] = await loader.load([{ sources: cmd.keys, role: 'unlock', promptLabel: 'Passphrase' }]);
+    const opts: DecryptOptions = { keys: keys!, context: cmd.context };
+    if (cmd.range === undefined) {
+      await transfer(cmd.input, cmd.output, () => createDecryptStream(opts));
+    } else {
+      await decryptRangeToOutput(cmd.input, cmd.range, cmd.output, opts);
+    }
+  } finally {
+    loader.dispose();
   }
 }

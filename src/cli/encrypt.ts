@@ -1,20 +1,28 @@
 /**
- * `enseal encrypt --key FILE… [--context K=V]… IN OUT`: streaming encryption, one recipient
- * per key file.
+ * `enseal encrypt RECIPIENT… [--kdf K] [--kdf-cost C] [--kms-store P] [--context K=V]… IN OUT`:
+ * streaming encryption, one recipient per key option, in command-line order (the first one
+ * generates the data key when it is a KMS).
  *
  * @module
  */
 import { createEncryptStream } from '../node.js';
 import type { EncryptCommand } from './args.js';
-import { loadKeyFiles } from './keyfile.js';
+import { KeyLoader, type KeyLoaderOptions } from './key-loader.js';
 import { transfer } from './transfer.js';
 
 /**
  * Runs `encrypt`.
  * @param cmd - parsed command
- * @throws CliError `ERR_KEYFILE`; EnsealError; system errors for I/O
+ * @param io - the environment and terminal (default: the process's own)
+ * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`/`ERR_CANCELLED`; EnsealError (including KMS
+ *   errors); system errors for I/O
  */
-export async function encryptCommand(cmd: EncryptCommand): Promise<void> {
-  const recipients = await loadKeyFiles(cmd.keys);
-  await transfer(cmd.input, cmd.output, () => createEncryptStream({ recipients, context: cmd.context }));
+export async function encryptCommand(cmd: EncryptCommand, io: Pick<KeyLoaderOptions, 'env' | 'terminal'> = {}): Promise<void> {
+  const loader = new KeyLoader({ kmsStore: cmd.kmsStore, kdf: cmd.kdf, ...io });
+  try {
+    const [recipients] = await loader.load([{ sources: cmd.recipients, role: 'recipient', promptLabel: 'Passphrase' }]);
+    await transfer(cmd.input, cmd.output, () => createEncryptStream({ recipients: recipients!, context: cmd.context }));
+  } finally {
+    loader.dispose();
+  }
 }

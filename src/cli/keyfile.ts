@@ -97,11 +97,17 @@ export function parseKeyFile(bytes: Uint8Array, path: string): KeyMaterial {
   return { id: obj.id, key };
 }
 
-/** Reads at most `limit + 1` bytes of a file (so an oversized file is detected, not loaded). */
-async function readLimited(path: string, limit: number): Promise<Uint8Array> {
+/**
+ * Reads at most `limit + 1` bytes of a file (so an oversized file is detected, not loaded).
+ * @param path - file path
+ * @param limit - the largest size accepted
+ * @returns the bytes read (more than `limit` means the file is too large); the caller wipes them
+ * @throws system errors (`ENOENT`, `EISDIR`, …)
+ */
+export async function readLimited(path: string, limit: number): Promise<Uint8Array> {
   const fh = await open(path, 'r');
+  const buf = new Uint8Array(limit + 1);
   try {
-    const buf = new Uint8Array(limit + 1);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
@@ -109,6 +115,9 @@ async function readLimited(path: string, limit: number): Promise<Uint8Array> {
       got += bytesRead;
     }
     return buf.subarray(0, got);
+  } catch (e) {
+    wipe(buf); // a part may have been read
+    throw e;
   } finally {
     await fh.close();
   }
@@ -145,16 +154,4 @@ export async function loadKeyFile(path: string): Promise<KeyProvider> {
   } finally {
     wipe(bytes);
   }
-}
-
-/**
- * Loads every `--key` file, in order.
- * @param paths - key file paths
- * @returns one provider per file
- * @throws CliError `ERR_KEYFILE`
- */
-export async function loadKeyFiles(paths: readonly string[]): Promise<KeyProvider[]> {
-  const keys: KeyProvider[] = [];
-  for (const p of paths) keys.push(await loadKeyFile(p));
-  return keys;
 }

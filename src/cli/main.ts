@@ -1,7 +1,8 @@
 /**
  * The `enseal` command line: parses the arguments, runs the command, and turns any failure
- * into one stderr line `enseal: CODE: message` and an exit status (1: data, crypto or I/O
- * error; 2: usage or key-file error). See {@link USAGE} for the commands.
+ * into one stderr line `enseal: CODE: message` and an exit status (1: data, crypto, KMS or I/O
+ * error; 2: usage or key-file error; 130: passphrase prompt cancelled). See {@link USAGE} for
+ * the commands.
  *
  * `bin/enseal.js` calls {@link main}; this module has no side effect when imported.
  *
@@ -13,12 +14,16 @@ import { encryptCommand } from './encrypt.js';
 import { describeFailure } from './failure.js';
 import { inspectCommand } from './inspect.js';
 import { keygen } from './keygen.js';
+import { keygenRsa } from './keygen-rsa.js';
+import { kmsCommand } from './kms-command.js';
+import { rewrapCommand } from './rewrap.js';
 import { USAGE, packageVersion } from './usage.js';
 
 /**
  * Runs the command line.
  * @param argv - arguments after the program name (`process.argv.slice(2)`)
- * @returns the exit status: 0 success, 1 data/crypto/I-O failure, 2 usage or key-file error
+ * @returns the exit status: 0 success, 1 data/crypto/KMS/I-O failure, 2 usage or key-file
+ *   error, 130 cancelled at the passphrase prompt
  * @example
  * ```ts
  * process.exitCode = await main(process.argv.slice(2));
@@ -35,7 +40,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         process.stdout.write(`${packageVersion()}\n`);
         break;
       case 'keygen':
-        await keygen(cmd, process.stdout);
+        if (cmd.type === 'aes') await keygen(cmd, process.stdout);
+        else await keygenRsa(cmd, process.stdout);
         break;
       case 'encrypt':
         await encryptCommand(cmd);
@@ -43,8 +49,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'decrypt':
         await decryptCommand(cmd);
         break;
+      case 'rewrap':
+        await rewrapCommand(cmd);
+        break;
       case 'inspect':
         await inspectCommand(cmd, process.stdout);
+        break;
+      case 'kms':
+        await kmsCommand(cmd, process.stdout);
         break;
     }
     return 0;

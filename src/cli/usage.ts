@@ -8,24 +8,100 @@ import { readFileSync } from 'node:fs';
 /** What `enseal --help` prints (also the reference for exit statuses and error codes). */
 export const USAGE = `Usage:
   enseal keygen aes --out FILE [--id ID]
-  enseal encrypt --key FILE [--key FILE]... [--context K=V]... IN OUT
-  enseal decrypt --key FILE [--key FILE]... [--context K=V]... [--range START-END] IN OUT
+  enseal keygen rsa --out FILE [--bits 2048|3072|4096]
+  enseal encrypt RECIPIENT... [--kdf KDF] [--kdf-cost LIST] [--kms-store PATH]
+                 [--context K=V]... IN OUT
+  enseal decrypt KEY... [--kms-store PATH] [--context K=V]... [--range START-END] IN OUT
+  enseal rewrap KEY... [ADDED...] [--remove KEYID]... [--kdf KDF] [--kdf-cost LIST]
+                [--kms-store PATH] [--context K=V]... IN OUT
   enseal inspect IN
+  enseal kms create-key [--alias ALIAS] [--store PATH]
+  enseal kms list [--json] [--store PATH]
+  enseal kms rotate|disable|enable KEY [--store PATH]
   enseal help | --help | -h
   enseal --version
+
+Recipients (encrypt; each one alone can decrypt; any mix, in this order in the header):
+  --key FILE            an AES-256 key file (see keygen aes)
+  --kms [local:]KEYID   a key of the local KMS store, by id (lk-...) or alias (an alias
+                        named "local" must be written local:local)
+  --kms aws:KEYID       an AWS KMS key: key id, key ARN or alias/NAME
+  --kms alibaba:KEYID   an Alibaba Cloud KMS key: key id or alias/NAME
+  --kms vault:NAME      a HashiCorp Vault Transit key
+  --rsa-public FILE     an RSA public key (PEM, DER or JWK; see keygen rsa)
+  --passphrase-env VAR  a passphrase, read from the environment variable VAR
+  --passphrase          a passphrase, typed twice on the terminal (no echo)
+  Each option may be repeated, except --passphrase. At least one recipient is needed.
+
+Keys (decrypt, and the keys that unlock a rewrap; any one that fits is enough):
+  --key FILE, --kms SPEC, --passphrase-env VAR as above; --passphrase asks once;
+  --rsa-private FILE    an RSA private key (PEM: PKCS#8 or PKCS#1; DER; JWK)
+  --kms local           any key of the local store that a recipient of IN names
+
+Passphrase costs (encrypt, and the passphrases rewrap adds; decryption reads them from IN):
+  --kdf argon2id|scrypt|pbkdf2          default argon2id
+  --kdf-cost m=KiB,t=PASSES,p=LANES     argon2id, default m=131072,t=2,p=1
+  --kdf-cost N=COST,r=BLOCK,p=PAR       scrypt, default N=131072,r=8,p=1
+  --kdf-cost i=ITERATIONS               pbkdf2 (HMAC-SHA-256), default i=600000
+  Omitted costs keep their defaults. Lower costs make a passphrase cheaper to guess: keep
+  the defaults unless you must (tests, small devices).
 
 Commands:
   keygen aes  Create a new AES-256 key file (JSON, mode 0600, never overwrites an existing
               file) and print its id. Default id: "aes-" and 16 random hex digits.
-  encrypt     Encrypt IN to OUT for every --key (each of them can decrypt alone).
+  keygen rsa  Create an RSA key pair (exponent 65537, default 3072 bits): the private key as
+              PKCS#8 PEM in FILE (mode 0600) and the public key as SPKI PEM in FILE.pub;
+              both or neither, never overwriting. Prints the key id recipients get:
+              "sha256:" and 32 hex digits of the SHA-256 of the public key (SPKI DER).
+  encrypt     Encrypt IN to OUT for every RECIPIENT.
               --context pairs are stored in the header in clear and bound to the ciphertext.
-  decrypt     Decrypt and authenticate IN with any of the --key files. Each --context pair
-              must be present in the header with the same value (else ERR_CONTEXT).
+  decrypt     Decrypt and authenticate IN with any of the KEYs. Each --context pair must be
+              present in the header with the same value (else ERR_CONTEXT).
               --range START-END writes only plaintext bytes START..END (inclusive, as in
               HTTP; "START-" means to the end), reading only the chunks it needs; IN must be
               a file. A START at or past the end fails with ERR_RANGE.
+  rewrap      Change the recipients of IN without touching its payload: unlock the header
+              with any KEY, remove recipients, add new ones, and write the new header and
+              the unchanged payload bytes to OUT (streamed; IN may be "-"). ADDED recipients
+              are given as above with "add-": --add-key FILE, --add-kms SPEC,
+              --add-rsa-public FILE, --add-passphrase-env VAR, --add-passphrase.
+              --remove KEYID drops each recipient with that key id (see inspect), or a KMS
+              recipient added under that key id or alias; it must match one. At least one
+              --add-... or --remove is needed, and one recipient must remain. The payload is
+              not decrypted, so rewrap does not check it.
   inspect     Print the header of IN as JSON: context, recipients' key ids, sizes. Needs no
               key and authenticates nothing.
+  kms         Manage the local KMS store (a file of AES-256 master keys, mode 0600):
+              create-key  create a key (the store too, on first use); print its id
+              list        print id, alias, enabled, number of versions, creation time
+                          (--json: a JSON array); never any key material
+              rotate KEY  add a new key version for new objects; old objects still decrypt
+              disable KEY refuse encryption and decryption with the key (ERR_KMS_DISABLED)
+              enable KEY  allow them again
+              KEY is an id or an alias. Anyone who can read the store can decrypt what its
+              keys protect: for anything that matters, use a cloud KMS or an HSM.
+
+Local KMS store:
+  --kms-store PATH (encrypt, decrypt, rewrap) or --store PATH (kms), else the file named by
+  ENSEAL_KMS_STORE, else ~/.enseal/kms.json.
+
+Cloud KMS configuration (environment; an empty variable counts as unset, and a missing one
+is a usage error naming it):
+  aws      AWS_REGION (or AWS_DEFAULT_REGION), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+           optional AWS_SESSION_TOKEN; ENSEAL_AWS_KMS_ENDPOINT overrides the endpoint
+  alibaba  ALIBABA_CLOUD_REGION_ID, ALIBABA_CLOUD_ACCESS_KEY_ID,
+           ALIBABA_CLOUD_ACCESS_KEY_SECRET, optional ALIBABA_CLOUD_SECURITY_TOKEN;
+           ENSEAL_ALIBABA_KMS_ENDPOINT overrides the endpoint
+  vault    VAULT_ADDR, VAULT_TOKEN, optional VAULT_NAMESPACE; ENSEAL_VAULT_TRANSIT_MOUNT
+           names the Transit mount (default "transit")
+  Endpoints must be https:. ENSEAL_KMS_ALLOW_INSECURE_HTTP=1 allows plain http: to a
+  loopback address (127.0.0.1, localhost, [::1]) only: it exists for tests and local
+  emulators; never set it in production.
+
+Passphrases:
+  --passphrase reads from the terminal (stdin and stderr must be terminals, and IN cannot
+  be "-"); --passphrase-env VAR reads the variable (unset or empty: a usage error). Both
+  give the same key for the same text. A wrong passphrase fails with ERR_NO_KEY.
 
 Input and output:
   IN "-" reads stdin; OUT "-" writes stdout.
@@ -43,12 +119,16 @@ Key files:
   No other fields are accepted.
 
 Exit status:
-  0  success
-  1  the data or the crypto failed (ERR_AUTH, ERR_NO_KEY, ERR_CONTEXT, ERR_TRUNCATED,
-     ERR_HEADER, ERR_RANGE, ...), reading or writing failed (ERR_IO), or keygen found an
-     existing file (ERR_EXISTS)
-  2  the command line is wrong (ERR_USAGE) or a key file is missing, unreadable or
-     malformed (ERR_KEYFILE)
+  0    success
+  1    the data or the crypto failed (ERR_AUTH, ERR_NO_KEY, ERR_CONTEXT, ERR_TRUNCATED,
+       ERR_HEADER, ERR_RANGE, ...), a KMS failed (ERR_KMS_DISABLED, ERR_KMS_DENIED,
+       ERR_KMS_UNAVAILABLE), reading or writing failed (ERR_IO), or keygen found an
+       existing file (ERR_EXISTS)
+  2    the command line is wrong (ERR_USAGE) or a key file is missing, unreadable or
+       malformed (ERR_KEYFILE)
+  130  passphrase entry was cancelled (ERR_CANCELLED)
+  When no key can unwrap the data key only because of one KMS condition (a disabled key,
+  an unreachable or refusing KMS), that condition's code is reported instead of ERR_NO_KEY.
   Errors are reported on stderr as one line: "enseal: CODE: message".
 `;
 
