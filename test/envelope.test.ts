@@ -277,3 +277,25 @@ describe('aesKey.dispose', () => {
     expect((err.errors[0] as EnsealError).code).toBe('ERR_STATE');
   });
 });
+
+describe('unknown provider types', () => {
+  /** Writes stanzas of a type no provider in this build knows (as a future version might). */
+  const future: KeyProvider = {
+    description: 'future',
+    wrap: async () => ({ type: 'future-kem.v2', keyId: 'somewhere', params: { alg: 'x' }, wrapped: pseudoRandom(48, 4) }),
+    unwrap: async () => null,
+  };
+
+  it('a stanza of an unknown type is skipped: other recipients still decrypt', async () => {
+    const ct = await encrypt(text, { recipients: [future, alice] });
+    expect(inspect(ct).recipients.map((r) => r.type)).toEqual(['future-kem.v2', 'aes256-gcm']);
+    expect(await decrypt(ct, { keys: [alice, bob] })).toEqual(text);
+  });
+
+  it('only unknown types: ERR_NO_KEY saying no provider recognised any recipient, with no causes', async () => {
+    const ct = await encrypt(text, { recipients: [future] });
+    const err = await expectCode(decrypt(ct, { keys: [alice, bob] }), 'ERR_NO_KEY');
+    expect(err.errors).toHaveLength(0);
+    expect(err.message).toMatch(/no provider recognised any recipient/);
+  });
+});
