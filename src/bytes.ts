@@ -73,6 +73,51 @@ export function fromUtf8(b: Uint8Array): string {
   return strictDecoder.decode(b);
 }
 
+const HEX = '0123456789abcdef';
+
+/**
+ * Lowercase hex of `b`.
+ * @param b - bytes
+ * @returns 2 × `b.length` hex digits
+ * @example
+ * ```ts
+ * toHex(Uint8Array.of(0xab, 1)); // "ab01"
+ * ```
+ */
+export function toHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += HEX[x >>> 4]! + HEX[x & 15]!;
+  return s;
+}
+
+/**
+ * Standard padded base64 (RFC 4648 §4).
+ * @param b - bytes
+ * @returns base64 text
+ * @example
+ * ```ts
+ * toBase64(new TextEncoder().encode('hi')); // "aGk="
+ * ```
+ */
+export function toBase64(b: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < b.length; i += 0x8000) bin += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/**
+ * Unpadded base64url (RFC 4648 §5).
+ * @param b - bytes
+ * @returns base64url text without `=`
+ * @example
+ * ```ts
+ * toBase64Url(Uint8Array.of(0xfb, 0xff)); // "-_8"
+ * ```
+ */
+export function toBase64Url(b: Uint8Array): string {
+  return toBase64(b).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 /** Decodes standard base64; throws `TypeError` on malformed input. */
 export function fromBase64(s: string): Bytes {
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s)) {

@@ -38,11 +38,11 @@
  *
  * @module
  */
-import { isWellFormed, utf8, wipe, type Bytes } from '../bytes.js';
+import { isWellFormed, utf8, wipe, type Bytes, toBase64Url } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import type { EncryptionContext } from '../format/header.js';
 import { DATA_KEY_LENGTH, MAX_KEY_ID_LENGTH, MAX_TYPE_LENGTH, MAX_WRAPPED_LENGTH } from '../format/limits.js';
-import { toBase64Url } from '../kms/encoding.js';
+
 import type { GeneratedDataKey, KeyProvider, Stanza, WrapContext } from './provider.js';
 
 /** Prefix of every KMS stanza type: `kms-<client type>`. */

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { fromBase64, type Bytes } from '../bytes.js';
+import { fromBase64, toBase64, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { PASSPHRASE_KDFS, type Argon2idCost, type KdfParams, type PassphraseKdf, type Pbkdf2Cost, type ScryptCost } from './passphrase-kdf.js';
 
@@ -148,21 +148,6 @@ const COST_NAMES: Readonly<Record<PassphraseKdf, readonly string[]>> = {
   scrypt: ['N', 'p', 'r'],
   'pbkdf2-sha256': ['i'],
 };
-
-/**
- * Encodes bytes as standard padded base64 (RFC 4648 §4).
- * @param b - bytes
- * @returns the base64 text
- * @example
- * ```ts
- * toBase64(Uint8Array.of(1, 2, 3)); // "AQID"
- * ```
- */
-export function toBase64(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i] as number);
-  return btoa(s);
-}
 
 /**
  * The stanza parameters recording `params` and `salt` (integers in decimal, salt in base64).

@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import { toHex, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import type { CryptoBackend, RsaKey, RsaKeyInput } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
@@ -96,7 +96,6 @@ function checkInput(v: unknown, name: string): void {
 
 const copyBytes = (v: RsaKeyInput | undefined): RsaKeyInput | undefined => (v instanceof Uint8Array ? v.slice() : v);
 
-const toHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 function labelFor(idBytes: Uint8Array, ctx: WrapContext): Bytes {
   return concat(LABEL_PREFIX, Uint8Array.of(0, idBytes.length >>> 8, idBytes.length & 0xff), idBytes, ctx.aad);

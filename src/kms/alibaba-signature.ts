@@ -14,8 +14,9 @@
  *
  * @module
  */
-import { utf8, wipe } from '../bytes.js';
-import { percentEncode, toBase64 } from './encoding.js';
+import { utf8, wipe, toBase64 } from '../bytes.js';
+import { percentEncode } from './encoding.js';
+
 import { hmacSha1 } from './hmac-sha1.js';
 
 /** The parts of a signed Alibaba Cloud RPC request. */

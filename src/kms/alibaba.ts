@@ -28,14 +28,15 @@
  *
  * @module
  */
-import { fromBase64, fromUtf8, utf8, type Bytes } from '../bytes.js';
+import { fromBase64, fromUtf8, utf8, type Bytes, toBase64, toHex } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, type ErrorCode } from '../errors.js';
 import type { EncryptionContext } from '../format/header.js';
 import type { KmsCiphertext, KmsClient, KmsDataKey } from '../keys/kms.js';
 import { signAlibabaRpc } from './alibaba-signature.js';
-import { percentEncode, toBase64, toHex } from './encoding.js';
+import { percentEncode } from './encoding.js';
+
 import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict, parseJsonObject } from './http.js';
 import { redact } from './redact.js';
 

@@ -23,13 +23,13 @@
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { concat, fromBase64, wipe, type Bytes } from '../bytes.js';
+import { concat, fromBase64, wipe, type Bytes, toBase64, toHex } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
 import type { EncryptionContext } from '../format/header.js';
 import type { KmsCiphertext, KmsClient, KmsDataKey } from '../keys/kms.js';
-import { toBase64, toHex } from './encoding.js';
+
 import { withFileLock } from './file-lock.js';
 import { blobAad, encodeBlobPrefix, LOCAL_BLOB_NONCE_LENGTH, parseBlob } from './local-blob.js';
 import {

@@ -23,9 +23,9 @@
  *
  * @module
  */
-import { utf8, wipe } from '../bytes.js';
+import { utf8, wipe, toHex } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
-import { percentEncode, toHex } from './encoding.js';
+import { percentEncode } from './encoding.js';
 
 /** AWS credentials. The secret and the session token are never put in errors or logs. */
 export interface AwsCredentials {
