@@ -143,3 +143,31 @@ export function describe(v: unknown): string {
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
   return typeof v;
 }
+
+/**
+ * Makes text from untrusted bytes (a key id, a label, a context value from a header) safe to
+ * print on a terminal or in a log line: C0 and C1 control characters, DEL, and the Unicode
+ * line/paragraph separators and bidirectional overrides become `\xNN` / `\uNNNN`, a backslash
+ * becomes `\\`, and the result is cut to `max` characters (with `…`). Printable text, including
+ * non-ASCII letters, is kept as it is.
+ *
+ * @param s - any string (a non-string is described by its type)
+ * @param max - longest output kept before the ellipsis (default 200)
+ * @returns a single-line string without control characters
+ * @example
+ * ```ts
+ * escapeControl('key\x1b[2K\rOK'); // "key\\x1b[2K\\rOK"
+ * ```
+ */
+export function escapeControl(s: unknown, max = 200): string {
+  if (typeof s !== 'string') return `<${describe(s)}>`;
+  const out = s.replace(/[\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+    if (c === '\\') return '\\\\';
+    const code = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return out.length > max ? `${out.slice(0, max)}…` : out;
+}

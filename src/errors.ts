@@ -32,7 +32,15 @@ export type ErrorCode =
   /** A KMS refused the request: authentication, authorization, unknown key, invalid ciphertext. */
   | 'ERR_KMS_DENIED'
   /** The master key exists but is disabled (or pending deletion). */
-  | 'ERR_KMS_DISABLED';
+  | 'ERR_KMS_DISABLED'
+  /** The KMS (or HSM) has no such key: the id or alias names nothing (not a permission problem). */
+  | 'ERR_KMS_NOT_FOUND'
+  /** An object store has no object under the key (HTTP 404). */
+  | 'ERR_NOT_FOUND'
+  /** An object store request failed (HTTP status and request id in `cause`). */
+  | 'ERR_STORE'
+  /** A plain `http://` endpoint was refused: only HTTPS, or loopback with explicit opt-in. */
+  | 'ERR_INSECURE_TRANSPORT';
 
 /** Options accepted by the {@link EnsealError} constructor. */
 export interface EnsealErrorOptions {
