@@ -32,7 +32,7 @@ import {
   type ChunkedSuite,
 } from './format/cobblestone.js';
 import { openMessage, sealMessage } from './format/message.js';
-import { ChunkedReader, checkSource, readExact, type RandomAccessSource } from './format/chunked-reader.js';
+import { ChunkedReader, readExact, sourceSize, type RandomAccessSource } from './format/chunked-reader.js';
 import { pushTransform } from './streams/push-transform.js';
 
 export {
@@ -128,11 +128,13 @@ export async function open(inputKey: Uint8Array, ciphertext: Uint8Array, opts: C
 
 /**
  * A `TransformStream` that encrypts a plaintext byte stream. Memory: one 16 KiB chunk of
- * buffering plus one batch in flight.
+ * buffering plus one batch in flight. Cancelling the readable side, aborting the writable side,
+ * or any error disposes the keys and wipes the buffered plaintext.
  *
  * @param inputKey - copied at call time; the copy is wiped once the keys are derived
  * @param opts - context, salt, suite, backend
  * @returns plaintext in, ciphertext out
+ * @throws RangeError when `inputKey` or `salt` has the wrong length
  * @example
  * ```ts
  * await file.stream().pipeThrough(sealStream(key)).pipeTo(sink);
@@ -145,16 +147,15 @@ export function sealStream(inputKey: Uint8Array, opts: SealOptions = {}): Transf
   const key = inputKey.slice();
   const salt = saltOf(opts, backend.randomBytes).slice();
   const context = contextBytes(opts.context).slice();
-  let sealer: ChunkSealer;
   return pushTransform(async () => {
-    let commitment: Bytes;
+    let keys;
     try {
-      const keys = await deriveMessageKeys(backend, suite, key, salt, context);
-      sealer = new ChunkSealer(keys.cipher);
-      commitment = keys.commitment;
+      keys = await deriveMessageKeys(backend, suite, key, salt, context);
     } finally {
       key.fill(0);
     }
+    const sealer = new ChunkSealer(keys.cipher);
+    const commitment = keys.commitment;
     return {
       start: async () => [salt, commitment],
       push: (d) => sealer.push(d),
@@ -168,10 +169,16 @@ export function sealStream(inputKey: Uint8Array, opts: SealOptions = {}): Transf
  * A `TransformStream` that decrypts a ciphertext byte stream. The commitment is checked before
  * any chunk; each chunk's plaintext is emitted only after its tag verified. A stream that ends
  * without a short final chunk errors with `ERR_TRUNCATED`: never a silently short result.
+ * Cancelling the readable side, aborting the writable side, or any error disposes the keys.
  *
  * @param inputKey - copied at call time; the copy is wiped once the keys are derived
  * @param opts - context, suite, backend
  * @returns ciphertext in, plaintext out
+ * @throws RangeError when `inputKey` has the wrong length
+ * @example
+ * ```ts
+ * const plain = sealed.pipeThrough(openStream(key, { context: 'app v1' }));
+ * ```
  */
 export function openStream(inputKey: Uint8Array, opts: ChunkedOptions = {}): TransformStream<Uint8Array, Uint8Array> {
   const suite = suiteOf(opts);
@@ -190,7 +197,10 @@ export function openStream(inputKey: Uint8Array, opts: ChunkedOptions = {}): Tra
     return {
       push: (d) => opener.push(d),
       finish: async () => [await opener.finish()],
-      abort: () => key.fill(0),
+      abort: () => {
+        key.fill(0);
+        opener.abort();
+      },
     };
   });
 }
@@ -213,7 +223,11 @@ export function plaintextSize(ciphertextLength: number): number {
 
 export type { RandomAccessSource } from './format/chunked-reader.js';
 
-/** Authenticated random access to one C2SP message (see {@link openReader}). */
+/**
+ * Authenticated random access to one C2SP message (see {@link openReader}). It uses one snapshot
+ * of the source's `size`. After `close()`, `verifiedSize()` and `read()` reject with `ERR_STATE`,
+ * also when they were in flight as `close()` ran.
+ */
 export interface ChunkedRandomReader {
   /** Plaintext size implied by the source length (unauthenticated). */
   readonly size: number;
@@ -221,7 +235,7 @@ export interface ChunkedRandomReader {
   verifiedSize(): Promise<number>;
   /** Decrypts plaintext bytes `start..end`, inclusive; `end` defaults to the last byte. */
   read(start: number, end?: number): Promise<Bytes>;
-  /** Wipes cached plaintext and the key. */
+  /** Wipes cached plaintext and the key. Idempotent. */
   close(): void;
 }
 
@@ -233,18 +247,30 @@ export interface ChunkedRandomReader {
  * @param inputKey - the message's input key
  * @param source - `{ size, read(offset, length) }`
  * @param opts - context, suite, backend
- * @returns a reader
+ * @returns a reader (reads `source.size` once: later changes of it are ignored)
  * @throws RangeError for a wrong-size key; EnsealError `ERR_TRUNCATED` for an impossible length,
  *   `ERR_AUTH` when the commitment does not match
+ * @example
+ * ```ts
+ * const r = await openReader(key, source);
+ * try { await r.read(0, 99) } finally { r.close() }
+ * ```
  */
 export async function openReader(inputKey: Uint8Array, source: RandomAccessSource, opts: ChunkedOptions = {}): Promise<ChunkedRandomReader> {
   const suite = suiteOf(opts);
   checkKey(inputKey, suite);
-  checkSource(source);
-  openedSize(source.size);
+  const size = sourceSize(source); // the one read of source.size
+  openedSize(size);
   const backend = getBackend(opts.backend);
+  const context = contextBytes(opts.context);
   const preamble = await readExact(source, 0, PREAMBLE_LENGTH);
-  const cipher = await openPreamble(backend, suite, inputKey, preamble, contextBytes(opts.context));
-  const r = new ChunkedReader(source, 0, cipher);
-  return { size: r.size, verifiedSize: () => r.verifiedSize(), read: (s, e) => r.read(s, e), close: () => r.dispose() };
+  const cipher = await openPreamble(backend, suite, inputKey, preamble, context);
+  let r: ChunkedReader;
+  try {
+    r = new ChunkedReader(source, 0, cipher, size);
+  } catch (e) {
+    cipher.dispose();
+    throw e;
+  }
+  return Object.freeze({ size: r.size, verifiedSize: () => r.verifiedSize(), read: (s: number, e?: number) => r.read(s, e), close: () => r.dispose() });
 }

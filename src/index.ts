@@ -29,6 +29,7 @@ export { encryptStream, decryptStream } from './envelope/streams.js';
 export { decryptRange, openReader, type ByteRange, type EnvelopeReader, type RandomAccessSource } from './envelope/range.js';
 export { inspect, type Inspection } from './envelope/inspect.js';
 export { rewrap, type RewrapOptions } from './envelope/rewrap.js';
+export { rotate, rotateStream, type RotateOptions } from './envelope/rotate.js';
 export { ciphertextRange, ciphertextSize, plaintextSize, type CiphertextRange } from './envelope/sizes.js';
 export type { BackendOptions, DecryptOptions, EncryptOptions } from './envelope/options.js';
 export {
@@ -52,10 +53,12 @@ export {
   passphrase,
   PASSPHRASE_STANZA,
   type PassphraseCommonOptions,
+  type PassphraseExpectation,
   type PassphraseOptions,
   type PassphraseProvider,
 } from './keys/passphrase.js';
 export { DEFAULT_KDF_PARAMS, PASSPHRASE_LIMITS } from './keys/passphrase-params.js';
+export { kdfCost } from './keys/kdf-cost.js';
 export type { KdfParams, PassphraseKdf } from './keys/passphrase-kdf.js';
 export {
   kms,
@@ -63,6 +66,8 @@ export {
   type KmsCiphertext,
   type KmsClient,
   type KmsDataKey,
+  type KmsDiscoveryFilter,
+  type KmsKeyScope,
   type KmsProviderOptions,
 } from './keys/kms.js';
 export type { GeneratedDataKey, KeyProvider, WrapContext } from './keys/provider.js';

@@ -23,4 +23,4 @@ export {
   type LocalKeyInfo,
   type LocalKmsOpenOptions,
 } from './kms/local.js';
-export { kms, type KmsClient, type KmsProviderOptions } from './keys/kms.js';
+export { kms, type KmsClient, type KmsDiscoveryFilter, type KmsProviderOptions } from './keys/kms.js';

@@ -15,6 +15,10 @@
  * const plain = await decrypt(sealed, { keys: [key] });
  * ```
  *
+ * A provider with a `keyId` is strict: it reads only objects made under that key. An
+ * unwrap-only provider for any key the credentials can use is an explicit opt-in:
+ * `kms({ client, discovery: true })` (or `discovery: { accounts, regions }` for AWS).
+ *
  * @module
  */
 export {
@@ -25,6 +29,8 @@ export {
   type KmsCiphertext,
   type KmsClient,
   type KmsDataKey,
+  type KmsDiscoveryFilter,
+  type KmsKeyScope,
   type KmsProviderOptions,
 } from './keys/kms.js';
 export { awsKms, type AwsCredentials, type AwsKmsOptions } from './kms/aws.js';

@@ -2,6 +2,10 @@
  * `enseal/node`: Node.js edges of the Web-stream core — `stream.Transform`s for `pipeline()`,
  * and a file-backed {@link RandomAccessSource} for ranged decryption.
  *
+ * Types: unlike the other entries, this subpath's declarations use Node's (`stream.Transform`),
+ * so a TypeScript consumer needs `@types/node` (`types: ["node"]`); the other entries compile
+ * with either `@types/node` or the DOM lib.
+ *
  * @example
  * ```ts
  * import { pipeline } from 'node:stream/promises';
@@ -16,14 +20,19 @@ import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { decryptMachine, encryptMachine } from './envelope/streams.js';
 import type { DecryptOptions, EncryptOptions } from './envelope/options.js';
+import { EnsealError } from './errors.js';
+import { checkLength } from './format/cobblestone.js';
 import type { RandomAccessSource } from './format/chunked-reader.js';
 import type { PushMachine } from './streams/push-transform.js';
 
-/** A Node `Transform` driving an enseal push machine; errors destroy the stream. */
+/**
+ * A Node `Transform` driving an enseal push machine; errors destroy the stream, and every
+ * `destroy()` (an error, the caller's, or `pipeline()` tearing down) disposes the machine's keys,
+ * also when the machine is still being created.
+ */
 class MachineTransform extends Transform {
   readonly #machine: Promise<PushMachine>;
   #started = false;
-  #finished = false;
 
   constructor(make: () => Promise<PushMachine>) {
     super({ highWaterMark: 1 << 16 });
@@ -49,26 +58,26 @@ class MachineTransform extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    this.#step((m) => m.finish()).then(
-      () => {
-        this.#finished = true;
-        cb();
-      },
-      (e: Error) => cb(e),
-    );
+    this.#step((m) => m.finish()).then(() => cb(), (e: Error) => cb(e));
   }
 
-  /** Destroyed before the end (error or caller's `destroy()`): wipe the machine's secrets. */
+  /** Destroyed (error, caller's `destroy()`, or after the end): dispose the machine's keys. */
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    if (!this.#finished) this.#machine.then((m) => m.abort?.(), () => undefined);
+    this.#machine.then((m) => m.abort?.(), () => undefined); // abort is idempotent; a no-op after finish
     cb(err);
   }
 }
 
 /**
- * A Node `Transform` that encrypts (same format and options as `encryptStream`).
+ * A Node `Transform` that encrypts (same format and options as `encryptStream`). Destroying it
+ * (or an error) disposes its keys.
  * @param opts - `recipients`, `context`, `backend`
  * @returns a Transform: plaintext in, enseal object out
+ * @throws TypeError/RangeError (through the stream) for invalid options
+ * @example
+ * ```ts
+ * await pipeline(createReadStream('in'), createEncryptStream({ recipients: [key] }), createWriteStream('out'));
+ * ```
  */
 export function createEncryptStream(opts: EncryptOptions): Transform {
   return new MachineTransform(encryptMachine(opts));
@@ -77,15 +86,26 @@ export function createEncryptStream(opts: EncryptOptions): Transform {
 /**
  * A Node `Transform` that decrypts (same semantics as `decryptStream`: plaintext is pushed only
  * after its chunk authenticated; early end or tampering destroys the stream with an EnsealError).
+ * Destroying it (or an error) disposes its keys.
  * @param opts - `keys`, expected `context`, `backend`
  * @returns a Transform: enseal object in, plaintext out
+ * @throws TypeError for invalid options (at call time)
+ * @example
+ * ```ts
+ * await pipeline(createReadStream('in.enseal'), createDecryptStream({ keys: [key] }), createWriteStream('out'));
+ * ```
  */
 export function createDecryptStream(opts: DecryptOptions): Transform {
   return new MachineTransform(decryptMachine(opts));
 }
 
-/** A {@link RandomAccessSource} over an open file; `close()` releases the handle. */
+/**
+ * A {@link RandomAccessSource} over an open file. `size` is the file's size when it was opened
+ * (one `stat`, never re-read). `close()` releases the handle; it is idempotent, and every later
+ * `read`, or a read in flight, rejects with `EnsealError` `ERR_STATE`.
+ */
 export interface FileSource extends RandomAccessSource {
+  /** Closes the file (idempotent: every call returns the same promise). */
   close(): Promise<void>;
 }
 
@@ -93,6 +113,7 @@ export interface FileSource extends RandomAccessSource {
  * Opens a file for `decryptRange` / `openReader`.
  * @param path - file path
  * @returns a source reading with positional reads (no seek state, safe for concurrent reads)
+ * @throws the `node:fs` error when the file cannot be opened
  * @example
  * ```ts
  * const src = await fileSource('photo.jpg.enseal');
@@ -101,20 +122,38 @@ export interface FileSource extends RandomAccessSource {
  */
 export async function fileSource(path: string): Promise<FileSource> {
   const fh = await open(path, 'r');
-  const { size } = await fh.stat();
+  let size: number;
+  try {
+    ({ size } = await fh.stat());
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  const closed = (): EnsealError => new EnsealError('ERR_STATE', 'the file source is closed');
   return {
     size,
     async read(offset, length) {
+      if (closing !== undefined) throw closed();
+      checkLength(offset, 'offset');
+      checkLength(length, 'length');
       const buf = new Uint8Array(length);
       let got = 0;
       while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await fh.read(buf, got, length - got, offset + got));
+        } catch (e) {
+          if (closing !== undefined) throw closed();
+          throw e;
+        }
+        if (closing !== undefined) throw closed(); // closed while this read was in flight
         if (bytesRead === 0) break;
         got += bytesRead;
       }
       return got === length ? buf : buf.subarray(0, got);
     },
-    close: () => fh.close(),
+    close: () => (closing ??= fh.close()),
   };
 }
 

@@ -128,9 +128,13 @@ export class Sandbox {
   }
 }
 
-/** Asserts a failure: the exit status and exactly one stderr line `enseal: CODE: message`. */
+/**
+ * Asserts a failure: the exit status and one stderr line `enseal: CODE: message`, followed only
+ * by the cause lines `enseal:   - …` (ERR_NO_KEY and the KMS codes reported in its place).
+ */
 export function expectFailure(r: RunResult, code: string, exitCode: number): void {
-  expect(r.stderr).toMatch(new RegExp(`^enseal: ${code}: [^\\n]+\\n$`));
+  const causes = /^ERR_(?:NO_KEY|KMS_)/.test(code) ? '(?:enseal:   - [^\\n]+\\n)*' : '';
+  expect(r.stderr).toMatch(new RegExp(`^enseal: ${code}: [^\\n]+\\n${causes}$`));
   expect(r.code, r.stderr).toBe(exitCode);
 }
 

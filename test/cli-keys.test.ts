@@ -115,8 +115,8 @@ describe('round trips through files, one provider kind at a time', () => {
 
   it('RSA keys made elsewhere: PKCS#1 PEM and DER private keys, a JWK public key', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(sb.at('pkcs1.pem'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
-    writeFileSync(sb.at('pkcs8.der'), privateKey.export({ type: 'pkcs8', format: 'der' }));
+    writeFileSync(sb.at('pkcs1.pem'), privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(sb.at('pkcs8.der'), privateKey.export({ type: 'pkcs8', format: 'der' }), { mode: 0o600 });
     writeFileSync(sb.at('pub.jwk'), JSON.stringify(publicKey.export({ format: 'jwk' })));
     sb.secretPem(sb.at('pkcs1.pem'));
     sb.secretBytes(readFileSync(sb.at('pkcs8.der')));

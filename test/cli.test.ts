@@ -78,9 +78,10 @@ async function run(args: readonly string[], input?: Uint8Array): Promise<RunResu
   return r;
 }
 
-/** Asserts a failure: the exit status and exactly one stderr line `enseal: CODE: message`. */
+/** Asserts a failure: the exit status, one stderr line `enseal: CODE: message`, then only cause lines. */
 function expectFailure(r: RunResult, code: string, exitCode: 1 | 2): void {
-  expect(r.stderr).toMatch(new RegExp(`^enseal: ${code}: [^\\n]+\\n$`));
+  const causes = /^ERR_(?:NO_KEY|KMS_)/.test(code) ? '(?:enseal:   - [^\\n]+\\n)*' : '';
+  expect(r.stderr).toMatch(new RegExp(`^enseal: ${code}: [^\\n]+\\n${causes}$`));
   expect(r.code, r.stderr).toBe(exitCode);
 }
 
@@ -103,7 +104,7 @@ async function newKey(name: string, id?: string): Promise<KeyInfo> {
 function writeKeyFile(name: string, id: string, key: Uint8Array): KeyInfo {
   const base64 = Buffer.from(key).toString('base64');
   rememberSecret(base64);
-  writeFileSync(at(name), JSON.stringify({ type: 'aes256', id, key: base64 }));
+  writeFileSync(at(name), JSON.stringify({ type: 'aes256', id, key: base64 }), { mode: 0o600 });
   return { path: name, id, base64 };
 }
 
@@ -179,7 +180,8 @@ describe('usage errors exit 2 and create nothing', () => {
     ['--range on encrypt', ['encrypt', '--key', 'k.json', '--range', '0-1', 'in', 'out']],
     ['--range with IN on stdin', ['decrypt', '--key', 'k.json', '--range', '0-10', '-', 'out']],
     ['--range end before start', ['decrypt', '--key', 'k.json', '--range', '10-5', 'in', 'out']],
-    ['--range suffix form', ['decrypt', '--key', 'k.json', '--range', '-5', 'in', 'out']],
+    ['--range empty suffix', ['decrypt', '--key', 'k.json', '--range', '-0', 'in', 'out']],
+    ['--range lone dash', ['decrypt', '--key', 'k.json', '--range', '-', 'in', 'out']],
     ['--range not numeric', ['decrypt', '--key', 'k.json', '--range', 'a-b', 'in', 'out']],
     ['--range three parts', ['decrypt', '--key', 'k.json', '--range', '1-2-3', 'in', 'out']],
     ['--range too large', ['decrypt', '--key', 'k.json', '--range', '99999999999999999999-', 'in', 'out']],
@@ -766,9 +768,12 @@ describe('argument parsing and error classification (units)', () => {
         { kind: 'key-file', path: 'a.json' },
         { kind: 'key-file', path: 'b.json' },
       ],
+      legacyRsa: false,
+      kmsDiscovery: false,
       kmsStore: undefined,
       context: { x: '1=2' },
       range: { start: 5 },
+      force: false,
       input: '-in',
       output: '-',
     });
@@ -778,13 +783,18 @@ describe('argument parsing and error classification (units)', () => {
   });
 
   it('maps errors to codes and exit statuses', () => {
-    expect(describeFailure(new EnsealError('ERR_AUTH', 'chunk 3 failed authentication'))).toEqual({ code: 'ERR_AUTH', message: 'chunk 3 failed authentication', exitCode: 1 });
+    expect(describeFailure(new EnsealError('ERR_AUTH', 'chunk 3 failed authentication', { chunk: 3 }))).toEqual({
+      code: 'ERR_AUTH',
+      message: 'chunk 3 failed authentication: IN was tampered with or truncated',
+      details: [],
+      exitCode: 1,
+    });
     expect(describeFailure(new CliError('ERR_KEYFILE', 'bad')).exitCode).toBe(2);
     expect(describeFailure(new CliError('ERR_USAGE', 'bad')).exitCode).toBe(2);
     expect(describeFailure(new CliError('ERR_EXISTS', 'there')).exitCode).toBe(1);
     const enoent = Object.assign(new Error('ENOENT: no such file or directory, open \'x\''), { code: 'ENOENT', syscall: 'open' });
     expect(describeFailure(enoent)).toMatchObject({ code: 'ERR_IO', exitCode: 1 });
     expect(describeFailure(new RangeError('too long'))).toMatchObject({ code: 'ERR_USAGE', exitCode: 2 });
-    expect(describeFailure(new Error('boom\nsecond line'))).toEqual({ code: 'ERR_INTERNAL', message: 'boom second line', exitCode: 1 });
+    expect(describeFailure(new Error('boom\nsecond line'))).toEqual({ code: 'ERR_INTERNAL', message: 'boom second line', details: [], exitCode: 1 });
   });
 });

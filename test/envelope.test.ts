@@ -12,6 +12,7 @@ import {
   ciphertextRange,
   ciphertextSize,
   decrypt,
+  decryptRange,
   decryptStream,
   encrypt,
   encryptStream,
@@ -298,4 +299,42 @@ describe('unknown provider types', () => {
     expect(err.errors).toHaveLength(0);
     expect(err.message).toMatch(/no provider recognised any recipient/);
   });
+});
+
+describe('core errors say what is wrong', () => {
+  const NOT_OURS = /^not an enseal object/;
+  const CUT = /ciphertext was tampered with or truncated/;
+  for (const backend of BACKENDS) {
+    it(`${backend}: not an enseal object (ERR_HEADER), too short (ERR_TRUNCATED), cut or tampered payload`, async () => {
+      const pt = pseudoRandom(2 * 16384 + 100, 12);
+      const ct = await encrypt(pt, { recipients: [alice], backend });
+      const H = inspect(ct).headerLength;
+      const o = { keys: [alice], backend };
+      const source = (b: Uint8Array) => ({ size: b.length, read: async (off: number, n: number) => b.slice(off, off + n) });
+      const expected = new Map<Uint8Array, string>();
+      const codeOf = (b: Uint8Array) => expected.get(b) as never;
+      /** The same bytes through decrypt, decryptStream and decryptRange: the same code each time. */
+      const viaAll = async (b: Uint8Array) => [
+        await expectCode(decrypt(b, o), codeOf(b)),
+        await expectCode(pipeBytes(decryptStream(o), b, [777]).then((r) => Promise.reject(r.error ?? new Error('stream ended cleanly'))), codeOf(b)),
+        await expectCode(decryptRange(source(b), { start: 0 }, o), codeOf(b)),
+      ];
+      const cases: [string, Uint8Array, string, RegExp][] = [
+        ['a zip file', new TextEncoder().encode('PK\x03\x04 certainly not ours, and longer than the prefix'), 'ERR_HEADER', NOT_OURS],
+        ['5 bytes that are not the magic', new TextEncoder().encode('hello'), 'ERR_HEADER', NOT_OURS],
+        ['empty input', new Uint8Array(0), 'ERR_TRUNCATED', /^not an enseal object: the input is empty/],
+        ['the first 7 bytes of an object', ct.slice(0, 7), 'ERR_TRUNCATED', /^not an enseal object: 7 bytes is too short/],
+        ['cut inside the header', ct.slice(0, H - 3), 'ERR_TRUNCATED', /ciphertext was truncated: it ends inside the \d+-byte header/],
+        ['cut inside the preamble', ct.slice(0, H + 30), 'ERR_TRUNCATED', CUT],
+        ['cut at a chunk boundary (no final chunk)', ct.slice(0, H + 56 + 16400), 'ERR_TRUNCATED', CUT],
+        ['cut 10 bytes into a chunk', ct.slice(0, H + 56 + 16400 + 10), 'ERR_TRUNCATED', CUT],
+        ['cut 500 bytes into a chunk', ct.slice(0, H + 56 + 16400 + 500), 'ERR_AUTH', CUT],
+        ['a flipped payload bit', ((b) => ((b[H + 56 + 16400 + 3]! ^= 1), b))(ct.slice()), 'ERR_AUTH', CUT],
+      ];
+      for (const [name, bytes, code, message] of cases) {
+        expected.set(bytes, code);
+        for (const e of await viaAll(bytes)) expect(e.message, `${name}: ${e.message}`).toMatch(message);
+      }
+    });
+  }
 });

@@ -7,7 +7,7 @@ import { EnsealError, type ErrorCode } from '../src/errors.js';
 import type { BackendName } from '../src/backends/backend.js';
 
 /** Every backend; each suite is a function of one of these. */
-export const BACKENDS: readonly BackendName[] = ['node', 'webcrypto'];
+export const BACKENDS: readonly BackendName[] = ['node', 'webcrypto', 'wasm'];
 
 /** Loads a JSON file from test/vectors. */
 export function vector<T = any>(path: string): T {

@@ -7,9 +7,10 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesKey, decrypt, encrypt, inspect, type EnsealError } from '../src/index.js';
+import { decodeHeader } from '../src/format/header.js';
 import { alibabaKms, canonicalizeRpcQuery, kms, signAlibabaRpc, type AlibabaKmsOptions } from '../src/kms.js';
 import { caught, expectCode, pseudoRandom, vector } from './helpers.js';
-import { FakeKms, Keyring, expectNoSecrets, forms, recordingSleep, refusedPort, sortedJson, type Reply, type SeenRequest } from './kms-helpers.js';
+import { FakeKms, Keyring, expectNoSecrets, forms, forgedObject, recordingSleep, refusedPort, sortedJson, type Reply, type SeenRequest } from './kms-helpers.js';
 
 const vectors = vector<{ cases: any[] }>('alibaba-signature.json');
 
@@ -49,13 +50,24 @@ class FakeAlibaba {
   readonly ring = new Keyring();
   readonly disabled = new Set<string>();
   readonly nonces = new Set<string>();
-  readonly aliases = new Map([['alias/app', K1]]);
+  readonly aliases = new Map([['alias/app', K1], ['alias/b', K2]]);
   readonly generated: Buffer[] = [];
+  /** Per Decrypt: the KeyId parameter sent (the API has none) and the key whose blob it opened. */
+  readonly decrypts: { keyIdParam: string | null; opened: string }[] = [];
+  readonly describes: string[] = [];
+  /** A misbehaving KMS: answers Decrypt with this KeyId. */
+  answerAs: string | undefined;
 
   resolve(keyId: string | null): string | undefined {
     if (keyId === null) return undefined;
-    const id = this.aliases.get(keyId) ?? keyId;
+    const arn = /^acs:kms:cn-hangzhou:1234567890:key\/(.+)$/.exec(keyId);
+    const id = arn !== null ? arn[1]! : (this.aliases.get(keyId) ?? keyId);
     return id === K1 || id === K2 ? id : undefined;
+  }
+
+  /** The not-found code real KMS uses for an alias, a deleted key, or an unknown key id. */
+  static notFound(keyId: string | null): string {
+    return keyId?.startsWith('alias/') ? 'Forbidden.AliasNotFound' : keyId === 'deleted-key' ? 'EntityNotExist.Key' : 'Forbidden.KeyNotFound';
   }
 
   verify(p: URLSearchParams): Reply | undefined {
@@ -99,13 +111,18 @@ class FakeAlibaba {
       const blob = Buffer.from(p.get('CiphertextBlob') ?? '', 'base64');
       const id = blob.subarray(1, 1 + (blob[0] ?? 0)).toString();
       if (this.resolve(id) === undefined) return err('Forbidden.KeyNotFound', 404);
+      this.decrypts.push({ keyIdParam: p.get('KeyId'), opened: id });
       if (this.disabled.has(id)) return err('Rejected.Disabled', 409);
       const pt = this.ring.open(id, blob.subarray(1 + (blob[0] as number)), aad(id));
       if (pt === undefined) return err('InvalidCiphertext');
-      return { status: 200, body: { RequestId: 'r', KeyId: id, KeyVersionId: 'v1', Plaintext: pt.toString('base64') } };
+      return { status: 200, body: { RequestId: 'r', KeyId: this.answerAs ?? id, KeyVersionId: 'v1', Plaintext: pt.toString('base64') } };
     }
+    if (action === 'DescribeKey') this.describes.push(p.get('KeyId') ?? '');
     const id = this.resolve(p.get('KeyId'));
-    if (id === undefined) return err('Forbidden.KeyNotFound', 404);
+    if (id === undefined) return err(FakeAlibaba.notFound(p.get('KeyId')), 404);
+    if (action === 'DescribeKey') {
+      return { status: 200, body: { RequestId: 'r', KeyMetadata: { KeyId: id, Arn: `acs:kms:cn-hangzhou:1234567890:key/${id}`, KeyState: this.disabled.has(id) ? 'Disabled' : 'Enabled' } } };
+    }
     if (this.disabled.has(id)) return err('Forbidden.DisabledKey', 403);
     if (action === 'GenerateDataKey') {
       if (p.get('KeySpec') !== 'AES_256') return err('InvalidParameter');
@@ -220,8 +237,13 @@ describe('Alibaba Cloud KMS client against a local KMS', () => {
     expect(delays).toEqual([]);
   });
 
-  it('unknown key, unknown AccessKey id, wrong secret: ERR_KMS_DENIED', async () => {
-    expect((await collect(client().c.encrypt('alias/none', new Uint8Array(32), {}))).message).toMatch(/Forbidden\.KeyNotFound \(HTTP 404\)/);
+  it('unknown key or alias: ERR_KMS_NOT_FOUND; unknown AccessKey id, wrong secret: ERR_KMS_DENIED', async () => {
+    for (const [keyId, code] of [['alias/none', 'Forbidden.AliasNotFound'], ['no-such-key', 'Forbidden.KeyNotFound'], ['deleted-key', 'EntityNotExist.Key']]) {
+      const e = await collect(client().c.encrypt(keyId!, new Uint8Array(32), {}));
+      expect([e.code, e.message]).toEqual(['ERR_KMS_NOT_FOUND', `Alibaba Cloud KMS Encrypt (key "${keyId}"): ${code} (HTTP 404): The request failed: ${code}`]);
+    }
+    const escaped = await collect(client().c.encrypt('alias/x\u0007\u202e', new Uint8Array(32), {}));
+    expect([escaped.code, escaped.message]).toEqual(['ERR_KMS_NOT_FOUND', expect.stringContaining('(key "alias/x\\x07\\u202e")')]);
     const e2 = await collect(client({ credentials: { ...CREDS, accessKeyId: 'LTAIunknown' } }).c.encrypt(K1, new Uint8Array(32), {}));
     expect([e2.code, e2.message]).toEqual(['ERR_KMS_DENIED', expect.stringMatching(/InvalidAccessKeyId\.NotFound/)]);
     const e3 = await collect(client({ credentials: async () => ({ ...CREDS, accessKeySecret: 'WrongSecretWrongSecret0123456789' }) }).c.encrypt(K1, new Uint8Array(32), {}));
@@ -257,6 +279,57 @@ describe('Alibaba Cloud KMS client against a local KMS', () => {
     expect(() => alibabaKms({ regionId: 'cn-hangzhou', credentials: CREDS, endpoint: 'http://kms.example.com', allowInsecureHttp: true })).toThrow(TypeError);
     expect(() => alibabaKms({ regionId: 'cn-hangzhou', credentials: { accessKeyId: 'x' } as never })).toThrow(TypeError);
     expect(alibabaKms({ regionId: 'cn-hangzhou', credentials: CREDS }).type).toBe('alibaba');
+  });
+
+  it('strict: a reader for key A refuses objects of key B whatever the stanza says; a blob of B claiming A is refused from the answer', async () => {
+    const readerA = kms({ client: client().c, keyId: 'alias/app' });
+    const ofB = await encrypt(text, { recipients: [kms({ client: client().c, keyId: 'alias/b' })], context: { c: '1' } });
+    const stanza = decodeHeader(ofB).recipients[0]!;
+    expect(stanza.keyId).toBe(K2);
+    const decrypts = fake.decrypts.length;
+    const describes = fake.describes.length;
+    expect((await expectCode(decrypt(ofB, { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    for (const forged of [{ ...stanza, params: { requested: 'alias/app' } }, { ...stanza, keyId: 'alias/app' }, { ...stanza, keyId: `acs:kms:cn-hangzhou:1234567890:key/${K1}`, params: { requested: K1 } }]) {
+      expect((await expectCode(decrypt(await forgedObject(text, forged, { c: '1' }), { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    }
+    // No request ever tried B's blob so far: the stanza never selected the key.
+    expect(fake.decrypts.slice(decrypts)).toEqual([]);
+    // Claiming A's key id with B's blob: Alibaba's Decrypt takes no key id, so KMS opens the blob,
+    // and the client refuses (and wipes) the plaintext because the answer names B.
+    const claim = await collect(decrypt(await forgedObject(text, { ...stanza, keyId: K1 }, { c: '1' }), { keys: [readerA] }));
+    expect([claim.code, (claim.errors[0] as EnsealError).code, (claim.errors[0] as Error).message]).toEqual(['ERR_NO_KEY', 'ERR_KMS_DENIED', `Alibaba Cloud KMS Decrypt (key "${K1}"): the ciphertext was made under another key ("${K2}")`]);
+    expect(fake.decrypts.slice(decrypts)).toEqual([{ keyIdParam: null, opened: K2 }]);
+    expect(fake.describes.slice(describes)).toEqual(['alias/app']);
+  });
+
+  it('strict: an alias reader decrypts with exactly one DescribeKey; a key id needs none', async () => {
+    const cts = await Promise.all([1, 2, 3].map((i) => encrypt(pseudoRandom(50, i), { recipients: [kms({ client: client().c, keyId: K1 })] })));
+    const reader = kms({ client: client().c, keyId: 'alias/app' });
+    const describes = fake.describes.length;
+    for (const [i, ct] of cts.entries()) expect(await decrypt(ct, { keys: [reader] })).toEqual(pseudoRandom(50, i + 1));
+    expect(fake.describes.slice(describes)).toEqual(['alias/app']);
+    expect(await decrypt(cts[0]!, { keys: [kms({ client: client().c, keyId: K1 })] })).toEqual(pseudoRandom(50, 1));
+    expect(fake.describes.slice(describes)).toEqual(['alias/app']);
+    // A missing alias: the lookup says so.
+    const e = await collect(decrypt(cts[0]!, { keys: [kms({ client: client().c, keyId: 'alias/gone' })] }));
+    expect([e.code, (e.errors[0] as EnsealError).code]).toEqual(['ERR_NO_KEY', 'ERR_KMS_NOT_FOUND']);
+  });
+
+  it('discovery: opt-in decrypts any key (the answer must name the stanza\'s key); filters are refused', async () => {
+    const ofB = await encrypt(text, { recipients: [kms({ client: client().c, keyId: K2 })] });
+    const any = kms({ client: client().c, discovery: true });
+    const decrypts = fake.decrypts.length;
+    expect(await decrypt(ofB, { keys: [any] })).toEqual(text);
+    expect(fake.decrypts.slice(decrypts)).toEqual([{ keyIdParam: null, opened: K2 }]);
+    fake.answerAs = K1;
+    try {
+      const e = await collect(decrypt(ofB, { keys: [any] }));
+      expect((e.errors[0] as EnsealError).code).toBe('ERR_KMS_DENIED');
+    } finally {
+      fake.answerAs = undefined;
+    }
+    expect(() => kms({ client: client().c, discovery: { accounts: ['111122223333'] } })).toThrow(TypeError);
+    await expect(encrypt(text, { recipients: [any] })).rejects.toThrow(TypeError);
   });
 
   it('no error message contains the secret, the STS token or a data key', () => {

@@ -7,9 +7,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesKey, decrypt, encrypt, getBackend, inspect, type EnsealError } from '../src/index.js';
+import { decodeHeader } from '../src/format/header.js';
 import { awsKms, kms, signSigV4, type AwsKmsOptions } from '../src/kms.js';
 import { BACKENDS, caught, expectCode, pseudoRandom, vector } from './helpers.js';
-import { FakeKms, Keyring, expectNoSecrets, forms, recordingSleep, refusedPort, sortedJson, type Reply, type SeenRequest } from './kms-helpers.js';
+import { FakeKms, Keyring, expectNoSecrets, forms, forgedObject, recordingSleep, refusedPort, sortedJson, type Reply, type SeenRequest } from './kms-helpers.js';
 
 interface SigCase {
   name: string;
@@ -83,22 +84,36 @@ describe('SigV4 misuse', () => {
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 const CREDS = { accessKeyId: 'AKIAFAKEKMSTEST00001', secretAccessKey: 'fake/Secret+Key0123456789abcdefghijKLMNOP', sessionToken: 'FwoGZXIvYXdzEFAKE-session-token-0123456789' };
+const OTHER_ACCOUNT = '444455556666';
 const K1 = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const K2 = '0987dcba-09fe-87dc-65ba-ab0987654321';
-const arn = (id: string): string => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
+/** A key of another account whose key policy lets these credentials decrypt. */
+const K3 = 'fedc3333-3333-4444-5555-666677778888';
+const OWNER = new Map([[K1, ACCOUNT], [K2, ACCOUNT], [K3, OTHER_ACCOUNT]]);
+const arn = (id: string): string => `arn:aws:kms:${REGION}:${OWNER.get(id) ?? ACCOUNT}:key/${id}`;
 
 class FakeAws {
   readonly ring = new Keyring();
   readonly disabled = new Set<string>();
-  readonly aliases = new Map([['alias/app', K1]]);
+  readonly aliases = new Map([['alias/app', K1], ['alias/b', K2]]);
   /** Plaintexts the KMS generated, to check they never leak into errors. */
   readonly generated: Buffer[] = [];
+  /** The `KeyId` each Decrypt named (undefined: none), and each DescribeKey's. */
+  readonly decryptKeyIds: (string | undefined)[] = [];
+  readonly describes: string[] = [];
+  /** A misbehaving KMS: answers Decrypt with this KeyId. */
+  answerAs: string | undefined;
 
+  /** The key a KeyId names: a key ARN or alias ARN (of its owner's account), an alias, or a bare key id of ours. */
   resolve(keyId: unknown): string | undefined {
     if (typeof keyId !== 'string') return undefined;
-    const bare = keyId.startsWith(`arn:aws:kms:${REGION}:${ACCOUNT}:`) ? keyId.split(':').slice(5).join(':') : keyId;
+    const m = /^arn:aws:kms:([a-z0-9-]+):(\d{12}):(.+)$/.exec(keyId);
+    if (m !== null && m[1] !== REGION) return undefined;
+    const bare = m === null ? keyId : m[3]!;
     const id = bare.startsWith('key/') ? bare.slice(4) : (this.aliases.get(bare) ?? bare);
-    return id === K1 || id === K2 ? id : undefined;
+    if (!OWNER.has(id)) return undefined;
+    // Only an ARN names another account's key; aliases and bare ids are this account's.
+    return (m === null ? ACCOUNT : m[2]) === OWNER.get(id) ? id : undefined;
   }
 
   /** Independent SigV4 verification of an incoming request. */
@@ -143,18 +158,23 @@ class FakeAws {
     const target = String(req.headers['x-amz-target']);
     const err = (type: string, status = 400): Reply => ({ status, body: { __type: `com.amazonaws.kms#${type}`, message: `${type} for this request` } });
     if (target === 'TrentService.Decrypt') {
+      this.decryptKeyIds.push(body.KeyId);
       const blob = Buffer.from(String(body.CiphertextBlob), 'base64');
       if (blob[0] !== 1) return err('InvalidCiphertextException');
       const id = blob.subarray(2, 2 + (blob[1] as number)).toString();
-      if (this.resolve(id) === undefined) return err('InvalidCiphertextException');
+      if (!OWNER.has(id)) return err('InvalidCiphertextException');
       if (body.KeyId !== undefined && this.resolve(body.KeyId) !== id) return err('IncorrectKeyException');
       if (this.disabled.has(id)) return err('DisabledException');
       const pt = this.ring.open(id, blob.subarray(2 + (blob[1] as number)), `${id}|${sortedJson(body.EncryptionContext)}`);
       if (pt === undefined) return err('InvalidCiphertextException');
-      return { status: 200, body: { KeyId: arn(id), Plaintext: pt.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } };
+      return { status: 200, body: { KeyId: this.answerAs ?? arn(id), Plaintext: pt.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' } };
     }
+    if (target === 'TrentService.DescribeKey') this.describes.push(String(body.KeyId));
     const id = this.resolve(body.KeyId);
     if (id === undefined) return err('NotFoundException');
+    if (target === 'TrentService.DescribeKey') {
+      return { status: 200, body: { KeyMetadata: { AWSAccountId: OWNER.get(id), KeyId: id, Arn: arn(id), KeyState: this.disabled.has(id) ? 'Disabled' : 'Enabled' } } };
+    }
     if (this.disabled.has(id)) return err('DisabledException');
     if (target === 'TrentService.GenerateDataKey') {
       if (body.KeySpec !== 'AES_256') return err('ValidationException');
@@ -204,11 +224,12 @@ describe('AWS KMS client against a local KMS', () => {
     const r = inspect(ct).recipients[0]!;
     expect(r).toMatchObject({ type: 'kms-aws', keyId: arn(K1), params: { requested: 'alias/app' } });
     expect(await decrypt(ct, { keys: [key] })).toEqual(text);
-    // A reader configured with the alias, the bare key id, or the ARN recognises the stanza.
+    // A reader configured with the alias, the bare key id (both resolved by DescribeKey), or the
+    // ARN recognises the stanza.
     for (const keyId of ['alias/app', K1, arn(K1)]) expect(await decrypt(ct, { keys: [kms({ client: client().c, keyId })] })).toEqual(text);
-    // Another key, or the same alias name in another region: not mine (null), no request made.
+    // Another key ARN, or a key ARN of another region: not mine (null), no request made.
     const n = server.requests;
-    for (const other of [kms({ client: client().c, keyId: K2 }), kms({ client: client({ region: 'eu-west-1' }).c, keyId: 'alias/app' })]) {
+    for (const other of [kms({ client: client().c, keyId: arn(K2) }), kms({ client: client({ region: 'eu-west-1' }).c, keyId: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${K1}` })]) {
       const none = await expectCode(decrypt(ct, { keys: [other] }), 'ERR_NO_KEY');
       expect(none.errors).toHaveLength(0);
     }
@@ -323,9 +344,9 @@ describe('AWS KMS client against a local KMS', () => {
     expect(await decrypt(ct, { keys: [key] })).toEqual(text);
   });
 
-  it('unknown key, bad signature, unknown access key: ERR_KMS_DENIED', async () => {
-    const e1 = (await collect(client().c.encrypt('alias/missing', new Uint8Array(32), {}))) as EnsealError;
-    expect([e1.code, e1.message]).toEqual(['ERR_KMS_DENIED', expect.stringMatching(/NotFoundException/)]);
+  it('unknown key: ERR_KMS_NOT_FOUND (key id escaped); bad signature, unknown access key: ERR_KMS_DENIED', async () => {
+    const e1 = (await collect(client().c.encrypt('alias/missing\u001b[1A', new Uint8Array(32), {}))) as EnsealError;
+    expect([e1.code, e1.message]).toEqual(['ERR_KMS_NOT_FOUND', expect.stringMatching(/^AWS KMS Encrypt \(key "alias\/missing\\x1b\[1A"\): NotFoundException \(HTTP 400\)/)]);
     const wrongSecret = awsKms({ region: REGION, credentials: { ...CREDS, secretAccessKey: 'another/secret/value/0123456789abcdefghij' }, endpoint: server.url, allowInsecureHttp: true });
     const e2 = (await collect(wrongSecret.encrypt(K1, new Uint8Array(32), {}))) as EnsealError;
     expect([e2.code, e2.message]).toEqual(['ERR_KMS_DENIED', expect.stringMatching(/InvalidSignatureException/)]);
@@ -356,6 +377,81 @@ describe('AWS KMS client against a local KMS', () => {
     expect(() => awsKms({ ...base, retries: -1 })).toThrow(RangeError);
     expect(() => awsKms({ region: REGION, credentials: {} as never })).toThrow(TypeError);
     expect(awsKms(base).type).toBe('aws');
+  });
+
+  it('strict: a reader for key A refuses objects of key B (same account or another), whatever the stanza says; KMS is never asked for B', async () => {
+    const readerA = kms({ client: client().c, keyId: 'alias/app' });
+    const made = [await encrypt(text, { recipients: [kms({ client: client().c, keyId: 'alias/b' })], context: { c: '1' } }), await encrypt(text, { recipients: [kms({ client: client().c, keyId: arn(K3) })], context: { c: '1' } })];
+    const decrypts = fake.decryptKeyIds.length;
+    const describes = fake.describes.length;
+    for (const ct of made) expect((await expectCode(decrypt(ct, { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    // Forged stanzas: the stanza (and its params) is unauthenticated until the header MAC.
+    for (const ct of made) {
+      const stanza = decodeHeader(ct).recipients[0]!;
+      for (const forged of [{ ...stanza, params: { requested: 'alias/app' } }, { ...stanza, keyId: 'alias/app' }, { ...stanza, keyId: K1, params: { requested: 'alias/app' } }]) {
+        expect((await expectCode(decrypt(await forgedObject(text, forged, { c: '1' }), { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+      }
+      // Claiming A's ARN with B's blob: KMS is asked to decrypt under A, and refuses.
+      const claim = (await collect(decrypt(await forgedObject(text, { ...stanza, keyId: arn(K1) }, { c: '1' }), { keys: [readerA] }))) as EnsealError;
+      expect([claim.code, (claim.errors[0] as EnsealError).code, (claim.errors[0] as Error).message]).toEqual(['ERR_NO_KEY', 'ERR_KMS_DENIED', expect.stringMatching(/IncorrectKeyException/)]);
+    }
+    expect(fake.decryptKeyIds.slice(decrypts)).toEqual([arn(K1), arn(K1)]);
+    expect(fake.describes.slice(describes)).toEqual(['alias/app']); // one lookup for the provider
+  });
+
+  it('strict: a reader configured with an alias decrypts with exactly one DescribeKey, cached', async () => {
+    const writer = kms({ client: client().c, keyId: K1 });
+    const cts = await Promise.all([1, 2, 3].map((i) => encrypt(pseudoRandom(100, i), { recipients: [writer] })));
+    const reader = kms({ client: client().c, keyId: 'alias/app' });
+    const describes = fake.describes.length;
+    const decrypts = fake.decryptKeyIds.length;
+    for (const [i, ct] of cts.entries()) expect(await decrypt(ct, { keys: [reader] })).toEqual(pseudoRandom(100, i + 1));
+    expect(fake.describes.slice(describes)).toEqual(['alias/app']);
+    expect(fake.decryptKeyIds.slice(decrypts)).toEqual([arn(K1), arn(K1), arn(K1)]);
+    // A key ARN is canonical: no lookup at all.
+    expect(await decrypt(cts[0]!, { keys: [kms({ client: client().c, keyId: arn(K1) })] })).toEqual(pseudoRandom(100, 1));
+    expect(fake.describes.slice(describes)).toEqual(['alias/app']);
+  });
+
+  it('strict: a Decrypt answered for another key is wiped and refused', async () => {
+    const key = kms({ client: client().c, keyId: arn(K1) });
+    const ct = await encrypt(text, { recipients: [key] });
+    fake.answerAs = arn(K2);
+    try {
+      const e = (await collect(decrypt(ct, { keys: [key] }))) as EnsealError;
+      expect([(e.errors[0] as EnsealError).code, (e.errors[0] as Error).message]).toEqual(['ERR_KMS_DENIED', expect.stringMatching(/decrypted under another key/)]);
+    } finally {
+      fake.answerAs = undefined;
+    }
+  });
+
+  it('discovery: opt-in decrypts any key; restricted to other accounts or regions it refuses', async () => {
+    const ofB = await encrypt(text, { recipients: [kms({ client: client().c, keyId: 'alias/b' })] });
+    const ofOther = await encrypt(text, { recipients: [kms({ client: client().c, keyId: arn(K3) })] });
+    const decrypts = fake.decryptKeyIds.length;
+    const describes = fake.describes.length;
+    const any = kms({ client: client().c, discovery: true });
+    expect(await decrypt(ofB, { keys: [any] })).toEqual(text);
+    expect(await decrypt(ofOther, { keys: [any] })).toEqual(text);
+    expect(fake.decryptKeyIds.slice(decrypts)).toEqual([arn(K2), arn(K3)]); // the stanza's key, by ARN
+    const mine = kms({ client: client().c, discovery: { accounts: [ACCOUNT] } });
+    expect(await decrypt(ofB, { keys: [mine] })).toEqual(text);
+    expect((await expectCode(decrypt(ofOther, { keys: [mine] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    expect(await decrypt(ofOther, { keys: [kms({ client: client().c, discovery: { accounts: [OTHER_ACCOUNT], regions: [REGION] } })] })).toEqual(text);
+    for (const refused of [{ regions: ['eu-west-1'] }, { accounts: ['999999999999'] }, { accounts: [ACCOUNT], regions: ['eu-west-1'] }]) {
+      expect((await expectCode(decrypt(ofB, { keys: [kms({ client: client().c, discovery: refused })] }), 'ERR_NO_KEY')).errors, JSON.stringify(refused)).toHaveLength(0);
+    }
+    // A client of another region does not claim these ARNs at all.
+    expect((await expectCode(decrypt(ofB, { keys: [kms({ client: client({ region: 'eu-west-1' }).c, discovery: true })] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    expect(fake.decryptKeyIds.slice(decrypts)).toHaveLength(4);
+    expect(fake.describes.slice(describes)).toEqual([]);
+    await expect(encrypt(text, { recipients: [any] })).rejects.toThrow(TypeError);
+  });
+
+  it('missing key: a reader configured with an unknown alias gets ERR_KMS_NOT_FOUND from DescribeKey', async () => {
+    const ct = await encrypt(text, { recipients: [kms({ client: client().c, keyId: K1 })] });
+    const e = (await collect(decrypt(ct, { keys: [kms({ client: client().c, keyId: 'alias/gone' })] }))) as EnsealError;
+    expect([e.code, (e.errors[0] as EnsealError).code, (e.errors[0] as Error).message]).toEqual(['ERR_NO_KEY', 'ERR_KMS_NOT_FOUND', expect.stringMatching(/^AWS KMS DescribeKey \(key "alias\/gone"\): NotFoundException/)]);
   });
 
   it('no error message contains a credential, a token or a data key', () => {

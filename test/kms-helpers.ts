@@ -1,13 +1,14 @@
 /**
  * Helpers for the KMS tests: a local `node:http` server with fault injection, an in-memory
  * AES-256-GCM keyring for the fake KMSs (written with node:crypto, independently of enseal's
- * backends), a recording sleep, and a scan of errors for secrets.
+ * backends), a recording sleep, a scan of errors for secrets, and objects with forged stanzas.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { expect } from 'vitest';
+import { encrypt, type Stanza } from '../src/index.js';
 
 /** A request as the fake KMS sees it. */
 export interface SeenRequest {
@@ -155,4 +156,13 @@ export function expectNoSecrets(errors: readonly unknown[], secrets: readonly st
 export function forms(b: Uint8Array): string[] {
   const buf = Buffer.from(b);
   return [buf.toString('hex'), buf.toString('base64'), buf.toString('base64url')];
+}
+
+/**
+ * An object whose only recipient is `stanza`, as an attacker who edits headers can make: the
+ * header MAC is checked only after a provider unwrapped the data key, so a forged stanza (another
+ * key id, rewritten params) reaches the providers, and the test sees what they do with it.
+ */
+export function forgedObject(plaintext: Uint8Array, stanza: Stanza, context: Record<string, string>): Promise<Uint8Array> {
+  return encrypt(plaintext, { recipients: [{ description: 'forger', wrap: async () => stanza, unwrap: async () => null }], context });
 }

@@ -8,9 +8,11 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decrypt, encrypt, inspect, type EnsealError } from '../src/index.js';
+import { aesKey, decrypt, encrypt, inspect, type EnsealError, type KmsClient } from '../src/index.js';
+import { decodeHeader } from '../src/format/header.js';
 import { defaultLocalKmsPath, kms, LocalKms } from '../src/kms-local.js';
 import { BACKENDS, caught, expectCode } from './helpers.js';
+import { forgedObject } from './kms-helpers.js';
 
 // Simulated crash: rename() can be made to fail, as if the process died before it.
 const failRename = vi.hoisted(() => ({ on: false }));
@@ -95,7 +97,8 @@ describe('LocalKms store', () => {
     await local.createKey({ alias: 'other' });
     const e = await expectCode(local.decrypt(blob, { a: '1' }, 'other'), 'ERR_KMS_DENIED');
     expect(e.message).toBe(`local KMS: the ciphertext was made under key "${id}", not "other"`);
-    await expectCode(local.encrypt('missing', text, {}), 'ERR_KMS_DENIED');
+    await expectCode(local.encrypt('missing', text, {}), 'ERR_KMS_NOT_FOUND');
+    await expectCode(local.decrypt(blob, { a: '1' }, 'missing'), 'ERR_KMS_NOT_FOUND');
     await expect(local.encrypt('k', new Uint8Array(4097), {})).rejects.toThrow(RangeError);
   });
 
@@ -115,7 +118,7 @@ describe('LocalKms store', () => {
     expect(stored.versions[0].material).not.toBe(stored.versions[1].material);
     await local.rotateKey((await local.listKeys())[0]!.id);
     expect((await local.listKeys())[0]!.primaryVersion).toBe(3);
-    await expectCode(local.rotateKey('nope'), 'ERR_KMS_DENIED');
+    await expectCode(local.rotateKey('nope'), 'ERR_KMS_NOT_FOUND');
   });
 
   it('disable/enable: a disabled key refuses generate, encrypt and decrypt with ERR_KMS_DISABLED', async () => {
@@ -238,7 +241,7 @@ for (const backend of BACKENDS) {
       expect(inspect(ct).recipients[0]).toMatchObject({ type: 'kms-local', keyId: id, params: { requested: 'app' } });
       expect(await decrypt(ct, { keys: [key], backend })).toEqual(text);
       expect(await decrypt(ct, { keys: [kms({ client: local, keyId: id })], backend })).toEqual(text);
-      // A key written by id is found by a reader configured with the alias (keyIdMatches).
+      // A key written by id is found by a reader configured with the alias (resolveKeyId).
       const byId = await encrypt(text, { recipients: [kms({ client: local, keyId: id })], backend });
       expect(inspect(byId).recipients[0]!.params).toEqual({});
       expect(await decrypt(byId, { keys: [key], backend })).toEqual(text);
@@ -255,3 +258,89 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+/** LocalKms behind a recorder: which key id each decrypt named, and every alias lookup. */
+function recorded(local: LocalKms) {
+  const decrypts: (string | undefined)[] = [];
+  const lookups: string[] = [];
+  const client: KmsClient = {
+    type: local.type,
+    generateDataKey: (k, c) => local.generateDataKey(k, c),
+    encrypt: (k, p, c) => local.encrypt(k, p, c),
+    decrypt: (b, c, k) => {
+      decrypts.push(k);
+      return local.decrypt(b, c, k);
+    },
+    resolveKeyId: (k) => {
+      lookups.push(k);
+      return local.resolveKeyId(k);
+    },
+    ownsKeyId: (k) => local.ownsKeyId(k),
+  };
+  return { client, decrypts, lookups };
+}
+
+describe('LocalKms: strict readers, discovery, missing keys', () => {
+  it('a reader for key A refuses every object made under key B of the same store, whatever the stanza says', async () => {
+    const local = await LocalKms.open(path, { create: true });
+    const a = await local.createKey({ alias: 'team-a' });
+    const b = await local.createKey({ alias: 'team-b' });
+    const ofB = await encrypt(text, { recipients: [kms({ client: local, keyId: 'team-b' })], context: { t: '1' } });
+    const rec = recorded(local);
+    const readerA = kms({ client: rec.client, keyId: 'team-a' });
+    // As written: another key id → not mine, no decrypt at all.
+    expect((await expectCode(decrypt(ofB, { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    // Forged stanzas (the header MAC is checked only after unwrap, so they reach the provider).
+    const stanzaB = decodeHeader(ofB).recipients[0]!;
+    const forge = (s: typeof stanzaB) => forgedObject(text, s, { t: '1' });
+    for (const forged of [{ ...stanzaB, params: { requested: 'team-a' } }, { ...stanzaB, keyId: 'team-a' }, { ...stanzaB, keyId: 'team-a', params: { requested: 'team-a' } }]) {
+      expect((await expectCode(decrypt(await forge(forged), { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    }
+    // Claiming A's canonical id with B's blob: LocalKms is asked for A and refuses.
+    const claim = await expectCode(decrypt(await forge({ ...stanzaB, keyId: a.id }), { keys: [readerA] }), 'ERR_NO_KEY');
+    expect((claim.errors[0] as EnsealError).code).toBe('ERR_KMS_DENIED');
+    expect((claim.errors[0] as EnsealError).message).toBe(`local KMS: the ciphertext was made under key "${b.id}", not "${a.id}"`);
+    expect(rec.decrypts).toEqual([a.id]);
+    expect(rec.decrypts).not.toContain(b.id);
+    // A's own objects still decrypt, with exactly one alias lookup for the provider.
+    const ofA = await encrypt(text, { recipients: [readerA] });
+    expect(await decrypt(ofA, { keys: [readerA] })).toEqual(text);
+    expect(await decrypt(ofA, { keys: [readerA] })).toEqual(text);
+    expect(rec.lookups).toEqual(['team-a']);
+    expect(rec.decrypts).toEqual([a.id, a.id, a.id]);
+  });
+
+  it('discovery: true decrypts any key of the store (and only of this store); it cannot encrypt', async () => {
+    const local = await LocalKms.open(path, { create: true });
+    await local.createKey({ alias: 'x' });
+    const b = await local.createKey({ alias: 'y' });
+    const ofB = await encrypt(text, { recipients: [kms({ client: local, keyId: 'y' })] });
+    const rec = recorded(local);
+    const any = kms({ client: rec.client, discovery: true });
+    expect(await decrypt(ofB, { keys: [any] })).toEqual(text);
+    expect(rec.decrypts).toEqual([b.id]);
+    expect(rec.lookups).toEqual([]);
+    const other = await LocalKms.open(join(dir, 'other.json'), { create: true });
+    await other.createKey({ alias: 'y' });
+    expect((await expectCode(decrypt(ofB, { keys: [kms({ client: other, discovery: true })] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    await expect(encrypt(text, { recipients: [any] })).rejects.toThrow(TypeError);
+    // Filters need key ids with accounts/regions: LocalKms has none.
+    expect(() => kms({ client: local, discovery: { regions: ['eu-west-1'] } })).toThrow(TypeError);
+  });
+
+  it('a missing key or alias is ERR_KMS_NOT_FOUND (not denied), its id escaped in the message', async () => {
+    const local = await LocalKms.open(path, { create: true });
+    const aes = aesKey({ id: 'a', key: new Uint8Array(32).fill(3) });
+    await local.createKey({ alias: 'present' });
+    const ct = await encrypt(text, { recipients: [kms({ client: local, keyId: 'present' }), aes] });
+    const evil = 'gone\u001b[2J\u202e';
+    const e = await expectCode(decrypt(ct, { keys: [kms({ client: local, keyId: evil })] }), 'ERR_NO_KEY');
+    const cause = e.errors[0] as EnsealError;
+    expect(cause.code).toBe('ERR_KMS_NOT_FOUND');
+    expect(cause.message).toBe('local KMS: no key "gone\\x1b[2J\\u202e"');
+    await expectCode(encrypt(text, { recipients: [kms({ client: local, keyId: 'gone' })] }), 'ERR_KMS_NOT_FOUND');
+    await expectCode(local.resolveKeyId('gone'), 'ERR_KMS_NOT_FOUND');
+    await expectCode(local.disableKey('gone'), 'ERR_KMS_NOT_FOUND');
+    expect(await decrypt(ct, { keys: [kms({ client: local, keyId: evil }), aes] })).toEqual(text);
+  });
+});

@@ -2,14 +2,16 @@
  * HashiCorp Vault Transit: the client end to end against a local server that follows the
  * Transit HTTP API (datakey/encrypt/decrypt, `vault:vN:` ciphertexts, `{"errors": […]}`),
  * checks the token, implements derived keys (context) and AEAD associated data with real
- * AES-GCM, key versions with a minimum decryption version, and injects faults.
+ * AES-GCM (so, like Vault, it refuses a decrypt under another context or another key), key
+ * versions with a minimum decryption version, unknown mounts (404), and injects faults.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesKey, decrypt, encrypt, inspect, type EnsealError } from '../src/index.js';
+import { decodeHeader } from '../src/format/header.js';
 import { kms, vaultTransit, type VaultTransitOptions } from '../src/kms.js';
 import { caught, expectCode, pseudoRandom } from './helpers.js';
-import { FakeKms, Keyring, expectNoSecrets, forms, recordingSleep, refusedPort, type Reply, type SeenRequest } from './kms-helpers.js';
+import { FakeKms, Keyring, expectNoSecrets, forms, forgedObject, recordingSleep, refusedPort, type Reply, type SeenRequest } from './kms-helpers.js';
 
 const TOKEN = 'hvs.FAKEvaultTOKEN0123456789abcdefghij';
 
@@ -25,7 +27,9 @@ class FakeVault {
     ['transit/app', { derived: false, version: 1, minDecryptionVersion: 1 }],
     ['transit/derived', { derived: true, version: 1, minDecryptionVersion: 1 }],
     ['team/transit2/other', { derived: false, version: 1, minDecryptionVersion: 1 }],
+    ['transit/b', { derived: false, version: 1, minDecryptionVersion: 1 }],
   ]);
+  readonly mounts = new Set(['transit', 'team/transit2']);
   readonly generated: Buffer[] = [];
   readonly paths: string[] = [];
 
@@ -40,6 +44,7 @@ class FakeVault {
     const m = /^\/v1\/(.+)\/(datakey\/plaintext|encrypt|decrypt)\/([\w.-]+)$/.exec(req.url);
     if (req.method !== 'POST' || m === null) return err(404, 'unsupported path');
     const [, mount, op, name] = m as unknown as string[];
+    if (!this.mounts.has(mount!)) return err(404, `no handler for route "${mount}/${op}/${name}". route entry not found.`);
     this.paths.push(`${op}/${name}`);
     if (req.headers['x-vault-namespace'] !== undefined) this.paths.push(`ns:${req.headers['x-vault-namespace']}`);
     const key = this.keys.get(`${mount}/${name}`);
@@ -104,18 +109,29 @@ function editContext(ct: Uint8Array, from: string): Uint8Array {
 }
 
 describe('Vault Transit client against a local Vault', () => {
-  it('round trip (non-derived key); canonical id is mount/name; the context is not bound by Vault', async () => {
+  it('round trip (AEAD key, the default): canonical id is mount/name; the context is bound as associated data', async () => {
     const key = kms({ client: client().c, keyId: 'app' });
     const n = fake.paths.length;
+    const seen = server.seen.length;
     const ct = await encrypt(text, { recipients: [key], context: { tenant: 'aaaa' } });
-    expect(fake.paths.slice(n)).toEqual(['datakey/plaintext/app']);
+    // datakey takes no associated data: the key is generated here and wrapped with encrypt.
+    expect(fake.paths.slice(n)).toEqual(['encrypt/app']);
+    const sent = JSON.parse(server.seen[seen]!.body) as Record<string, string>;
+    const bound = Buffer.from(sent.associated_data!, 'base64');
+    expect(bound.includes('tenant')).toBe(true);
+    expect(bound.includes('enseal:bound')).toBe(true); // the header digest too
     expect(inspect(ct).recipients[0]).toMatchObject({ type: 'kms-vault', keyId: 'transit/app', params: { requested: 'app' } });
     expect(Buffer.from(ct).includes('vault:v1:')).toBe(true); // Vault's ciphertext, stored as is
     expect(await decrypt(ct, { keys: [key] })).toEqual(text);
     expect(await decrypt(ct, { keys: [kms({ client: client().c, keyId: 'transit/app' })] })).toEqual(text);
-    // The documented limitation: Vault unwraps under another context; enseal's header MAC and
-    // payload commitment still refuse the edited object.
-    await expectCode(decrypt(editContext(ct, 'aaaa'), { keys: [key] }), 'ERR_AUTH');
+    // Another context: Vault itself refuses (before enseal's header MAC is even reached).
+    const err = await collect(decrypt(editContext(ct, 'aaaa'), { keys: [key] }));
+    expect([err.code, (err.errors[0] as EnsealError).code, (err.errors[0] as Error).message]).toEqual(['ERR_NO_KEY', 'ERR_KMS_DENIED', expect.stringMatching(/HTTP 400: cipher: message authentication failed/)]);
+    // The client alone: a blob decrypts only under the context it was made with.
+    const r = await client().c.encrypt('app', pseudoRandom(32, 1), { a: '1' });
+    expect(await client().c.decrypt(r.ciphertext, { a: '1' }, r.keyId)).toEqual(pseudoRandom(32, 1));
+    await expectCode(client().c.decrypt(r.ciphertext, { a: '2' }, r.keyId), 'ERR_KMS_DENIED');
+    await expectCode(client().c.decrypt(r.ciphertext, {}, r.keyId), 'ERR_KMS_DENIED');
   });
 
   it('derived keys bind the context: another context is refused by Vault → ERR_KMS_DENIED', async () => {
@@ -127,18 +143,25 @@ describe('Vault Transit client against a local Vault', () => {
     expect([(err.errors[0] as EnsealError).code, (err.errors[0] as Error).message]).toEqual(['ERR_KMS_DENIED', expect.stringMatching(/HTTP 400: cipher: message authentication failed/)]);
     // Without the context, Vault refuses a derived key.
     expect((await collect(client().c.encrypt('derived', new Uint8Array(32), {}))).message).toMatch(/missing 'context'/);
+    // Derived AEAD keys can take both; then generation goes through encrypt.
+    const both = kms({ client: client({ derived: true, associatedData: true }).c, keyId: 'derived' });
+    const n = fake.paths.length;
+    const ct2 = await encrypt(text, { recipients: [both], context: { tenant: 'aaaa' } });
+    expect(fake.paths.slice(n)).toEqual(['encrypt/derived']);
+    expect(await decrypt(ct2, { keys: [both] })).toEqual(text);
+    expect((await collect(decrypt(ct2, { keys: [key] }))).code).toBe('ERR_NO_KEY'); // no associated data: refused
   });
 
-  it('associated data binds the context on a non-derived key; generation goes through encrypt', async () => {
+  it('a client that would bind nothing is refused; a reader binding otherwise is refused by Vault', async () => {
+    expect(() => client({ associatedData: false })).toThrow(/binds nothing/);
+    expect(() => client({ derived: 'yes' as never })).toThrow(TypeError);
+    expect(() => client({ associatedData: 1 as never })).toThrow(TypeError);
     const key = kms({ client: client({ associatedData: true }).c, keyId: 'app' });
-    const n = fake.paths.length;
     const ct = await encrypt(text, { recipients: [key], context: { tenant: 'aaaa' } });
-    expect(fake.paths.slice(n)).toEqual(['encrypt/app']);
-    expect(await decrypt(ct, { keys: [key] })).toEqual(text);
-    const err = await collect(decrypt(editContext(ct, 'aaaa'), { keys: [key] }));
-    expect((err.errors[0] as EnsealError).code).toBe('ERR_KMS_DENIED');
-    // A reader without associatedData is refused too (the AAD is part of the tag).
-    expect((await collect(decrypt(ct, { keys: [kms({ client: client().c, keyId: 'app' })] }))).code).toBe('ERR_NO_KEY');
+    expect(await decrypt(ct, { keys: [kms({ client: client().c, keyId: 'app' })] })).toEqual(text); // same as the default
+    // A reader that sends the context as `context` (derived) and no associated data: the tag fails.
+    const err = await collect(decrypt(ct, { keys: [kms({ client: client({ derived: true }).c, keyId: 'app' })] }));
+    expect([err.code, (err.errors[0] as EnsealError).code]).toEqual(['ERR_NO_KEY', 'ERR_KMS_DENIED']);
   });
 
   it('custom mount and namespace; multi-recipient with aesKey', async () => {
@@ -195,8 +218,20 @@ describe('Vault Transit client against a local Vault', () => {
     expect([other.code, other.message]).toEqual(['ERR_KMS_DENIED', expect.stringMatching(/HTTP 403: permission denied/)]);
   });
 
-  it('unknown key → ERR_KMS_DENIED; a disabled key version → ERR_KMS_DISABLED', async () => {
-    expect((await collect(client().c.generateDataKey('nope', {}))).message).toMatch(/HTTP 400: encryption key not found/);
+  it('unknown key or mount → ERR_KMS_NOT_FOUND; a disabled key version → ERR_KMS_DISABLED', async () => {
+    const missing = await collect(client().c.generateDataKey('nope', {}));
+    expect([missing.code, missing.message]).toEqual(['ERR_KMS_NOT_FOUND', 'Vault Transit encrypt (key "transit/nope"): HTTP 400: encryption key not found']);
+    const noMount = await collect(client({ mount: 'nomount' }).c.encrypt('app', new Uint8Array(32), {}));
+    expect([noMount.code, noMount.message]).toEqual(['ERR_KMS_NOT_FOUND', expect.stringMatching(/^Vault Transit encrypt \(key "nomount\/app"\): HTTP 404: no handler for route/)]);
+    // A strict reader for a key that is gone: the cause is ERR_KMS_NOT_FOUND.
+    const gone = await encrypt(text, { recipients: [kms({ client: client().c, keyId: 'b' })] });
+    fake.keys.delete('transit/b');
+    try {
+      const e = await collect(decrypt(gone, { keys: [kms({ client: client().c, keyId: 'b' })] }));
+      expect([e.code, (e.errors[0] as EnsealError).code]).toEqual(['ERR_NO_KEY', 'ERR_KMS_NOT_FOUND']);
+    } finally {
+      fake.keys.set('transit/b', { derived: false, version: 1, minDecryptionVersion: 1 });
+    }
     const key = kms({ client: client().c, keyId: 'app' });
     const ct = await encrypt(text, { recipients: [key] });
     const k = fake.keys.get('transit/app')!;
@@ -224,9 +259,44 @@ describe('Vault Transit client against a local Vault', () => {
     expect(() => vaultTransit({ address: server.url, token: TOKEN })).toThrow(TypeError);
     expect(() => vaultTransit({ address: 'https://vault', token: '' })).toThrow(TypeError);
     expect(() => vaultTransit({ address: 'https://vault', token: TOKEN, mount: '../sys' })).toThrow(TypeError);
+    expect(() => vaultTransit({ address: 'https://vault', token: TOKEN, associatedData: false })).toThrow(TypeError);
     await expect(client().c.encrypt('a/b', new Uint8Array(1), {})).rejects.toThrow(TypeError);
     await expect(client().c.decrypt(new TextEncoder().encode('vault:v1:AAAA'), {})).rejects.toThrow(TypeError);
     await expectCode(client().c.decrypt(new TextEncoder().encode('not vault'), {}, 'app'), 'ERR_HEADER');
+  });
+
+  it('strict: a reader for key A refuses objects of key B of the same mount whatever the stanza says; Vault is never asked for B', async () => {
+    const readerA = kms({ client: client().c, keyId: 'app' });
+    const ofB = await encrypt(text, { recipients: [kms({ client: client().c, keyId: 'b' })], context: { c: '1' } });
+    const stanza = decodeHeader(ofB).recipients[0]!;
+    expect(stanza.keyId).toBe('transit/b');
+    const n = fake.paths.length;
+    expect((await expectCode(decrypt(ofB, { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    for (const forged of [{ ...stanza, params: { requested: 'app' } }, { ...stanza, keyId: 'app' }, { ...stanza, keyId: 'transit/app/../b' }]) {
+      expect((await expectCode(decrypt(await forgedObject(text, forged, { c: '1' }), { keys: [readerA] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    }
+    expect(fake.paths.slice(n)).toEqual([]); // a Vault key name is canonical: no lookup, no request
+    // Claiming A's canonical id with B's ciphertext: Vault is asked to decrypt with A, and refuses.
+    const claim = await collect(decrypt(await forgedObject(text, { ...stanza, keyId: 'transit/app' }, { c: '1' }), { keys: [readerA] }));
+    expect([claim.code, (claim.errors[0] as EnsealError).code, (claim.errors[0] as Error).message]).toEqual(['ERR_NO_KEY', 'ERR_KMS_DENIED', expect.stringMatching(/cipher: message authentication failed/)]);
+    expect(fake.paths.slice(n)).toEqual(['decrypt/app']);
+    // A's own objects: one decrypt each, no lookup.
+    const ofA = await encrypt(text, { recipients: [readerA] });
+    const m = fake.paths.length;
+    expect(await decrypt(ofA, { keys: [readerA] })).toEqual(text);
+    expect(await decrypt(ofA, { keys: [readerA] })).toEqual(text);
+    expect(fake.paths.slice(m)).toEqual(['decrypt/app', 'decrypt/app']);
+  });
+
+  it('discovery: opt-in decrypts any key of the mount (under the stanza\'s key); other mounts are not its own', async () => {
+    const ofB = await encrypt(text, { recipients: [kms({ client: client().c, keyId: 'b' })] });
+    const any = kms({ client: client().c, discovery: true });
+    const n = fake.paths.length;
+    expect(await decrypt(ofB, { keys: [any] })).toEqual(text);
+    expect(fake.paths.slice(n)).toEqual(['decrypt/b']);
+    expect((await expectCode(decrypt(ofB, { keys: [kms({ client: client({ mount: 'team/transit2' }).c, discovery: true })] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+    expect(() => kms({ client: client().c, discovery: { regions: ['eu-west-1'] } })).toThrow(TypeError);
+    await expect(encrypt(text, { recipients: [any] })).rejects.toThrow(TypeError);
   });
 
   it('no error message contains the token or a data key', () => {

@@ -186,3 +186,47 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('fileSource: one size, and a closed source answers ERR_STATE', () => {
+  it('read after close() is ERR_STATE; close() is idempotent; bad arguments are RangeError', async () => {
+    const path = join(dir, 'file-source-close');
+    await writeFile(path, pseudoRandom(1000, 5));
+    const src = await fileSource(path);
+    expect(src.size).toBe(1000);
+    expect(await src.read(10, 5)).toEqual(pseudoRandom(1000, 5).subarray(10, 15));
+    await expect(src.read(-1, 5)).rejects.toThrow(RangeError);
+    await expect(src.read(0, 1.5)).rejects.toThrow(RangeError);
+    const closing = src.close();
+    expect(src.close()).toBe(closing); // the same promise
+    await closing;
+    await src.close();
+    await expectCode(src.read(0, 10), 'ERR_STATE');
+  });
+
+  it('a read in flight when close() is called rejects with ERR_STATE', async () => {
+    const path = join(dir, 'file-source-inflight');
+    await writeFile(path, pseudoRandom(4 << 20, 6));
+    const src = await fileSource(path);
+    const reading = src.read(0, 4 << 20);
+    const closing = src.close();
+    await expectCode(reading, 'ERR_STATE');
+    await closing;
+  });
+
+  it('the size is taken once: a file that grows after opening is read as it was', async () => {
+    const path = join(dir, 'file-source-grows');
+    const pt = pseudoRandom(50_000, 7);
+    const key = aesKey({ id: 'grow', key: pseudoRandom(32, 8) });
+    const { encrypt } = await import('../src/index.js');
+    const ct = await encrypt(pt, { recipients: [key] });
+    await writeFile(path, ct);
+    const src = await fileSource(path);
+    try {
+      await writeFile(path, new Uint8Array([...ct, ...pseudoRandom(20_000, 9)])); // appended after opening
+      expect(src.size).toBe(ct.length);
+      expect(same(await decryptRange(src, { start: 0 }, { keys: [key] }), pt)).toBe(true);
+    } finally {
+      await src.close();
+    }
+  });
+});

@@ -106,10 +106,10 @@ function ossSuite(name: BackendName): void {
       expect(wrong.every((x) => x === 0x61)).toBe(false);
     });
 
-    it('an OSS-wrapped content key carried into an enseal object as an rsa-pkcs1 stanza: rsaKey reads it (1024-bit, legacy)', async () => {
+    it('an OSS-wrapped content key carried into an enseal object as an rsa-pkcs1 stanza: rsaKey reads it with legacy: true (1024-bit), refuses it without', async () => {
       const m = meta('encrypted_go_example_meta.json');
       const { key } = await unwrapSample(m);
-      const reader = rsaKey({ privateKey: privatePem });
+      const reader = rsaKey({ privateKey: privatePem, legacy: true });
       const keyId = await reader.keyId(b());
       expect(await rsaKey({ publicKey: publicPem }).keyId(b())).toBe(keyId); // PKCS#1 public PEM, same id
       // An importer that re-uses the SDK's wrapped key: the content key becomes the data key.
@@ -127,6 +127,11 @@ function ossSuite(name: BackendName): void {
       };
       const sealed = await encrypt(example, { recipients: [importer], context: { source: 'oss' }, backend: name });
       expect(inspect(sealed).recipients[0]).toMatchObject({ type: RSA_PKCS1_STANZA, keyId, wrappedKeyLength: 128 });
+      // Without the opt-in: the reader's own stanza, refused with a typed error naming the option.
+      const strict = await expectCode(decrypt(sealed, { keys: [rsaKey({ privateKey: privatePem })], backend: name }), 'ERR_NO_KEY');
+      expect(strict.errors).toHaveLength(1);
+      expect((strict.errors[0] as Error & { code: string }).code).toBe('ERR_UNSUPPORTED');
+      expect((strict.errors[0] as Error).message).toMatch(/legacy: true.*--legacy/);
       if (name === 'webcrypto') {
         const e = await expectCode(decrypt(sealed, { keys: [reader], backend: name }), 'ERR_NO_KEY');
         expect((e.errors[0] as Error & { code: string }).code).toBe('ERR_UNSUPPORTED');

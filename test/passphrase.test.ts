@@ -1,14 +1,15 @@
 /**
  * Passphrase provider: KDF known answers (RFC 7914 scrypt, RFC 9106 / reference Argon2id,
- * Wycheproof PBKDF2-HMAC-SHA-256) through the provider's own `deriveKey`; round trips with each
- * KDF on every backend; wrong passphrases; untrusted stanza parameters refused before any KDF
- * runs; mixing with `aesKey`.
+ * Wycheproof PBKDF2-HMAC-SHA-256) through the provider's own `deriveKey`, both in the worker
+ * thread and on the calling thread; round trips with each KDF on every backend; wrong
+ * passphrases; untrusted stanza parameters refused before any KDF runs; mixing with `aesKey`.
+ * The work budget, the worker thread and pinned parameters: test/passphrase-budget.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { aesKey, decrypt, encrypt, EnsealError, getBackend, inspect, type CryptoBackend, type KeyProvider, type Stanza, type WrapContext } from '../src/index.js';
 import { passphrase, PASSPHRASE_STANZA } from '../src/keys/passphrase.js';
-import { deriveKey, type KdfParams } from '../src/keys/passphrase-kdf.js';
-import { DEFAULT_KDF_PARAMS, PASSPHRASE_LIMITS } from '../src/keys/passphrase-params.js';
+import { deriveKey, deriveKeyOnThisThread, type KdfParams } from '../src/keys/passphrase-kdf.js';
+import { checkKdfParams, DEFAULT_KDF_PARAMS, PASSPHRASE_LIMITS } from '../src/keys/passphrase-params.js';
 import { BACKENDS, expectCode, hex, pseudoRandom, toHex, vector } from './helpers.js';
 
 const text = new TextEncoder().encode('the eagle has landed');
@@ -29,10 +30,16 @@ function forger(stanza: Stanza): KeyProvider {
   return { description: 'forger', wrap: async () => stanza, unwrap: async () => null };
 }
 
+/** Both ways a derivation runs: in a worker thread (the default here) and on the calling thread. */
+const DERIVERS = [
+  ['worker thread', deriveKey],
+  ['this thread', deriveKeyOnThisThread],
+] as const;
+
 describe('passphrase KDFs: known answers', () => {
   const kat = vector('kat.json');
 
-  it('Argon2id: RFC 9106 / reference test.c / pyca vectors', async () => {
+  for (const [where, deriveKey] of DERIVERS) it(`Argon2id: RFC 9106 / reference test.c / pyca vectors (${where})`, async () => {
     let ran = 0;
     const notExpressible: string[] = [];
     for (const v of kat.argon2id) {
@@ -54,35 +61,57 @@ describe('passphrase KDFs: known answers', () => {
     expect(ran).toBe(kat.argon2id.length - 2);
   });
 
-  it('scrypt: RFC 7914 §12, including the 1 GiB vector at the memory limit', async () => {
+  it('scrypt: RFC 7914 §12 (worker thread), including the 1 GiB vector beyond the default reader bound', async () => {
     for (const v of kat.scrypt) {
       const params: KdfParams = { kdf: 'scrypt', N: v.N, r: v.r, p: v.p };
       expect(toHex(await deriveKey(params, hex(v.password), hex(v.salt), v.length)), v.id).toBe(v.dk);
+      // The small ones on this thread too (the 1 GiB one would stay in this process's WebAssembly memory).
+      if (128 * v.N * v.r * v.p <= 16 << 20) {
+        expect(toHex(await deriveKeyOnThisThread(params, hex(v.password), hex(v.salt), v.length)), `${v.id} (this thread)`).toBe(v.dk);
+      }
     }
     expect(kat.scrypt.map((v: { id: string }) => v.id)).toEqual(['rfc7914-12-1', 'rfc7914-12-2', 'rfc7914-12-3', 'rfc7914-12-4']);
-    // 128·N·r·p of vector 4 is exactly the default memory bound.
-    expect(128 * 2 ** 20 * 8).toBe(PASSPHRASE_LIMITS.maxMemoryKiB * 1024);
+    // Vector 4 (128·N·r·p = 1 GiB) is above what a stanza may ask of a default reader (256 MiB).
+    const v4 = kat.scrypt[3];
+    expect(128 * v4.N * v4.r * v4.p).toBe(4 * PASSPHRASE_LIMITS.maxMemoryKiB * 1024);
+    let refused: unknown;
+    try {
+      checkKdfParams({ kdf: 'scrypt', N: v4.N, r: v4.r, p: v4.p }, PASSPHRASE_LIMITS.maxMemoryKiB, 'stanza');
+    } catch (e) {
+      refused = e;
+    }
+    expect((refused as EnsealError)?.code).toBe('ERR_LIMIT');
   });
 
-  it('PBKDF2-HMAC-SHA-256: all 60 Wycheproof vectors', async () => {
+  it('PBKDF2-HMAC-SHA-256: all 60 Wycheproof vectors on this thread, every 6th also in the worker thread', async () => {
     const file = vector('wycheproof/pbkdf2_hmacsha256_test.json');
     let n = 0;
+    let inWorker = 0;
     for (const group of file.testGroups) {
       for (const t of group.tests) {
         expect(t.result).toBe('valid');
-        const dk = await deriveKey({ kdf: 'pbkdf2-sha256', iterations: t.iterationCount }, hex(t.password), hex(t.salt), t.dkLen);
+        const params: KdfParams = { kdf: 'pbkdf2-sha256', iterations: t.iterationCount };
+        const dk = await deriveKeyOnThisThread(params, hex(t.password), hex(t.salt), t.dkLen);
         expect(toHex(dk), `tcId ${t.tcId}`).toBe(t.dk);
+        if (n % 6 === 0) {
+          expect(toHex(await deriveKey(params, hex(t.password), hex(t.salt), t.dkLen)), `tcId ${t.tcId} (worker)`).toBe(t.dk);
+          inWorker++;
+        }
         n++;
       }
     }
     expect(n).toBe(60);
+    expect(inWorker).toBe(10);
     expect(file.numberOfTests).toBe(60);
   });
 
-  it('deriveKey refuses unknown KDFs and non-byte inputs', async () => {
+  for (const [where, deriveKey] of DERIVERS) it(`deriveKey refuses unknown KDFs, non-byte inputs and bad costs (${where})`, async () => {
     await expect(deriveKey({ kdf: 'bcrypt' } as never, hex('00'), hex('00'))).rejects.toThrow(TypeError);
     await expect(deriveKey({ kdf: 'scrypt', N: 2, r: 1, p: 1 }, 'pw' as never, hex('00'))).rejects.toThrow(TypeError);
+    // hash-wasm's own refusal (N not a power of 2), from the worker as from this thread.
     await expect(deriveKey({ kdf: 'scrypt', N: 3, r: 1, p: 1 }, hex('00'), hex('00'))).rejects.toThrow(RangeError);
+    await expect(deriveKey({ kdf: 'argon2id', memoryKiB: 8, iterations: 1, parallelism: 1 }, new Uint8Array(0), hex('00'.repeat(16)))).rejects.toThrow(RangeError);
+    await expect(deriveKey({ kdf: 'pbkdf2-sha256', iterations: 0 }, hex('00'), hex('00'))).rejects.toThrow(RangeError);
   });
 });
 
@@ -163,16 +192,23 @@ describe('passphrase: untrusted stanza parameters', () => {
   const scryptP = { kdf: 'scrypt', N: '1024', r: '8', p: '1', salt: SALT };
   const pbkdf = { kdf: 'pbkdf2-sha256', i: '10000', salt: SALT };
   const cases: [string, Record<string, string>, string, RegExp?][] = [
-    ['argon2id m = 4 GiB', { ...argon, m: String(4 * 1024 * 1024) }, 'ERR_LIMIT', /m = 4194304 KiB exceeds the limit 1048576 KiB/],
-    ['argon2id t = 1000', { ...argon, t: '1000' }, 'ERR_LIMIT', /t = 1000 exceeds the limit 10/],
-    ['argon2id p = 255', { ...argon, p: '255' }, 'ERR_LIMIT', /p = 255 exceeds the limit 16/],
+    ['argon2id m = 4 GiB', { ...argon, m: String(4 * 1024 * 1024) }, 'ERR_LIMIT', /m = 4194304 KiB exceeds the limit 262144 KiB/],
+    ['argon2id m = 256 MiB + 1 KiB', { ...argon, m: String(262145) }, 'ERR_LIMIT', /m = 262145 KiB exceeds the limit 262144 KiB/],
+    ['argon2id t = 1000', { ...argon, t: '1000' }, 'ERR_LIMIT', /t = 1000 exceeds the limit 8/],
+    ['argon2id t = 9', { ...argon, t: '9' }, 'ERR_LIMIT', /t = 9 exceeds the limit 8/],
+    ['argon2id p = 255', { ...argon, p: '255' }, 'ERR_LIMIT', /p = 255 exceeds the limit 4/],
+    ['argon2id p = 5', { ...argon, p: '5' }, 'ERR_LIMIT', /p = 5 exceeds the limit 4/],
     ['argon2id m < 8·p', { ...argon, m: '16', p: '4' }, 'ERR_HEADER', /8·p/],
     ['scrypt N = 2^30', { ...scryptP, N: String(2 ** 30) }, 'ERR_LIMIT', /N = 1073741824 exceeds the limit 2\^20/],
-    ['scrypt 128·N·r·p = 2 GiB', { ...scryptP, N: String(2 ** 20), p: '2' }, 'ERR_LIMIT', /128·N·r·p = 2147483648 bytes exceeds the limit 1048576 KiB/],
-    ['scrypt r·p huge', { ...scryptP, r: '1000000', p: '1000000' }, 'ERR_LIMIT', /128·N·r·p/],
+    ['scrypt 128·N·r·p = 2 GiB', { ...scryptP, N: String(2 ** 20), p: '2' }, 'ERR_LIMIT', /128·N·r·p = 2147483648 bytes exceeds the limit 262144 KiB/],
+    ['scrypt 128·N·r·p = 512 MiB', { ...scryptP, N: String(2 ** 19) }, 'ERR_LIMIT', /128·N·r·p = 536870912 bytes exceeds the limit 262144 KiB/],
+    ['scrypt r·p huge', { ...scryptP, r: '1000000', p: '1000000' }, 'ERR_LIMIT', /r = 1000000 exceeds the limit 16/],
+    ['scrypt r = 17', { ...scryptP, r: '17' }, 'ERR_LIMIT', /r = 17 exceeds the limit 16/],
+    ['scrypt p = 17', { ...scryptP, p: '17' }, 'ERR_LIMIT', /p = 17 exceeds the limit 16/],
     ['scrypt N not a power of 2', { ...scryptP, N: '1000' }, 'ERR_HEADER', /power of 2/],
     ['scrypt N ≥ 2^(16·r)', { ...scryptP, N: String(2 ** 16), r: '1' }, 'ERR_HEADER', /RFC 7914/],
-    ['pbkdf2 i = 10^9', { ...pbkdf, i: '1000000000' }, 'ERR_LIMIT', /i = 1000000000 outside the limits 10000\.\.10000000/],
+    ['pbkdf2 i = 10^9', { ...pbkdf, i: '1000000000' }, 'ERR_LIMIT', /i = 1000000000 outside the limits 10000\.\.1200000/],
+    ['pbkdf2 i = 1 200 001', { ...pbkdf, i: '1200001' }, 'ERR_LIMIT', /i = 1200001 outside the limits 10000\.\.1200000/],
     ['pbkdf2 i = 1000', { ...pbkdf, i: '1000' }, 'ERR_LIMIT', /outside the limits/],
     ['pbkdf2 i with 30 digits', { ...pbkdf, i: '9'.repeat(30) }, 'ERR_LIMIT', /30 digits/],
     ['non-canonical integer 010', { ...argon, t: '01' }, 'ERR_HEADER', /canonical/],
@@ -221,19 +257,6 @@ describe('passphrase: untrusted stanza parameters', () => {
     expect(await decrypt(ct, { keys: [cheap('pw', 'argon2id', { maxMemoryKiB: 2048 })] })).toEqual(text);
     expect(() => passphrase({ passphrase: 'pw', params: { memoryKiB: 4096 }, maxMemoryKiB: 2048 })).toThrow(RangeError);
   });
-
-  it('at most maxAttempts KDF runs per header', async () => {
-    const recipients = [1, 2, 3, 4, 5].map((i) => cheap(`pw${i}`));
-    const ct = await encrypt(text, { recipients });
-    const err = await expectCode(decrypt(ct, { keys: [cheap('pw5')] }), 'ERR_NO_KEY');
-    expect(err.errors.map((e) => (e as EnsealError).code)).toEqual(['ERR_AUTH', 'ERR_AUTH', 'ERR_AUTH', 'ERR_AUTH', 'ERR_LIMIT']);
-    expect((err.errors[4] as Error).message).toMatch(/maxAttempts/);
-    expect(await decrypt(ct, { keys: [cheap('pw5', 'argon2id', { maxAttempts: 5 })] })).toEqual(text);
-    // The count is per header: the same provider decrypts another object afterwards.
-    const pw1 = cheap('pw1');
-    await decrypt(ct, { keys: [pw1] });
-    expect(await decrypt(ct, { keys: [pw1] })).toEqual(text);
-  });
 });
 
 describe('passphrase: options and key hygiene', () => {
@@ -246,13 +269,24 @@ describe('passphrase: options and key hygiene', () => {
     expect(() => passphrase({ passphrase: 'a\uD800b' })).toThrow(TypeError);
     expect(() => passphrase({ passphrase: 'pw', kdf: 'bcrypt' } as never)).toThrow(TypeError);
     expect(() => passphrase({ passphrase: 'pw', params: { memory: 1 } } as never)).toThrow(TypeError);
-    expect(() => passphrase({ passphrase: 'pw', params: { memoryKiB: 2 ** 21 } })).toThrow(/exceeds the limit 1048576 KiB/);
-    expect(() => passphrase({ passphrase: 'pw', params: { iterations: 11 } })).toThrow(RangeError);
+    expect(() => passphrase({ passphrase: 'pw', params: { memoryKiB: 2 ** 21 } })).toThrow(/exceeds the limit 262144 KiB/);
+    expect(() => passphrase({ passphrase: 'pw', params: { iterations: 9 } })).toThrow(RangeError);
+    expect(() => passphrase({ passphrase: 'pw', params: { parallelism: 5 } })).toThrow(RangeError);
+    expect(() => passphrase({ passphrase: 'pw', kdf: 'scrypt', params: { N: 2 ** 19 } })).toThrow(/128·N·r·p/);
+    expect(() => passphrase({ passphrase: 'pw', kdf: 'pbkdf2', params: { iterations: 1_200_001 } })).toThrow(RangeError);
     expect(() => passphrase({ passphrase: 'pw', params: { iterations: 1.5 } })).toThrow(RangeError);
     expect(() => passphrase({ passphrase: 'pw', kdf: 'scrypt', params: { N: 1000 } })).toThrow(RangeError);
     expect(() => passphrase({ passphrase: 'pw', kdf: 'pbkdf2-sha256', params: { iterations: 9999 } })).toThrow(RangeError);
     expect(() => passphrase({ passphrase: 'pw', maxMemoryKiB: 2 ** 21 + 1 })).toThrow(RangeError);
-    expect(() => passphrase({ passphrase: 'pw', maxAttempts: 0 })).toThrow(RangeError);
+    expect(() => passphrase({ passphrase: 'pw', maxCost: 0 })).toThrow(RangeError);
+    expect(() => passphrase({ passphrase: 'pw', maxCost: Number.NaN })).toThrow(RangeError);
+    expect(() => passphrase({ passphrase: 'pw', maxCost: 1001 })).toThrow(RangeError);
+    // Its own stanza would be beyond its own budget: refused at once.
+    expect(() => passphrase({ passphrase: 'pw', maxCost: 1 })).toThrow(/1\.1 cost units, above "maxCost" 1/);
+    expect(() => passphrase({ passphrase: 'pw', expect: { kdf: 'bcrypt' } } as never)).toThrow(TypeError);
+    expect(() => passphrase({ passphrase: 'pw', expect: { params: {} } } as never)).toThrow(TypeError);
+    expect(() => passphrase({ passphrase: 'pw', expect: { kdf: 'argon2id', params: { N: 1 } } } as never)).toThrow(TypeError);
+    expect(() => passphrase({ passphrase: 'pw', expect: { kdf: 'argon2id', params: { memoryKiB: 1.5 } } })).toThrow(RangeError);
     expect(() => passphrase({ passphrase: 'pw', label: 'x'.repeat(2049) })).toThrow(RangeError);
   });
 

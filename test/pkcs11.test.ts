@@ -109,6 +109,7 @@ describe('pkcs11 against SoftHSM2', () => {
     session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     lib.C_Login(session, pkcs11js.CKU_USER, PIN);
     aesMaster('aes-master');
+    aesMaster('second-master');
     aesMaster('doomed');
     aesMaster('twin');
     aesMaster('twin');
@@ -160,10 +161,13 @@ describe('pkcs11 against SoftHSM2', () => {
       expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('98765');
     });
 
-    it('a missing or ambiguous key label is ERR_KMS_DENIED; a missing token ERR_KMS_UNAVAILABLE', async () => {
-      const missing = await expectCode(hsm('aes-key-wrap-pad', 'no-such-key'), 'ERR_KMS_DENIED');
-      expect(missing.message).toMatch(/no AES key labelled "no-such-key" on token "enseal-test"/);
-      await expectCode(hsm('rsa-oaep', 'aes-master'), 'ERR_KMS_DENIED'); // an AES key is not an RSA key
+    it('a missing key label is ERR_KMS_NOT_FOUND (label escaped); an ambiguous one ERR_KMS_DENIED; a missing token ERR_KMS_UNAVAILABLE', async () => {
+      const missing = await expectCode(hsm('aes-key-wrap-pad', 'no-such-key'), 'ERR_KMS_NOT_FOUND');
+      expect(missing.message).toBe('no AES key labelled "no-such-key" on token "enseal-test"');
+      const escaped = await expectCode(hsm('aes-gcm', 'no\u001b[31m\u202ekey'), 'ERR_KMS_NOT_FOUND');
+      expect(escaped.message).toBe('no AES key labelled "no\\x1b[31m\\u202ekey" on token "enseal-test"');
+      const rsa = await expectCode(hsm('rsa-oaep', 'aes-master'), 'ERR_KMS_NOT_FOUND'); // an AES key is not an RSA key
+      expect(rsa.message).toMatch(/no RSA key labelled "aes-master"/);
       const twin = await expectCode(hsm('aes-gcm', 'twin'), 'ERR_KMS_DENIED');
       expect(twin.message).toMatch(/more than one key labelled "twin"/);
       const token = await expectCode(pkcs11Key({ module: MODULE, tokenLabel: 'nope', pin: PIN, keyLabel: 'aes-master', mechanism: 'aes-gcm' }), 'ERR_KMS_UNAVAILABLE');
@@ -294,7 +298,7 @@ describe('pkcs11 against SoftHSM2', () => {
       expect(none.errors).toHaveLength(0);
     });
 
-    it('a key deleted from the token is an ERR_KMS_DENIED cause of ERR_NO_KEY', async () => {
+    it('a key deleted from the token is an ERR_KMS_NOT_FOUND cause of ERR_NO_KEY', async () => {
       const key = await hsm('aes-key-wrap-pad', 'doomed');
       const ct = await encrypt(text, { recipients: [key] });
       // The provider's login is the application's: the test session can now see and delete the key.
@@ -302,9 +306,37 @@ describe('pkcs11 against SoftHSM2', () => {
       lib.C_DestroyObject(session, doomed!);
       const err = await expectCode(decrypt(ct, { keys: [key] }), 'ERR_NO_KEY');
       const cause = err.errors[0] as EnsealError;
-      expect(cause.code, cause.message).toBe('ERR_KMS_DENIED');
+      expect(cause.code, cause.message).toBe('ERR_KMS_NOT_FOUND');
       expect(cause.message).toMatch(/CKR_\w*HANDLE_INVALID/);
     });
+
+    for (const mechanism of ['aes-key-wrap-pad', 'aes-gcm'] as const) {
+      it(`${mechanism}: strict — only stanzas of its own key id, always its own key handle; forged params change nothing`, async () => {
+        const mine = await hsm(mechanism, 'aes-master');
+        const other = await hsm(mechanism, 'second-master');
+        const ctx: WrapContext = { aad: new Uint8Array([9]), encryptionContext: {}, backend: getBackend() };
+        const own = await mine.wrap(pseudoRandom(32, 31), ctx);
+        const foreign = await other.wrap(pseudoRandom(32, 32), ctx);
+        expect([own.keyId, foreign.keyId]).toEqual([`${TOKEN}/aes-master`, `${TOKEN}/second-master`]);
+        // Another key's stanza: not mine, whatever its params name.
+        const forgedParams: Record<string, string>[] = [{}, { keyLabel: 'aes-master' }, { id: `${TOKEN}/aes-master`, requested: 'aes-master' }];
+        for (const params of forgedParams) {
+          expect(await mine.unwrap({ ...foreign, params }, ctx), JSON.stringify(params)).toBeNull();
+        }
+        // Its own wrapped bytes under another key id: still not mine (the key id alone selects).
+        expect(await mine.unwrap({ ...own, keyId: `${TOKEN}/second-master` }, ctx)).toBeNull();
+        expect(await mine.unwrap({ ...own, keyId: 'other-token/aes-master' }, ctx)).toBeNull();
+        // Another key's bytes under its key id: its own handle is used, so the token refuses them.
+        await expectCode(mine.unwrap({ ...foreign, keyId: own.keyId }, ctx), 'ERR_AUTH');
+        // Its own stanza with a forged param: malformed, refused before the token sees it.
+        await expectCode(mine.unwrap({ ...own, params: { keyLabel: 'second-master' } }, ctx), 'ERR_HEADER');
+        expect(await mine.unwrap(own, ctx)).toEqual(pseudoRandom(32, 31));
+        // Through decrypt: the other key's object is ERR_NO_KEY without a cause.
+        const ofOther = await encrypt(text, { recipients: [other] });
+        expect((await expectCode(decrypt(ofOther, { keys: [mine] }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+        expect(await decrypt(ofOther, { keys: [mine, other] })).toEqual(text);
+      });
+    }
 
     it('close(): later calls are ERR_STATE; other providers of the module keep working', async () => {
       const a = await hsm('aes-gcm', 'aes-master');

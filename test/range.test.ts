@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { aesKey, decryptRange, encrypt, inspect, openReader, RangeNotSatisfiableError, type RandomAccessSource } from '../src/index.js';
 import * as chunked from '../src/chunked.js';
 import { EnsealError } from '../src/errors.js';
+import { liveKeyCount } from '../src/backends/live-keys.js';
 import { BACKENDS, expectCode, hex, inflateHex, pseudoRandom, sha512hex, vector, caught } from './helpers.js';
 
 const CHUNK = 16384;
@@ -332,3 +333,259 @@ for (const [file, suite] of files) {
     });
   }
 }
+
+// ------------------------------------------------------------------------------------------
+// One snapshot of `size`; closed readers answer ERR_STATE
+
+/** A source over `data` whose `size` getter returns `sizes[i]` on its i-th call (the last one after). */
+function shifting(data: Uint8Array, sizes: readonly number[], delayMs = 0) {
+  let calls = 0;
+  const source: RandomAccessSource = {
+    get size() {
+      return sizes[Math.min(calls++, sizes.length - 1)]!;
+    },
+    async read(offset, length) {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return data.slice(offset, offset + length);
+    },
+  };
+  return { source, calls: () => calls };
+}
+
+/** A source whose reads wait until released (to hold a read in flight). */
+function gated(data: Uint8Array) {
+  let open = false;
+  const waiting: (() => void)[] = [];
+  const source: RandomAccessSource = {
+    size: data.length,
+    async read(offset, length) {
+      if (!open) await new Promise<void>((r) => waiting.push(r));
+      return data.slice(offset, offset + length);
+    },
+  };
+  return {
+    source,
+    hold: () => (open = false),
+    release: () => {
+      open = true;
+      for (const w of waiting.splice(0)) w();
+    },
+    waiting: () => waiting.length,
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+for (const backend of BACKENDS) {
+  describe(`readers take one snapshot of source.size / ${backend}`, () => {
+    const n = 3 * CHUNK + 1234;
+    const pt = pseudoRandom(n, 21);
+    const o = { keys: [KEY], backend };
+    const ctP = encrypt(pt, { recipients: [KEY], backend });
+    const inputKey = pseudoRandom(32, 22);
+    const payloadP = chunked.seal(inputKey, pt, { backend });
+
+    /** Both entry points, over the same shifting sizes. */
+    const entries = async () => {
+      const ct = await ctP;
+      const payload = await payloadP;
+      return [
+        { name: 'openReader', bytes: ct, open: (s: RandomAccessSource) => openReader(s, o) },
+        { name: 'enseal/chunked openReader', bytes: payload, open: (s: RandomAccessSource) => chunked.openReader(inputKey, s, { backend }) },
+      ];
+    };
+    const read = async (r: { read(range: { start: number; end?: number }): Promise<Uint8Array> } | chunked.ChunkedRandomReader, start: number, end?: number) =>
+      'header' in r ? (r as { read(range: { start: number; end?: number }): Promise<Uint8Array> }).read({ start, end }) : (r as chunked.ChunkedRandomReader).read(start, end);
+
+    it('the true size first, then a shrinking or growing size: correct bytes, the true verified size, one getter call', async () => {
+      for (const { name, bytes, open } of await entries()) {
+        const L = bytes.length;
+        for (const later of [L - SEALED - 100, L - 17, L - 1, 0, L + 1, L + 5000, L + SEALED]) {
+          const { source, calls } = shifting(bytes, [L, later]);
+          const r = await open(source);
+          const label = `${name}, size ${L} then ${later}`;
+          expect(r.size, label).toBe(n);
+          expect(await r.verifiedSize(), label).toBe(n);
+          expect(same(await read(r as never, 0), pt), label).toBe(true);
+          expect(same(await read(r as never, n - 10, n + 100), pt.subarray(n - 10)), label).toBe(true);
+          expect(same(await read(r as never, CHUNK + 3, 2 * CHUNK + 9), pt.subarray(CHUNK + 3, 2 * CHUNK + 10)), label).toBe(true);
+          await expectCode(read(r as never, n), 'ERR_RANGE');
+          expect(calls(), label).toBe(1);
+          r.close();
+        }
+      }
+    });
+
+    it('a wrong size first (shrunk or grown), the true size after: a typed failure, never a shorter verified length', async () => {
+      for (const { name, bytes, open } of await entries()) {
+        const L = bytes.length;
+        for (const first of [L - 1, L - 16, L - 1250, L - SEALED, L - SEALED - 1, L + 1, L + 16, L + 3000]) {
+          const { source, calls } = shifting(bytes, [first, L]);
+          const label = `${name}, size ${first} then ${L}`;
+          const outcome = await caught(
+            (async () => {
+              const r = await open(source);
+              try {
+                const got = await read(r as never, 0);
+                return { verified: await r.verifiedSize(), got };
+              } finally {
+                r.close();
+              }
+            })(),
+          );
+          expect(outcome, label).toBeInstanceOf(EnsealError);
+          expect(['ERR_AUTH', 'ERR_TRUNCATED'], label).toContain((outcome as EnsealError).code);
+          expect(calls(), label).toBe(1);
+        }
+      }
+    });
+
+    it('property: for any sequence of sizes, either the snapshot is the true size and every read is right, or it fails typed', async () => {
+      const fc = await import('fast-check');
+      const all = await entries();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...all),
+          fc.array(fc.integer({ min: -2 * SEALED, max: 2 * SEALED }), { minLength: 1, maxLength: 4 }),
+          fc.boolean(),
+          fc.integer({ min: 0, max: n - 1 }),
+          async (entry, deltas, trueFirst, start) => {
+            const L = entry.bytes.length;
+            const sizes = deltas.map((d, i) => Math.max(0, i === 0 && trueFirst ? L : L + d));
+            const { source, calls } = shifting(entry.bytes, sizes);
+            try {
+              const r = await entry.open(source);
+              try {
+                const verified = await r.verifiedSize();
+                const got = await read(r as never, start, start + 20000);
+                expect(sizes[0]).toBe(L); // success only for the true size
+                expect(verified).toBe(n);
+                expect(same(got, pt.subarray(start, start + 20001))).toBe(true);
+              } finally {
+                r.close();
+              }
+            } catch (e) {
+              if (!(e instanceof EnsealError)) throw e;
+              expect(sizes[0]).not.toBe(L);
+              expect(['ERR_AUTH', 'ERR_TRUNCATED', 'ERR_HEADER']).toContain(e.code);
+            }
+            expect(calls()).toBe(1);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+
+    it('a size that is not a non-negative integer is refused (RangeError) from the one read', async () => {
+      for (const bad of [-1, 1.5, Number.NaN, 2 ** 53]) {
+        const { source, calls } = shifting(await ctP, [bad, (await ctP).length]);
+        await expect(openReader(source, o)).rejects.toThrow(RangeError);
+        expect(calls()).toBe(1);
+      }
+    });
+  });
+
+  describe(`a closed reader answers ERR_STATE, never zeros / ${backend}`, () => {
+    const n = 3 * CHUNK + 1234; // the final chunk holds bytes 3·CHUNK ..
+    const pt = pseudoRandom(n, 31);
+    const o = { keys: [KEY], backend };
+    const ctP = encrypt(pt, { recipients: [KEY], backend });
+    const inputKey = pseudoRandom(32, 32);
+    const payloadP = chunked.seal(inputKey, pt, { backend });
+    const readers = async () => [
+      { name: 'openReader', open: (s: RandomAccessSource) => openReader(s, o), bytes: await ctP, at: (r: never, s: number, e?: number) => (r as { read(x: object): Promise<Uint8Array> }).read({ start: s, end: e }) },
+      { name: 'enseal/chunked openReader', open: (s: RandomAccessSource) => chunked.openReader(inputKey, s, { backend }), bytes: await payloadP, at: (r: never, s: number, e?: number) => (r as chunked.ChunkedRandomReader).read(s, e) },
+    ];
+
+    it('after close(): reads inside the cached final chunk, elsewhere, past the end, and verifiedSize() are ERR_STATE; close() is idempotent', async () => {
+      for (const { name, open, bytes, at } of await readers()) {
+        const before = liveKeyCount();
+        const r = await open({ size: bytes.length, read: async (off, len) => bytes.slice(off, off + len) });
+        expect(liveKeyCount()).toBe(before + 1);
+        expect(same(await at(r as never, n - 100), pt.subarray(n - 100)), name).toBe(true); // caches the final chunk
+        r.close();
+        expect(liveKeyCount()).toBe(before);
+        r.close();
+        expect(liveKeyCount()).toBe(before);
+        for (const [s, e] of [[n - 100, undefined], [3 * CHUNK, 3 * CHUNK + 5], [n - 1, n - 1], [0, 10], [CHUNK, 2 * CHUNK], [n, undefined]] as const) {
+          await expectCode(at(r as never, s, e), 'ERR_STATE');
+        }
+        await expectCode(r.verifiedSize(), 'ERR_STATE');
+      }
+    });
+
+    it('a read in flight when close() is called rejects with ERR_STATE (final chunk, covering chunk, large range)', async () => {
+      for (const { name, open, bytes, at } of await readers()) {
+        // [start, end, whether the final chunk is cached before the read]
+        for (const [start, end, cached] of [
+          [n - 100, n - 1, false], // only the final chunk, being fetched
+          [10, 20, true], // a covering chunk in flight, the final chunk already cached
+          [10, 20, false], // both in flight
+          [0, n - 1, false], // the whole object
+          [3 * CHUNK - 5, n - 1, true], // the end of a covering chunk in flight, the rest from the cache
+        ] as const) {
+          const g = gated(bytes);
+          g.release();
+          const r = await open(g.source);
+          if (cached) await r.verifiedSize();
+          g.hold();
+          const p = at(r as never, start, end).then(
+            (b) => ({ resolved: b }),
+            (e: unknown) => ({ rejected: e }),
+          );
+          await tick();
+          r.close(); // while the read waits on the source (or, from the cache, right after it was issued)
+          g.release();
+          const result = await p;
+          expect('rejected' in result, `${name} ${start}..${end} cached=${cached}: must not resolve`).toBe(true);
+          expect((result as { rejected: EnsealError }).rejected).toMatchObject({ code: 'ERR_STATE' });
+        }
+      }
+    });
+
+    it('verifiedSize() in flight when close() is called rejects with ERR_STATE', async () => {
+      for (const { open, bytes } of await readers()) {
+        const g = gated(bytes);
+        g.release();
+        const r = await open(g.source);
+        g.hold();
+        const p = caught(r.verifiedSize());
+        await tick();
+        expect(g.waiting()).toBe(1); // the final chunk read is in flight
+        r.close();
+        g.release();
+        expect(await p).toMatchObject({ code: 'ERR_STATE' });
+      }
+    });
+
+    it('a read issued and closed in the same tick rejects, even when every byte is cached', async () => {
+      for (const { open, bytes, at } of await readers()) {
+        const r = await open({ size: bytes.length, read: async (off, len) => bytes.slice(off, off + len) });
+        await r.verifiedSize();
+        const p = at(r as never, 3 * CHUNK + 1, 3 * CHUNK + 50);
+        r.close();
+        await expectCode(p, 'ERR_STATE');
+      }
+    });
+  });
+}
+
+describe('a large range is allocated only after the length authenticated', () => {
+  it('a source claiming petabytes behind a valid header fails on the final chunk, before any big allocation', async () => {
+    const ct = await encrypt(pseudoRandom(100, 1), { recipients: [KEY], backend: 'node' });
+    const H = inspect(ct).headerLength;
+    const claimed = H + PRE + 2 ** 36 * SEALED + 5000; // 2^36 chunks: ~1.1 PB
+    const source: RandomAccessSource = {
+      size: claimed,
+      async read(offset, length) {
+        if (offset < ct.length) return ct.slice(offset, offset + length);
+        return new Uint8Array(length); // zeros for the "final chunk"
+      },
+    };
+    const r = await openReader(source, opts);
+    expect(r.size).toBeGreaterThan(2 ** 50);
+    const e = await expectCode(r.read({ start: 0, end: 2 ** 40 }), 'ERR_AUTH'); // not a RangeError from new Uint8Array
+    expect(e.chunk).toBe(2 ** 36);
+    r.close();
+  });
+});

@@ -102,7 +102,7 @@ async function material(p: Pair, f: Format): Promise<{ publicKey: RsaKeyInput; p
     case 'CryptoKey': {
       const alg = { name: 'RSA-OAEP', hash: 'SHA-256' };
       return {
-        publicKey: await subtle.importKey('spki', spkiDer(p), alg, true, ['encrypt']),
+        publicKey: await subtle.importKey('spki', spkiDer(p) as Uint8Array<ArrayBuffer>, alg, true, ['encrypt']),
         privateKey: await subtle.importKey('pkcs8', new Uint8Array(p.priv.export({ type: 'pkcs8', format: 'der' })), alg, true, ['decrypt']),
       };
     }
@@ -497,13 +497,44 @@ function providerSuite(name: BackendName): void {
       expect(pubOnly.errors).toHaveLength(0);
     });
 
-    it('1024-bit keys are refused for writing (RangeError) and for reading rsa-oaep-sha256 (ERR_UNSUPPORTED)', async () => {
+    it('1024-bit keys are refused for writing (RangeError) and for reading rsa-oaep-sha256 (ERR_UNSUPPORTED), legacy or not', async () => {
       const e1024 = pair('e1024', 1024);
-      const k = rsaKey({ privateKey: e1024.priv.export({ type: 'pkcs8', format: 'pem' }) as string });
-      await expect(encrypt(text, { recipients: [k], backend })).rejects.toThrow(RangeError);
-      const stanza: Stanza = { type: RSA_OAEP_SHA256_STANZA, keyId: await k.keyId(backend), params: {}, wrapped: new Uint8Array(128) };
-      const ctx = { aad: new Uint8Array(0), encryptionContext: {}, backend: b() };
-      await expectCode(k.unwrap(stanza, ctx), 'ERR_UNSUPPORTED');
+      for (const legacy of [false, true]) {
+        const k = rsaKey({ privateKey: e1024.priv.export({ type: 'pkcs8', format: 'pem' }) as string, legacy });
+        await expect(encrypt(text, { recipients: [k], backend })).rejects.toThrow(RangeError);
+        const stanza: Stanza = { type: RSA_OAEP_SHA256_STANZA, keyId: await k.keyId(backend), params: {}, wrapped: new Uint8Array(128) };
+        const ctx = { aad: new Uint8Array(0), encryptionContext: {}, backend: b() };
+        const e = await expectCode(k.unwrap(stanza, ctx), 'ERR_UNSUPPORTED');
+        expect(e.message).toMatch(/1024-bit RSA keys are not accepted for rsa-oaep-sha256 stanzas/);
+      }
+    });
+
+    it('legacy stanzas need legacy: true: without it the reader\'s own legacy stanza is a clear ERR_UNSUPPORTED (another key\'s is not its own)', async () => {
+      for (const [keyName, bits] of [['a2048', 2048], ['e1024', 1024]] as const) {
+        const p = pair(keyName, bits);
+        for (const type of [RSA_OAEP_SHA1_STANZA, RSA_PKCS1_STANZA] as const) {
+          const ct = await encrypt(text, { recipients: [legacyWriter(type, p.pub, expectedId(p))], backend });
+          const strict = rsaKey({ privateKey: p.priv.export({ type: 'pkcs8', format: 'pem' }) as string });
+          const e = await expectCode(decrypt(ct, { keys: [strict], backend }), 'ERR_NO_KEY');
+          expect(e.errors).toHaveLength(1);
+          const cause = e.errors[0] as EnsealError;
+          expect(cause.code).toBe('ERR_UNSUPPORTED');
+          expect(cause.message).toBe(`${type} stanza for key "${expectedId(p)}" is a legacy RSA type: reading it needs rsaKey({ ..., legacy: true }) (CLI: --legacy)`);
+          // legacy: false is the same as the default.
+          const off = await expectCode(decrypt(ct, { keys: [rsaKey({ privateKey: p.priv.export({ type: 'pkcs8', format: 'pem' }) as string, legacy: false })], backend }), 'ERR_NO_KEY');
+          expect((off.errors[0] as EnsealError).code).toBe('ERR_UNSUPPORTED');
+          // Another key's legacy stanza is simply not its own.
+          const other = rsaKey({ privateKey: pair('b2048', 2048).priv.export({ type: 'pkcs8', format: 'pem' }) as string });
+          expect((await expectCode(decrypt(ct, { keys: [other], backend }), 'ERR_NO_KEY')).errors).toHaveLength(0);
+          // With the opt-in (node: both types; webcrypto: SHA-1 OAEP only, no raw RSA).
+          const opted = rsaKey({ privateKey: p.priv.export({ type: 'pkcs8', format: 'pem' }) as string, legacy: true });
+          if (type === RSA_PKCS1_STANZA && name === 'webcrypto') {
+            expect(((await expectCode(decrypt(ct, { keys: [opted], backend }), 'ERR_NO_KEY')).errors[0] as EnsealError).message).toMatch(/raw RSA|WebCrypto|not supported/i);
+          } else {
+            expect(await decrypt(ct, { keys: [opted], backend }), `${keyName} ${type}`).toEqual(text);
+          }
+        }
+      }
     });
 
     it('a corrupted stanza gets the right code; other types/ids are not mine; the label binds the header', async () => {
@@ -538,18 +569,18 @@ function providerSuite(name: BackendName): void {
       expect((e2.errors[0] as EnsealError).code).toBe('ERR_AUTH');
     });
 
-    it('legacy rsa-oaep-sha1 stanzas (no label) decrypt, 1024-bit keys included', async () => {
+    it('legacy rsa-oaep-sha1 stanzas (no label) decrypt with legacy: true, 1024-bit keys included', async () => {
       for (const keyName of ['a2048', 'e1024'] as const) {
         const p = pair(keyName, keyName === 'a2048' ? 2048 : 1024);
         const ct = await encrypt(text, { recipients: [legacyWriter(RSA_OAEP_SHA1_STANZA, p.pub, expectedId(p))], backend });
-        const k = rsaKey({ privateKey: p.priv.export({ type: 'pkcs1', format: 'pem' }) as string });
+        const k = rsaKey({ privateKey: p.priv.export({ type: 'pkcs1', format: 'pem' }) as string, legacy: true });
         expect(await decrypt(ct, { keys: [k], backend }), keyName).toEqual(text);
       }
     });
 
     it(`legacy rsa-pkcs1 stanzas: ${name === 'node' ? 'decrypt with implicit rejection; failures surface only at the header MAC' : 'ERR_UNSUPPORTED (no raw RSA in WebCrypto)'}`, async () => {
       const p = pair('e1024', 1024);
-      const k = rsaKey({ privateKey: p.priv.export({ type: 'pkcs1', format: 'pem' }) as string });
+      const k = rsaKey({ privateKey: p.priv.export({ type: 'pkcs1', format: 'pem' }) as string, legacy: true });
       const ct = await encrypt(text, { recipients: [legacyWriter(RSA_PKCS1_STANZA, p.pub, expectedId(p))], backend });
       if (name === 'webcrypto') {
         const e = await expectCode(decrypt(ct, { keys: [k], backend }), 'ERR_NO_KEY');
@@ -564,9 +595,9 @@ function providerSuite(name: BackendName): void {
       const keys1024 = Array.from({ length: 40 }, () => generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey);
       const other = keys1024.find((k) => nOf(k) > c)!;
       const smaller = keys1024.find((k) => nOf(k) <= c);
-      const wrongKey = rsaKey({ id: expectedId(p), privateKey: other.export({ type: 'pkcs8', format: 'pem' }) as string });
+      const wrongKey = rsaKey({ id: expectedId(p), privateKey: other.export({ type: 'pkcs8', format: 'pem' }) as string, legacy: true });
       if (smaller !== undefined) {
-        const e = await expectCode(decrypt(ct, { keys: [rsaKey({ id: expectedId(p), privateKey: smaller.export({ type: 'pkcs8', format: 'pem' }) as string })], backend }), 'ERR_NO_KEY');
+        const e = await expectCode(decrypt(ct, { keys: [rsaKey({ id: expectedId(p), privateKey: smaller.export({ type: 'pkcs8', format: 'pem' }) as string, legacy: true })], backend }), 'ERR_NO_KEY');
         expect((e.errors[0] as EnsealError).code).toBe('ERR_AUTH'); // publicly invalid for that key: no oracle
       }
       const shortPayload = await encrypt(text, { recipients: [legacyWriter(RSA_PKCS1_STANZA, p.pub, expectedId(p), pseudoRandom(16, 1))], backend });
@@ -601,8 +632,9 @@ function providerSuite(name: BackendName): void {
         await expect(noId.keyId(backend)).rejects.toThrow(TypeError);
         // And it serves only its own hash: a legacy SHA-1 stanza is ERR_UNSUPPORTED there.
         const legacy = await encrypt(text, { recipients: [legacyWriter(RSA_OAEP_SHA1_STANZA, p.pub, 'locked')], backend });
-        const e = await expectCode(decrypt(legacy, { keys: [rsaKey({ id: 'locked', privateKey: locked })], backend }), 'ERR_NO_KEY');
+        const e = await expectCode(decrypt(legacy, { keys: [rsaKey({ id: 'locked', privateKey: locked, legacy: true })], backend }), 'ERR_NO_KEY');
         expect((e.errors[0] as EnsealError).code).toBe('ERR_UNSUPPORTED');
+        expect((e.errors[0] as EnsealError).message).not.toMatch(/legacy: true/); // the key's own hash, not the opt-in
       } else {
         expect(await noId.keyId(backend)).toBe(expectedId(p)); // node:crypto reads the key underneath
       }
@@ -619,6 +651,7 @@ describe('rsaKey options', () => {
     expect(() => rsaKey({ id: '', publicKey: spkiDer(p) })).toThrow(TypeError);
     expect(() => rsaKey({ id: 'x\uD800', publicKey: spkiDer(p) })).toThrow(TypeError);
     expect(() => rsaKey({ id: 'x'.repeat(2049), publicKey: spkiDer(p) })).toThrow(RangeError);
+    expect(() => rsaKey({ publicKey: spkiDer(p), legacy: 'yes' as never })).toThrow(TypeError);
     await expect(encrypt(text, { recipients: [rsaKey({ publicKey: 'nope' })] })).rejects.toThrow(TypeError);
     const mismatch = rsaKey({ publicKey: spkiDer(p), privateKey: pair('b2048', 2048).priv.export({ format: 'jwk' }) as JsonWebKey });
     await expect(rsaKey({ privateKey: p.priv as never }).keyId()).rejects.toThrow(TypeError); // a node KeyObject is not accepted

@@ -15,8 +15,8 @@
 import type { Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 
-/** Names of the available backends. `'wasm'` is reserved for the WebAssembly core. */
-export type BackendName = 'node' | 'webcrypto';
+/** Names of the available backends (`'wasm'`: enseal's WebAssembly core, src/backends/wasm.ts). */
+export type BackendName = 'node' | 'webcrypto' | 'wasm';
 
 /** Hash functions used by HMAC, HKDF and digests. */
 export type HashName = 'SHA-256' | 'SHA-384' | 'SHA-512';
@@ -50,7 +50,10 @@ export interface AesGcmKey {
    *   message that failed
    */
   openBatch(nonces: readonly Uint8Array[], sealed: readonly Uint8Array[]): Promise<Bytes[]>;
-  /** Forgets the key (wipes any raw copy held in JS memory). The key must not be used after. */
+  /**
+   * Forgets the key (wipes any raw copy held in JS memory). Idempotent. Every later call, and
+   * every call still in flight, rejects with `EnsealError` code `ERR_STATE`.
+   */
   dispose(): void;
 }
 
@@ -73,7 +76,10 @@ export interface AesBlockKey {
    * @throws RangeError when `blocks` is not a multiple of 16 bytes
    */
   decrypt(blocks: Uint8Array): Promise<Bytes>;
-  /** Forgets the key (wipes any raw copy held in JS memory). The key must not be used after. */
+  /**
+   * Forgets the key (wipes any raw copy held in JS memory). Idempotent. Every later call, and
+   * every call still in flight, rejects with `EnsealError` code `ERR_STATE`.
+   */
   dispose(): void;
 }
 
@@ -87,8 +93,53 @@ export type RsaOaepHash = 'SHA-1' | 'SHA-256';
  * - DER bytes of an SPKI (public) or PKCS#8 (private) structure;
  * - a JWK object (`kty: "RSA"`);
  * - a WebCrypto `CryptoKey`.
+ *
+ * Written with structural types ({@link RsaJwk}, {@link PlatformCryptoKey}) so that the
+ * declarations compile without the DOM lib (e.g. `lib: ["es2022"]` with `types: ["node"]`).
  */
-export type RsaKeyInput = string | Uint8Array | JsonWebKey | CryptoKey;
+export type RsaKeyInput = string | Uint8Array | RsaJwk | PlatformCryptoKey;
+
+/**
+ * A JSON Web Key (RFC 7517 §4, RFC 7518 §6.3) as enseal reads it: the members of the DOM's
+ * `JsonWebKey`, declared here so that no DOM lib is needed. A DOM `JsonWebKey` or node:crypto's
+ * `JsonWebKey` is assignable to it; only `kty: "RSA"` keys are accepted at run time.
+ */
+export type RsaJwk = {
+  kty?: string;
+  alg?: string;
+  use?: string;
+  ext?: boolean;
+  key_ops?: string[];
+  /** Modulus, base64url (RFC 7518 §6.3.1.1). */
+  n?: string;
+  /** Public exponent, base64url (RFC 7518 §6.3.1.2). */
+  e?: string;
+  d?: string;
+  p?: string;
+  q?: string;
+  dp?: string;
+  dq?: string;
+  qi?: string;
+  oth?: { r?: string; d?: string; t?: string }[];
+};
+
+/**
+ * The members of a WebCrypto `CryptoKey` (W3C Web Cryptography API §13) that a consumer's value
+ * must have: a structural stand-in used when the consumer's lib has no `CryptoKey`.
+ */
+export interface CryptoKeyLike {
+  readonly type: string;
+  readonly extractable: boolean;
+  readonly algorithm: { readonly name: string };
+  readonly usages: readonly string[];
+}
+
+/**
+ * The platform's `CryptoKey` type when the consumer's lib declares the global (`lib: ["dom"]`,
+ * or `@types/node`'s global `CryptoKey`), else {@link CryptoKeyLike}: a conditional type, so
+ * the declarations compile with or without the DOM lib.
+ */
+export type PlatformCryptoKey = typeof globalThis extends { CryptoKey: { prototype: infer K } } ? K : CryptoKeyLike;
 
 /**
  * An RSA key imported into one backend: an opaque handle. The key material stays inside the
@@ -245,7 +296,7 @@ export const rsaRawFailure = (): EnsealError => new EnsealError('ERR_AUTH', 'RSA
  * @param v - any value
  * @returns whether `v` is a `CryptoKey`
  */
-export function isCryptoKey(v: unknown): v is CryptoKey {
-  const C = (globalThis as { CryptoKey?: abstract new (...args: never[]) => CryptoKey }).CryptoKey;
+export function isCryptoKey(v: unknown): v is PlatformCryptoKey {
+  const C = (globalThis as { CryptoKey?: abstract new (...args: never[]) => PlatformCryptoKey }).CryptoKey;
   return C !== undefined && v instanceof C;
 }

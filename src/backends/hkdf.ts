@@ -10,7 +10,15 @@ import { hashLength, type CryptoBackend, type HashName } from './backend.js';
 
 /**
  * HKDF-Extract (RFC 5869 §2.2): `PRK = HMAC-Hash(salt, IKM)`; an empty salt means HashLen zeros.
- * @returns the pseudorandom key, HashLen bytes
+ * @param b - the backend whose HMAC is used
+ * @param hash - the HMAC hash
+ * @param salt - the salt (may be empty)
+ * @param ikm - the input keying material (not modified)
+ * @returns the pseudorandom key, HashLen bytes (the caller wipes it)
+ * @example
+ * ```ts
+ * const prk = await hkdfExtract(backend, 'SHA-256', salt, ikm);
+ * ```
  */
 export async function hkdfExtract(b: CryptoBackend, hash: HashName, salt: Uint8Array, ikm: Uint8Array): Promise<Bytes> {
   return b.hmac(hash, salt.length === 0 ? new Uint8Array(hashLength[hash]) : salt, ikm);
@@ -18,8 +26,20 @@ export async function hkdfExtract(b: CryptoBackend, hash: HashName, salt: Uint8A
 
 /**
  * HKDF-Expand (RFC 5869 §2.3): `T(i) = HMAC-Hash(PRK, T(i-1) || info || i)`, output the first
- * `length` bytes of `T(1) || T(2) || …`.
+ * `length` bytes of `T(1) || T(2) || …`. Every intermediate buffer (each block T(i) and each
+ * HMAC input, which holds T(i-1)) is wiped as soon as it is used, on success and on error; on
+ * error the partial output is wiped too.
+ * @param b - the backend whose HMAC is used
+ * @param hash - the HMAC hash
+ * @param prk - the pseudorandom key (not modified)
+ * @param info - context and application specific information
+ * @param length - output length in bytes
+ * @returns the output keying material (the caller wipes it)
  * @throws RangeError when `length` exceeds 255 × HashLen (RFC 5869 §2.3)
+ * @example
+ * ```ts
+ * const okm = await hkdfExpand(backend, 'SHA-512', dataKey, info, 76);
+ * ```
  */
 export async function hkdfExpand(b: CryptoBackend, hash: HashName, prk: Uint8Array, info: Uint8Array, length: number): Promise<Bytes> {
   const hl = hashLength[hash];
@@ -28,16 +48,41 @@ export async function hkdfExpand(b: CryptoBackend, hash: HashName, prk: Uint8Arr
   }
   const out = new Uint8Array(length);
   let t: Uint8Array = new Uint8Array(0);
-  for (let i = 1, off = 0; off < length; i++) {
-    t = await b.hmac(hash, prk, concat(t, info, Uint8Array.of(i)));
-    out.set(t.subarray(0, Math.min(hl, length - off)), off);
-    off += hl;
+  let input: Uint8Array | undefined;
+  try {
+    for (let i = 1, off = 0; off < length; i++) {
+      input = concat(t, info, Uint8Array.of(i)); // T(i-1) || info || i
+      t.fill(0);
+      t = await b.hmac(hash, prk, input);
+      input.fill(0);
+      out.set(t.subarray(0, Math.min(hl, length - off)), off);
+      off += hl;
+    }
+    return out;
+  } catch (e) {
+    out.fill(0);
+    throw e;
+  } finally {
+    input?.fill(0);
+    t.fill(0);
   }
-  t.fill(0);
-  return out;
 }
 
-/** HKDF (RFC 5869 §2): Extract then Expand. */
+/**
+ * HKDF (RFC 5869 §2): Extract then Expand. The PRK is wiped on success and on error.
+ * @param b - the backend whose HMAC is used
+ * @param hash - the HMAC hash
+ * @param ikm - the input keying material
+ * @param salt - the salt (may be empty)
+ * @param info - context and application specific information
+ * @param length - output length in bytes
+ * @returns the output keying material (the caller wipes it)
+ * @throws RangeError when `length` exceeds 255 × HashLen
+ * @example
+ * ```ts
+ * const okm = await hkdf(backend, 'SHA-256', ikm, salt, utf8('info'), 42);
+ * ```
+ */
 export async function hkdf(b: CryptoBackend, hash: HashName, ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Bytes> {
   const prk = await hkdfExtract(b, hash, salt, ikm);
   try {

@@ -57,6 +57,25 @@ function checkNonce(nonce: Uint8Array): void {
 
 const oaepHashIds: Record<RsaOaepHash, string> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256' };
 
+/** The error of every use of a disposed backend key. */
+function disposedKey(): EnsealError {
+  return new EnsealError('ERR_STATE', 'the AES key was disposed');
+}
+
+/**
+ * Hands a synchronously computed result out on a later microtask, like the other backends'
+ * awaited platform calls, unless the key was disposed by then: then the result is wiped and the
+ * call rejects with `ERR_STATE` (so a call in flight when `dispose()` ran releases nothing).
+ */
+async function settle<T extends Bytes | Bytes[]>(result: T, disposed: () => boolean): Promise<T> {
+  await undefined;
+  if (disposed()) {
+    for (const b of [result].flat() as Bytes[]) b.fill(0);
+    throw disposedKey();
+  }
+  return result;
+}
+
 /**
  * Creates the node:crypto backend.
  * @throws EnsealError `ERR_UNSUPPORTED` when node:crypto is not available in this runtime
@@ -65,15 +84,22 @@ export function createNodeBackend(): CryptoBackend {
   const nc = loadNodeCrypto();
   if (nc === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the node backend needs node:crypto (process.getBuiltinModule)');
 
+  // Every operation below is synchronous (OpenSSL): the key is checked before it runs, and once
+  // more before its result is released (settle).
   class NodeGcmKey implements AesGcmKey {
     readonly #key: Buffer;
     readonly #alg: NodeCrypto.CipherGCMTypes;
+    #disposed = false;
     constructor(key: Uint8Array) {
       this.#alg = aesName(key.length, 'gcm') as NodeCrypto.CipherGCMTypes;
       this.#key = Buffer.from(key); // private copy, wiped by dispose()
     }
+    #live(): void {
+      if (this.#disposed) throw disposedKey();
+    }
     /** Encrypts; returns ciphertext and tag as node:crypto produced them. Synchronous (OpenSSL). */
     #seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined): [Bytes, Bytes] {
+      this.#live();
       checkNonce(nonce);
       const c = nc!.createCipheriv(this.#alg, this.#key, nonce, { authTagLength: 16 });
       if (aad !== undefined && aad.length > 0) c.setAAD(aad);
@@ -83,6 +109,7 @@ export function createNodeBackend(): CryptoBackend {
     }
     /** Decrypts and verifies; returns the plaintext only after `final()` checked the tag. */
     #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined): Bytes {
+      this.#live();
       checkNonce(nonce);
       if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
       const split = sealed.length - 16;
@@ -98,22 +125,25 @@ export function createNodeBackend(): CryptoBackend {
       }
       return view(pt);
     }
+    readonly #gone = (): boolean => this.#disposed;
     async seal(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Bytes> {
       const [ct, tag] = this.#seal(nonce, plaintext, aad);
       const out = new Uint8Array(ct.length + 16);
       out.set(ct, 0);
       out.set(tag, ct.length);
-      return out;
+      return settle(out, this.#gone);
     }
     async open(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Promise<Bytes> {
-      return this.#open(nonce, sealed, aad);
+      return settle(this.#open(nonce, sealed, aad), this.#gone);
     }
     async sealBatch(nonces: readonly Uint8Array[], plaintexts: readonly Uint8Array[]): Promise<Bytes[]> {
+      this.#live();
       const out: Bytes[] = [];
       for (let i = 0; i < plaintexts.length; i++) out.push(...this.#seal(nonces[i]!, plaintexts[i]!, undefined));
-      return out;
+      return settle(out, this.#gone);
     }
     async openBatch(nonces: readonly Uint8Array[], sealed: readonly Uint8Array[]): Promise<Bytes[]> {
+      this.#live();
       const out: Bytes[] = [];
       for (let i = 0; i < sealed.length; i++) {
         try {
@@ -124,9 +154,11 @@ export function createNodeBackend(): CryptoBackend {
           throw e;
         }
       }
-      return out;
+      return settle(out, this.#gone);
     }
     dispose(): void {
+      if (this.#disposed) return;
+      this.#disposed = true;
       this.#key.fill(0);
     }
   }
@@ -134,11 +166,13 @@ export function createNodeBackend(): CryptoBackend {
   class NodeBlockKey implements AesBlockKey {
     readonly #key: Buffer;
     readonly #alg: string;
+    #disposed = false;
     constructor(key: Uint8Array) {
       this.#alg = aesName(key.length, 'ecb');
       this.#key = Buffer.from(key); // private copy, wiped by dispose()
     }
     #run(blocks: Uint8Array, decrypt: boolean): Bytes {
+      if (this.#disposed) throw disposedKey();
       checkBlocks(blocks);
       const c = decrypt ? nc!.createDecipheriv(this.#alg, this.#key, null) : nc!.createCipheriv(this.#alg, this.#key, null);
       c.setAutoPadding(false);
@@ -146,13 +180,16 @@ export function createNodeBackend(): CryptoBackend {
       const tail = c.final(); // empty: whole blocks, no padding
       return tail.length === 0 ? view(head) : view(Buffer.concat([head, tail]));
     }
+    readonly #gone = (): boolean => this.#disposed;
     async encrypt(blocks: Uint8Array): Promise<Bytes> {
-      return this.#run(blocks, false);
+      return settle(this.#run(blocks, false), this.#gone);
     }
     async decrypt(blocks: Uint8Array): Promise<Bytes> {
-      return this.#run(blocks, true);
+      return settle(this.#run(blocks, true), this.#gone);
     }
     dispose(): void {
+      if (this.#disposed) return;
+      this.#disposed = true;
       this.#key.fill(0);
     }
   }

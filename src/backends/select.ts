@@ -7,8 +7,11 @@
  */
 import { EnsealError } from '../errors.js';
 import type { BackendName, CryptoBackend } from './backend.js';
+import { countKeys } from './live-keys.js';
 import { createNodeBackend, loadNodeCrypto } from './node.js';
-import { createWebCryptoBackend } from './webcrypto.js';
+import { createWasmBackend } from './wasm.js';
+import { hasWebAssembly } from './wasm-core.js';
+import { createWebCryptoBackend, loadSubtle } from './webcrypto.js';
 
 /**
  * What the `backend` option accepts: a backend name, or a {@link CryptoBackend} object
@@ -19,6 +22,7 @@ export type BackendChoice = BackendName | CryptoBackend;
 const factories: Record<BackendName, () => CryptoBackend> = {
   node: createNodeBackend,
   webcrypto: createWebCryptoBackend,
+  wasm: createWasmBackend,
 };
 
 const cache = new Map<BackendName, CryptoBackend>();
@@ -30,7 +34,7 @@ export const backendNames: readonly BackendName[] = Object.freeze(Object.keys(fa
  * Resolves the `backend` option to an implementation.
  *
  * @param choice - a backend name, a backend object, or `undefined` for the runtime's default
- *   (node:crypto where available, else WebCrypto)
+ *   (node:crypto where available, else WebCrypto, else the WASM core when `crypto.subtle` is missing)
  * @returns the backend
  * @throws TypeError for an unknown name
  * @throws EnsealError `ERR_UNSUPPORTED` when the named backend is unavailable in this runtime
@@ -41,14 +45,18 @@ export const backendNames: readonly BackendName[] = Object.freeze(Object.keys(fa
  */
 export function getBackend(choice?: BackendChoice): CryptoBackend {
   if (choice !== undefined && typeof choice === 'object') return choice;
-  const name: BackendName = choice ?? (loadNodeCrypto() !== undefined ? 'node' : 'webcrypto');
+  // Default: node:crypto, else WebCrypto, else (no crypto.subtle: e.g. a page over plain HTTP)
+  // the WASM core. WebCrypto is preferred to WASM wherever it exists, so a CSP that refuses
+  // WebAssembly never breaks the default.
+  const name: BackendName =
+    choice ?? (loadNodeCrypto() !== undefined ? 'node' : loadSubtle() === undefined && hasWebAssembly() ? 'wasm' : 'webcrypto');
   const make = Object.hasOwn(factories, name) ? factories[name] : undefined;
   if (make === undefined) {
     throw new TypeError(`"backend" expected one of ${backendNames.join(', ')}, got ${String(name)}`);
   }
   let b = cache.get(name);
   if (b === undefined) {
-    b = make();
+    b = countKeys(make()); // live-key accounting (src/backends/live-keys.ts), read by tests
     cache.set(name, b);
   }
   return b;

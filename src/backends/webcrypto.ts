@@ -33,6 +33,34 @@ async function importAes(subtle: SubtleCrypto, key: Uint8Array, name: 'AES-GCM' 
 }
 
 /**
+ * The lifetime of one backend key: `use()` returns the `CryptoKey` while the key is live (else
+ * throws `ERR_STATE`), `after(result)` re-checks once an awaited platform call settled (a key
+ * disposed meanwhile wipes the result and throws), and `dispose()` drops the `CryptoKey`
+ * (non-extractable: no JS-visible copy of the key bytes exists to wipe).
+ */
+class KeyLife {
+  #key: CryptoKey | undefined;
+  constructor(key: CryptoKey) {
+    this.#key = key;
+  }
+  use(): CryptoKey {
+    if (this.#key === undefined) throw new EnsealError('ERR_STATE', 'the AES key was disposed');
+    return this.#key;
+  }
+  after(result: Bytes): Bytes {
+    if (this.#key === undefined) {
+      result.fill(0);
+      throw new EnsealError('ERR_STATE', 'the AES key was disposed');
+    }
+    return result;
+  }
+  dispose(): void {
+    if (this.#key === undefined) return;
+    this.#key = undefined;
+  }
+}
+
+/**
  * Creates the WebCrypto backend.
  * @throws EnsealError `ERR_UNSUPPORTED` when `crypto.subtle` is missing (e.g. an insecure context)
  */
@@ -53,7 +81,7 @@ export function createWebCryptoBackend(): CryptoBackend {
   return {
     name: 'webcrypto',
     async aesGcm(key): Promise<AesGcmKey> {
-      const k = await importAes(subtle, key, 'AES-GCM');
+      const life = new KeyLife(await importAes(subtle, key, 'AES-GCM'));
       const params = (nonce: Uint8Array, aad?: Uint8Array): AesGcmParams => {
         if (nonce.length !== 12) throw new RangeError(`"nonce" expected 12 bytes, got ${nonce.length}`);
         const p: AesGcmParams = { name: 'AES-GCM', iv: asBufferSource(nonce), tagLength: 128 };
@@ -62,23 +90,31 @@ export function createWebCryptoBackend(): CryptoBackend {
       };
       const gcm: AesGcmKey = {
         async seal(nonce, plaintext, aad) {
-          return new Uint8Array(await subtle.encrypt(params(nonce, aad), k, asBufferSource(plaintext)));
+          const k = life.use();
+          return life.after(new Uint8Array(await subtle.encrypt(params(nonce, aad), k, asBufferSource(plaintext))));
         },
         async open(nonce, sealed, aad) {
+          const k = life.use();
           const p = params(nonce, aad);
           if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
           let pt: ArrayBuffer;
           try {
             pt = await subtle.decrypt(p, k, asBufferSource(sealed));
           } catch {
+            life.use(); // disposed meanwhile: ERR_STATE rather than ERR_AUTH
             throw new EnsealError('ERR_AUTH', 'authentication failed');
           }
-          return new Uint8Array(pt);
+          return life.after(new Uint8Array(pt));
         },
-        sealBatch(nonces, plaintexts) {
-          return Promise.all(plaintexts.map((pt, i) => gcm.seal(nonces[i]!, pt)));
+        async sealBatch(nonces, plaintexts) {
+          life.use();
+          const results = await Promise.allSettled(plaintexts.map((pt, i) => gcm.seal(nonces[i]!, pt)));
+          const bad = results.findIndex((r) => r.status === 'rejected');
+          if (bad >= 0) throw (results[bad] as PromiseRejectedResult).reason;
+          return results.map((r) => (r as PromiseFulfilledResult<Bytes>).value);
         },
         async openBatch(nonces, sealed) {
+          life.use();
           const results = await Promise.allSettled(sealed.map((ct, i) => gcm.open(nonces[i]!, ct)));
           const bad = results.findIndex((r) => r.status === 'rejected');
           if (bad < 0) return results.map((r) => (r as PromiseFulfilledResult<Bytes>).value);
@@ -88,7 +124,7 @@ export function createWebCryptoBackend(): CryptoBackend {
           throw reason;
         },
         dispose() {
-          // The CryptoKey is non-extractable and holds no JS-visible copy of the key.
+          life.dispose();
         },
       };
       return gcm;
@@ -101,32 +137,43 @@ export function createWebCryptoBackend(): CryptoBackend {
       //   p_2 = D(K, E(K, c ⊕ 10…10)) ⊕ c = 10…10, a full block of valid PKCS#7 padding,
       // which WebCrypto strips, leaving exactly D(K, c). The padding is valid for every c, so the
       // call never fails and no error can depend on the decrypted bytes (no padding oracle).
-      const k = await importAes(subtle, key, 'AES-CBC');
+      const life = new KeyLife(await importAes(subtle, key, 'AES-CBC'));
       const zeroIv: AesCbcParams = { name: 'AES-CBC', iv: new Uint8Array(16) };
       const encryptBlock = async (b: Uint8Array): Promise<Bytes> =>
-        new Uint8Array(await subtle.encrypt(zeroIv, k, asBufferSource(b)), 0, 16);
+        new Uint8Array(await subtle.encrypt(zeroIv, life.use(), asBufferSource(b)), 0, 16);
       const decryptBlock = async (c: Uint8Array): Promise<Bytes> => {
         const pad = await encryptBlock(c.map((x) => x ^ 0x10));
         const two = new Uint8Array(32);
         two.set(c, 0);
         two.set(pad, 16);
-        return new Uint8Array(await subtle.decrypt(zeroIv, k, two));
+        try {
+          return new Uint8Array(await subtle.decrypt(zeroIv, life.use(), two));
+        } finally {
+          two.fill(0);
+        }
       };
       const each = async (blocks: Uint8Array, f: (b: Uint8Array) => Promise<Bytes>): Promise<Bytes> => {
+        life.use();
         checkBlocks(blocks);
         const out = new Uint8Array(blocks.length);
-        const parts = await Promise.all(Array.from({ length: blocks.length / 16 }, (_, i) => f(blocks.subarray(16 * i, 16 * i + 16))));
-        parts.forEach((p, i) => {
-          out.set(p, 16 * i);
-          p.fill(0);
+        const results = await Promise.allSettled(Array.from({ length: blocks.length / 16 }, (_, i) => f(blocks.subarray(16 * i, 16 * i + 16))));
+        const bad = results.find((r) => r.status === 'rejected');
+        results.forEach((r, i) => {
+          if (r.status !== 'fulfilled') return;
+          out.set(r.value, 16 * i);
+          r.value.fill(0);
         });
-        return out;
+        if (bad !== undefined) {
+          out.fill(0);
+          throw (bad as PromiseRejectedResult).reason;
+        }
+        return life.after(out);
       };
       return {
         encrypt: (blocks) => each(blocks, encryptBlock),
         decrypt: (blocks) => each(blocks, decryptBlock),
         dispose() {
-          // The CryptoKey is non-extractable and holds no JS-visible copy of the key.
+          life.dispose();
         },
       };
     },

@@ -3,27 +3,23 @@
  * `ERR_USAGE` {@link CliError}. Pure: it reads no file and touches no stream.
  *
  * The option syntax is `./scan.ts`'s; the key options are `./key-args.ts`'s, the passphrase
- * KDF options `./kdf-args.ts`'s, the `kms` subcommands `./kms-args.ts`'s.
+ * KDF options `./kdf-args.ts`'s, `--range` is `./range-args.ts`'s, the `kms` subcommands
+ * `./kms-args.ts`'s. Values echoed in messages are escaped (`./terminal-text.ts`).
  *
  * @module
  */
 import { usageError } from './cli-error.js';
+import { HELP_TOPICS, type HelpCommand, type HelpTopic } from './command-help.js';
 import { STDIO } from './io.js';
 import { parseKdf, type KdfChoice } from './kdf-args.js';
 import { ADD_OPTIONS, RECIPIENT_OPTIONS, UNLOCK_OPTIONS, keyOptionSpec, keySources, promptsOnTerminal, type KeySource } from './key-args.js';
 import { parseKms, type KmsCommand } from './kms-args.js';
-import { expectPositionals, optionValue, scan, type OptionSpec, type Scanned } from './scan.js';
+import { parseRange, type RangeArg } from './range-args.js';
+import { expectPositionals, hasFlag, optionValue, scan, type OptionSpec, type Scanned } from './scan.js';
+import { quoted } from './terminal-text.js';
 
-/** An inclusive plaintext byte range; no `end` means "to the end". */
-export interface RangeArg {
-  start: number;
-  end?: number;
-}
-
-/** `enseal help`, `--help`, `-h`. */
-export interface HelpCommand {
-  kind: 'help';
-}
+export { parseRange, type RangeArg } from './range-args.js';
+export type { HelpCommand, HelpTopic } from './command-help.js';
 
 /** `enseal --version`. */
 export interface VersionCommand {
@@ -52,7 +48,15 @@ export interface KeygenRsaCommand {
 /** `enseal keygen aes|rsa …`. */
 export type KeygenCommand = KeygenAesCommand | KeygenRsaCommand;
 
-/** `enseal encrypt RECIPIENT… [--kdf K] [--kdf-cost C] [--kms-store P] [--context K=V]… IN OUT`. */
+/** How the keys that unlock an object are used (`--legacy`, `--kms-discovery`). */
+export interface UnlockFlags {
+  /** `--legacy`: `--rsa-private` keys also read the legacy RSA stanza types. */
+  legacyRsa: boolean;
+  /** `--kms-discovery`: cloud `--kms` keys unwrap stanzas of any key of their KMS. */
+  kmsDiscovery: boolean;
+}
+
+/** `enseal encrypt RECIPIENT… [--kdf K] [--kdf-cost C] [--kms-store P] [--context K=V]… [--force] IN OUT`. */
 export interface EncryptCommand {
   kind: 'encrypt';
   /** At least one, in command-line order. */
@@ -62,24 +66,28 @@ export interface EncryptCommand {
   /** `--kms-store`: the LocalKms store (`undefined`: the default store). */
   kmsStore: string | undefined;
   context: Record<string, string>;
+  /** `--force`: ciphertext to a terminal; follow a symbolic link OUT. */
+  force: boolean;
   input: string;
   output: string;
 }
 
-/** `enseal decrypt KEY… [--kms-store P] [--context K=V]… [--range START-END] IN OUT`. */
-export interface DecryptCommand {
+/** `enseal decrypt KEY… [--legacy] [--kms-discovery] [--kms-store P] [--context K=V]… [--range R] [--force] IN OUT`. */
+export interface DecryptCommand extends UnlockFlags {
   kind: 'decrypt';
   /** At least one, in command-line order. */
   keys: KeySource[];
   kmsStore: string | undefined;
   context: Record<string, string>;
   range: RangeArg | undefined;
+  /** `--force`: follow a symbolic link OUT. */
+  force: boolean;
   input: string;
   output: string;
 }
 
 /** `enseal rewrap KEY… [ADD…] [--remove KEYID]… [--kdf K] [--kdf-cost C] [--kms-store P] [--context K=V]… IN OUT`. */
-export interface RewrapCommand {
+export interface RewrapCommand extends UnlockFlags {
   kind: 'rewrap';
   /** Keys that unlock the header (at least one). */
   keys: KeySource[];
@@ -90,6 +98,23 @@ export interface RewrapCommand {
   kdf: KdfChoice | undefined;
   kmsStore: string | undefined;
   context: Record<string, string>;
+  force: boolean;
+  input: string;
+  output: string;
+}
+
+/** `enseal rotate KEY… ADD… [--kdf K] [--kdf-cost C] [--kms-store P] [--context K=V]… IN OUT`. */
+export interface RotateCommand extends UnlockFlags {
+  kind: 'rotate';
+  /** Keys that decrypt IN (at least one). */
+  keys: KeySource[];
+  /** The recipients of OUT (at least one); IN's recipients are not carried over. */
+  add: KeySource[];
+  kdf: KdfChoice | undefined;
+  kmsStore: string | undefined;
+  /** Expected context of IN (IN's whole context is carried over to OUT). */
+  context: Record<string, string>;
+  force: boolean;
   input: string;
   output: string;
 }
@@ -108,54 +133,39 @@ export type Command =
   | EncryptCommand
   | DecryptCommand
   | RewrapCommand
+  | RotateCommand
   | InspectCommand
   | KmsCommand;
 
 /** Options shared by the commands that take keys. */
 const CONTEXT_SPEC: OptionSpec = { context: 'repeat', 'kms-store': 'once' };
 const KDF_SPEC: OptionSpec = { kdf: 'once', 'kdf-cost': 'once' };
+const FORCE_SPEC: OptionSpec = { force: 'flag' };
+const UNLOCK_SPEC: OptionSpec = { legacy: 'flag', 'kms-discovery': 'flag' };
 
 /**
  * Parses `--context K=V` values (split at the first `=`; the key must be non-empty and unique).
  * @param pairs - the option values
  * @returns the context map (own properties only, so `__proto__` is an ordinary key)
- * @throws CliError `ERR_USAGE`
+ * @throws CliError `ERR_USAGE` (echoing the value, escaped)
  */
 export function parseContext(pairs: readonly string[]): Record<string, string> {
   const entries = new Map<string, string>();
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw usageError(`--context expects KEY=VALUE with a non-empty KEY, got "${pair}"`);
+    if (eq <= 0) throw usageError(`--context expects KEY=VALUE with a non-empty KEY, got ${quoted(pair, 60)}`);
     const key = pair.slice(0, eq);
-    if (entries.has(key)) throw usageError(`--context key "${key}" given more than once`);
+    if (entries.has(key)) throw usageError(`--context key ${quoted(key, 60)} given more than once`);
     entries.set(key, pair.slice(eq + 1));
   }
   return Object.fromEntries(entries);
-}
-
-/**
- * Parses `--range START-END` (inclusive, as HTTP `Range: bytes=START-END`) or `START-`.
- * @param text - the option value
- * @returns the range
- * @throws CliError `ERR_USAGE` for anything else (including a suffix range `-N` or END < START)
- */
-export function parseRange(text: string): RangeArg {
-  const m = /^(\d+)-(\d*)$/.exec(text);
-  if (m === null) throw usageError(`--range expects START-END or START-, got "${text}"`);
-  const start = Number(m[1]);
-  const end = m[2] === '' ? undefined : Number(m[2]);
-  if (!Number.isSafeInteger(start) || (end !== undefined && !Number.isSafeInteger(end))) {
-    throw usageError(`--range bound too large in "${text}"`);
-  }
-  if (end !== undefined && end < start) throw usageError(`--range end is before its start in "${text}"`);
-  return end === undefined ? { start } : { start, end };
 }
 
 const RSA_BITS: readonly RsaBits[] = [2048, 3072, 4096];
 
 function parseKeygen(args: readonly string[]): Command {
   const s = scan('keygen', args, { out: 'once', id: 'once', bits: 'once' });
-  if (s.help) return { kind: 'help' };
+  if (s.help) return { kind: 'help', topic: 'keygen' };
   const type = s.positionals[0];
   if (s.positionals.length !== 1 || (type !== 'aes' && type !== 'rsa')) {
     throw usageError('keygen expects the key type "aes" or "rsa" (enseal keygen aes|rsa --out FILE)');
@@ -172,7 +182,7 @@ function parseKeygen(args: readonly string[]): Command {
   }
   if (id !== undefined) throw usageError('--id applies only to keygen aes (an RSA key id is derived from its public key)');
   const bits = bitsText === undefined ? 3072 : RSA_BITS.find((b) => String(b) === bitsText);
-  if (bits === undefined) throw usageError(`--bits expects 2048, 3072 or 4096, got "${String(bitsText).slice(0, 20)}"`);
+  if (bits === undefined) throw usageError(`--bits expects 2048, 3072 or 4096, got ${quoted(String(bitsText), 20)}`);
   return { kind: 'keygen', type, out, bits };
 }
 
@@ -192,6 +202,17 @@ function kdfFor(s: Scanned, recipients: readonly KeySource[], names: string): Kd
   return kdf;
 }
 
+/** `--legacy` and `--kms-discovery`, each allowed only with a key it applies to. */
+function unlockFlags(s: Scanned, keys: readonly KeySource[]): UnlockFlags {
+  const legacyRsa = hasFlag(s, 'legacy');
+  const kmsDiscovery = hasFlag(s, 'kms-discovery');
+  if (legacyRsa && !keys.some((k) => k.kind === 'rsa')) throw usageError('--legacy applies to --rsa-private keys (none given)');
+  if (kmsDiscovery && !keys.some((k) => k.kind === 'kms' && k.spec.kms !== 'local')) {
+    throw usageError('--kms-discovery applies to --kms aws:..., alibaba:... or vault:... keys (none given; --kms local already means any local key)');
+  }
+  return { legacyRsa, kmsDiscovery };
+}
+
 /** Refuses to read both IN and a typed passphrase from stdin. */
 function checkTerminal(sources: readonly KeySource[], input: string): void {
   if (input === STDIO && promptsOnTerminal(sources)) {
@@ -200,39 +221,42 @@ function checkTerminal(sources: readonly KeySource[], input: string): void {
 }
 
 function parseEncrypt(args: readonly string[]): Command {
-  const s = scan('encrypt', args, { ...keyOptionSpec(RECIPIENT_OPTIONS), ...CONTEXT_SPEC, ...KDF_SPEC });
-  if (s.help) return { kind: 'help' };
+  const s = scan('encrypt', args, { ...keyOptionSpec(RECIPIENT_OPTIONS), ...CONTEXT_SPEC, ...KDF_SPEC, ...FORCE_SPEC });
+  if (s.help) return { kind: 'help', topic: 'encrypt' };
   expectPositionals('encrypt', s.positionals, ['IN', 'OUT']);
   const recipients = keySources(s, RECIPIENT_OPTIONS);
   if (recipients.length === 0) throw usageError('encrypt needs at least one recipient: --key, --kms, --rsa-public, --passphrase-env or --passphrase');
   const [input, output] = s.positionals as [string, string];
   checkTerminal(recipients, input);
   const kdf = kdfFor(s, recipients, '--passphrase-env, --passphrase');
-  return { kind: 'encrypt', recipients, kdf, kmsStore: kmsStore(s), context: parseContext(s.options.get('context') ?? []), input, output };
+  const context = parseContext(s.options.get('context') ?? []);
+  return { kind: 'encrypt', recipients, kdf, kmsStore: kmsStore(s), context, force: hasFlag(s, 'force'), input, output };
 }
 
 function parseDecrypt(args: readonly string[]): Command {
-  const s = scan('decrypt', args, { ...keyOptionSpec(UNLOCK_OPTIONS), ...CONTEXT_SPEC, range: 'once' });
-  if (s.help) return { kind: 'help' };
+  const s = scan('decrypt', args, { ...keyOptionSpec(UNLOCK_OPTIONS), ...UNLOCK_SPEC, ...CONTEXT_SPEC, ...FORCE_SPEC, range: 'once' });
+  if (s.help) return { kind: 'help', topic: 'decrypt' };
   expectPositionals('decrypt', s.positionals, ['IN', 'OUT']);
   const keys = keySources(s, UNLOCK_OPTIONS);
   if (keys.length === 0) throw usageError('decrypt needs at least one key: --key, --kms, --rsa-private, --passphrase-env or --passphrase');
+  const flags = unlockFlags(s, keys);
   const context = parseContext(s.options.get('context') ?? []);
   const rangeText = optionValue(s, 'range');
   const range = rangeText === undefined ? undefined : parseRange(rangeText);
   const [input, output] = s.positionals as [string, string];
   if (range !== undefined && input === STDIO) throw usageError('--range needs IN to be a file, not stdin');
   checkTerminal(keys, input);
-  return { kind: 'decrypt', keys, kmsStore: kmsStore(s), context, range, input, output };
+  return { kind: 'decrypt', keys, ...flags, kmsStore: kmsStore(s), context, range, force: hasFlag(s, 'force'), input, output };
 }
 
 function parseRewrap(args: readonly string[]): Command {
-  const spec: OptionSpec = { ...keyOptionSpec(UNLOCK_OPTIONS), ...keyOptionSpec(ADD_OPTIONS), ...CONTEXT_SPEC, ...KDF_SPEC, remove: 'repeat' };
+  const spec: OptionSpec = { ...keyOptionSpec(UNLOCK_OPTIONS), ...keyOptionSpec(ADD_OPTIONS), ...UNLOCK_SPEC, ...CONTEXT_SPEC, ...KDF_SPEC, ...FORCE_SPEC, remove: 'repeat' };
   const s = scan('rewrap', args, spec);
-  if (s.help) return { kind: 'help' };
+  if (s.help) return { kind: 'help', topic: 'rewrap' };
   expectPositionals('rewrap', s.positionals, ['IN', 'OUT']);
   const keys = keySources(s, UNLOCK_OPTIONS);
   if (keys.length === 0) throw usageError('rewrap needs at least one key to unlock IN: --key, --kms, --rsa-private, --passphrase-env or --passphrase');
+  const flags = unlockFlags(s, keys);
   const add = keySources(s, ADD_OPTIONS);
   const remove = [...(s.options.get('remove') ?? [])];
   if (remove.includes('')) throw usageError('--remove expects a non-empty key id');
@@ -242,14 +266,44 @@ function parseRewrap(args: readonly string[]): Command {
   const [input, output] = s.positionals as [string, string];
   checkTerminal([...keys, ...add], input);
   const kdf = kdfFor(s, add, '--add-passphrase-env, --add-passphrase');
-  return { kind: 'rewrap', keys, add, remove, kdf, kmsStore: kmsStore(s), context: parseContext(s.options.get('context') ?? []), input, output };
+  const context = parseContext(s.options.get('context') ?? []);
+  return { kind: 'rewrap', keys, add, remove, ...flags, kdf, kmsStore: kmsStore(s), context, force: hasFlag(s, 'force'), input, output };
+}
+
+function parseRotate(args: readonly string[]): Command {
+  const spec: OptionSpec = { ...keyOptionSpec(UNLOCK_OPTIONS), ...keyOptionSpec(ADD_OPTIONS), ...UNLOCK_SPEC, ...CONTEXT_SPEC, ...KDF_SPEC, ...FORCE_SPEC };
+  const s = scan('rotate', args, spec);
+  if (s.help) return { kind: 'help', topic: 'rotate' };
+  expectPositionals('rotate', s.positionals, ['IN', 'OUT']);
+  const keys = keySources(s, UNLOCK_OPTIONS);
+  if (keys.length === 0) throw usageError('rotate needs at least one key to decrypt IN: --key, --kms, --rsa-private, --passphrase-env or --passphrase');
+  const flags = unlockFlags(s, keys);
+  const add = keySources(s, ADD_OPTIONS);
+  if (add.length === 0) {
+    throw usageError('rotate needs the recipients of OUT: --add-key, --add-kms, --add-rsa-public, --add-passphrase-env or --add-passphrase (IN\'s recipients are not carried over)');
+  }
+  const [input, output] = s.positionals as [string, string];
+  checkTerminal([...keys, ...add], input);
+  const kdf = kdfFor(s, add, '--add-passphrase-env, --add-passphrase');
+  const context = parseContext(s.options.get('context') ?? []);
+  return { kind: 'rotate', keys, add, ...flags, kdf, kmsStore: kmsStore(s), context, force: hasFlag(s, 'force'), input, output };
 }
 
 function parseInspect(args: readonly string[]): Command {
   const s = scan('inspect', args, {});
-  if (s.help) return { kind: 'help' };
+  if (s.help) return { kind: 'help', topic: 'inspect' };
   expectPositionals('inspect', s.positionals, ['IN']);
   return { kind: 'inspect', input: s.positionals[0] as string };
+}
+
+/** `enseal help [TOPIC]`. */
+function parseHelp(args: readonly string[]): HelpCommand {
+  if (args.length === 0) return { kind: 'help' };
+  const [topic] = args;
+  if (args.length > 1 || !(HELP_TOPICS as readonly string[]).includes(topic as string)) {
+    throw usageError(`help expects one of ${HELP_TOPICS.join(', ')}, got ${quoted(args.join(' '), 40)}`);
+  }
+  return { kind: 'help', topic: topic as HelpTopic };
 }
 
 /**
@@ -260,6 +314,7 @@ function parseInspect(args: readonly string[]): Command {
  * @example
  * ```ts
  * parseArgs(['decrypt', '--key', 'k.json', '--range', '0-99', 'in.enseal', '-']);
+ * parseArgs(['decrypt', '--help']); // { kind: 'help', topic: 'decrypt' }
  * ```
  */
 export function parseArgs(argv: readonly string[]): Command {
@@ -268,6 +323,7 @@ export function parseArgs(argv: readonly string[]): Command {
     case undefined:
       throw usageError('missing command');
     case 'help':
+      return parseHelp(rest);
     case '--help':
     case '-h':
       return { kind: 'help' };
@@ -282,11 +338,13 @@ export function parseArgs(argv: readonly string[]): Command {
       return parseDecrypt(rest);
     case 'rewrap':
       return parseRewrap(rest);
+    case 'rotate':
+      return parseRotate(rest);
     case 'inspect':
       return parseInspect(rest);
     case 'kms':
       return parseKms(rest);
     default:
-      throw usageError(`unknown command "${command}"`);
+      throw usageError(`unknown command ${quoted(command, 40)} (expected keygen, encrypt, decrypt, rewrap, rotate, inspect or kms)`);
   }
 }

@@ -1,7 +1,7 @@
 /**
- * `enseal decrypt KEY… [--kms-store P] [--context K=V]… [--range START-END] IN OUT`: streaming
- * decryption, or an authenticated ranged read of a file, with any of the keys (key files, KMS
- * keys, RSA private keys, passphrases).
+ * `enseal decrypt KEY… [--legacy] [--kms-discovery] [--kms-store P] [--context K=V]…
+ * [--range R] [--force] IN OUT`: streaming decryption, or an authenticated ranged read of a
+ * file, with any of the keys (key files, KMS keys, RSA private keys, passphrases).
  *
  * @module
  */
@@ -12,8 +12,9 @@ import type { DecryptOptions } from '../envelope/options.js';
 import { createDecryptStream, fileSource } from '../node.js';
 import type { DecryptCommand } from './args.js';
 import { usageError } from './cli-error.js';
-import { openOutput } from './io.js';
+import { openOutput, type OutputOptions } from './io.js';
 import { KeyLoader, type KeyLoaderOptions } from './key-loader.js';
+import { resolveRange, type RangeArg } from './range-args.js';
 import { pipeToOutput, transfer } from './transfer.js';
 
 /** Plaintext bytes per ranged read: a multiple of the 16 KiB chunk, so no chunk is read twice. */
@@ -38,13 +39,14 @@ export async function* rangeWindows(reader: EnvelopeReader, range: ByteRange): A
 }
 
 /** Writes plaintext bytes `range` of the file `inPath` to `outPath`. */
-async function decryptRangeToOutput(inPath: string, range: ByteRange, outPath: string, opts: DecryptOptions): Promise<void> {
+async function decryptRangeToOutput(inPath: string, range: RangeArg, outPath: string, opts: DecryptOptions, out: OutputOptions): Promise<void> {
   if (!(await stat(inPath)).isFile()) throw usageError('--range needs IN to be a regular file');
   const source = await fileSource(inPath);
   try {
     const reader = await openReader(source, opts);
     try {
-      await pipeToOutput([Readable.from(rangeWindows(reader, range))], await openOutput(outPath));
+      const bytes = await resolveRange(range, () => reader.verifiedSize()); // a suffix needs the authenticated size
+      await pipeToOutput([Readable.from(rangeWindows(reader, bytes))], await openOutput(outPath, out));
     } finally {
       reader.close();
     }
@@ -56,19 +58,20 @@ async function decryptRangeToOutput(inPath: string, range: ByteRange, outPath: s
 /**
  * Runs `decrypt`.
  * @param cmd - parsed command
- * @param io - the environment and terminal (default: the process's own)
- * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`/`ERR_CANCELLED`; EnsealError (including KMS
- *   errors); system errors for I/O
+ * @param io - the environment, terminal and warning sink (default: the process's own)
+ * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`/`ERR_CANCELLED`/`ERR_IO`; EnsealError (including
+ *   KMS errors); system errors for I/O
  */
-export async function decryptCommand(cmd: DecryptCommand, io: Pick<KeyLoaderOptions, 'env' | 'terminal'> = {}): Promise<void> {
-  const loader = new KeyLoader({ kmsStore: cmd.kmsStore, kdf: undefined, ...io });
+export async function decryptCommand(cmd: DecryptCommand, io: Pick<KeyLoaderOptions, 'env' | 'terminal' | 'warn'> = {}): Promise<void> {
+  const loader = new KeyLoader({ kmsStore: cmd.kmsStore, kdf: undefined, legacyRsa: cmd.legacyRsa, kmsDiscovery: cmd.kmsDiscovery, ...io });
   try {
     const [keys] = await loader.load([{ sources: cmd.keys, role: 'unlock', promptLabel: 'Passphrase' }]);
     const opts: DecryptOptions = { keys: keys!, context: cmd.context };
+    const out: OutputOptions = { followSymlink: cmd.force };
     if (cmd.range === undefined) {
-      await transfer(cmd.input, cmd.output, () => createDecryptStream(opts));
+      await transfer(cmd.input, cmd.output, () => createDecryptStream(opts), out);
     } else {
-      await decryptRangeToOutput(cmd.input, cmd.range, cmd.output, opts);
+      await decryptRangeToOutput(cmd.input, cmd.range, cmd.output, opts, out);
     }
   } finally {
     loader.dispose();

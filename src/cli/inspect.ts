@@ -3,6 +3,10 @@
  * file (the largest possible header) and takes the total length from its size; for stdin or
  * another stream it reads everything, keeping only the first 64 KiB and counting the rest.
  *
+ * Every string in the header is untrusted: the JSON escapes the characters a terminal would
+ * interpret (C0 and C1 controls, DEL, separators, bidi controls) as `\uXXXX`, so it stays valid
+ * JSON with the same value (`safeJson`).
+ *
  * @module
  */
 import type { Readable } from 'node:stream';
@@ -10,6 +14,7 @@ import { inspect } from '../envelope/inspect.js';
 import { MAX_HEADER_LENGTH } from '../format/limits.js';
 import type { InspectCommand } from './args.js';
 import { openInput } from './io.js';
+import { safeJson } from './terminal-text.js';
 
 /** What {@link readPrefix} returns. */
 export interface Prefix {
@@ -52,5 +57,5 @@ export async function inspectCommand(cmd: InspectCommand, stdout: NodeJS.Writabl
   const input = await openInput(cmd.input);
   const prefix = await readPrefix(input.stream, MAX_HEADER_LENGTH, input.size !== undefined);
   const info = inspect(prefix.bytes, { totalLength: input.size ?? prefix.total });
-  stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+  stdout.write(`${safeJson(info)}\n`);
 }

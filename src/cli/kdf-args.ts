@@ -15,6 +15,7 @@
 import type { Argon2idCost, KdfParams, PassphraseKdf, Pbkdf2Cost, ScryptCost } from '../keys/passphrase-kdf.js';
 import { checkKdfParams, DEFAULT_KDF_PARAMS, PASSPHRASE_LIMITS } from '../keys/passphrase-params.js';
 import { usageError } from './cli-error.js';
+import { quoted } from './terminal-text.js';
 
 /** A KDF and the costs given on the command line (the others keep the library's defaults). */
 export type KdfChoice =
@@ -49,7 +50,7 @@ const INTEGER = /^[1-9][0-9]{0,9}$/;
 export function parseKdf(kdfText: string | undefined, costText: string | undefined): KdfChoice | undefined {
   if (kdfText === undefined && costText === undefined) return undefined;
   const name = kdfText ?? 'argon2id';
-  if (!Object.hasOwn(KDF_NAMES, name)) throw usageError(`--kdf expects argon2id, scrypt or pbkdf2, got "${name.slice(0, 40)}"`);
+  if (!Object.hasOwn(KDF_NAMES, name)) throw usageError(`--kdf expects argon2id, scrypt or pbkdf2 (also pbkdf2-sha256), got ${quoted(name, 40)}`);
   const kdf = KDF_NAMES[name] as PassphraseKdf;
   const fields = COST_FIELDS[kdf];
   const params: Record<string, number> = {};
@@ -59,11 +60,11 @@ export function parseKdf(kdfText: string | undefined, costText: string | undefin
       const costName = item.slice(0, eq);
       const value = item.slice(eq + 1);
       if (eq <= 0 || !Object.hasOwn(fields, costName)) {
-        throw usageError(`--kdf-cost for ${kdf} expects a comma-separated list of ${Object.keys(fields).map((n) => `${n}=INT`).join(', ')}`);
+        throw usageError(`--kdf-cost for ${kdf} expects a comma-separated list of ${Object.keys(fields).map((n) => `${n}=INT`).join(', ')}, got ${quoted(item, 40)}`);
       }
       const field = fields[costName] as string;
       if (Object.hasOwn(params, field)) throw usageError(`--kdf-cost: ${costName} given more than once`);
-      if (!INTEGER.test(value)) throw usageError(`--kdf-cost: ${costName} expects a positive decimal integer`);
+      if (!INTEGER.test(value)) throw usageError(`--kdf-cost: ${costName} expects a positive decimal integer, got ${quoted(value, 20)}`);
       params[field] = Number(value);
     }
   }

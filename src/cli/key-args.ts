@@ -19,6 +19,7 @@
  * @module
  */
 import { usageError } from './cli-error.js';
+import { quoted } from './terminal-text.js';
 import type { OptionSpec, Scanned } from './scan.js';
 
 /** The KMSs `--kms` can name. */
@@ -106,7 +107,7 @@ export function parseKmsSpec(text: string, option: string, role: KeyRole): KmsSp
   const name = text.slice(0, colon);
   const keyId = text.slice(colon + 1);
   if (!(KMS_NAMES as readonly string[]).includes(name)) {
-    throw usageError(`--${option}: unknown KMS "${name.slice(0, 40)}" (expected ${KMS_NAMES.join(', ')})`);
+    throw usageError(`--${option}: unknown KMS ${quoted(name, 40)} (expected ${KMS_NAMES.join(', ')})`);
   }
   if (keyId === '') throw usageError(`--${option} ${name}: needs a key id after "${name}:"`);
   return { kms: name as KmsName, keyId };

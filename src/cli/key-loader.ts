@@ -16,7 +16,8 @@ import type { KdfChoice } from './kdf-args.js';
 import type { KeyRole, KeySource, KmsSpec } from './key-args.js';
 import { loadKeyFile } from './keyfile.js';
 import { cloudKmsClient, type CloudKmsName, type Environment } from './kms-env.js';
-import { anyLocalKey, openLocalStore } from './local-kms.js';
+import type { Warn } from './key-permissions.js';
+import { openLocalStore } from './local-kms.js';
 import { passphraseFromEnv, passphraseFromPrompt } from './passphrase-source.js';
 import { processTerminal, type PromptIo } from './prompt.js';
 import { loadRsaKeyFile } from './rsa-file.js';
@@ -39,6 +40,12 @@ export interface KeyLoaderOptions {
   readonly env?: Environment;
   /** Default: stdin and stderr. */
   readonly terminal?: PromptIo;
+  /** `--legacy`: `--rsa-private` keys also read legacy RSA stanzas. Default false. */
+  readonly legacyRsa?: boolean;
+  /** `--kms-discovery`: cloud `--kms` keys unwrap stanzas of any key of their KMS. Default false. */
+  readonly kmsDiscovery?: boolean;
+  /** Where key-file permission warnings go (default stderr). */
+  readonly warn?: Warn;
 }
 
 const disposable = (p: KeyProvider): p is KeyProvider & { dispose(): void } => typeof (p as { dispose?: unknown }).dispose === 'function';
@@ -87,9 +94,11 @@ export class KeyLoader {
     const writing = set.role === 'recipient';
     switch (source.kind) {
       case 'key-file':
-        return loadKeyFile(source.path);
+        return loadKeyFile(source.path, this.#opts.warn);
       case 'rsa':
-        return loadRsaKeyFile(source.path, writing ? 'public' : 'private');
+        return writing
+          ? loadRsaKeyFile(source.path, 'public')
+          : loadRsaKeyFile(source.path, 'private', { legacy: this.#opts.legacyRsa === true, warn: this.#opts.warn });
       case 'kms':
         return this.#kms(source.spec);
       case 'passphrase-env':
@@ -103,13 +112,16 @@ export class KeyLoader {
     if (spec.kms === 'local') {
       this.#local ??= openLocalStore(this.#opts.kmsStore, false);
       const client = await this.#local;
-      return spec.keyId === undefined ? anyLocalKey(client) : kms({ client, keyId: spec.keyId });
+      // `--kms local` means any key of the store: discovery.
+      return spec.keyId === undefined ? kms({ client, discovery: true }) : kms({ client, keyId: spec.keyId });
     }
     let client = this.#clouds.get(spec.kms);
     if (client === undefined) {
       client = cloudKmsClient(spec.kms, this.#opts.env);
       this.#clouds.set(spec.kms, client);
     }
-    return kms({ client, keyId: spec.keyId as string });
+    const keyId = spec.keyId as string;
+    // Strict by default: only stanzas made under the configured key.
+    return this.#opts.kmsDiscovery === true ? kms({ client, keyId, discovery: true }) : kms({ client, keyId });
   }
 }

@@ -11,6 +11,8 @@ import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import { aesKey } from '../keys/aes-key.js';
 import type { KeyProvider } from '../keys/provider.js';
 import { CliError } from './cli-error.js';
+import { keyFileModeWarning, warnOnStderr, type Warn } from './key-permissions.js';
+import { quoted } from './terminal-text.js';
 
 /** The `type` field of an AES-256 key file. */
 export const KEY_FILE_TYPE = 'aes256';
@@ -55,7 +57,7 @@ export function formatKeyFile(id: string, key: Uint8Array): Uint8Array {
 /**
  * Validates the bytes of a key file. Messages name the file and the field, never its value.
  * @param bytes - the file content (not modified)
- * @param path - the file's path, for messages
+ * @param path - the file's path, for messages (already escaped and quoted by the caller)
  * @returns the key id and key bytes (the caller wipes `key`)
  * @throws CliError `ERR_KEYFILE`
  */
@@ -76,7 +78,7 @@ export function parseKeyFile(bytes: Uint8Array, path: string): KeyMaterial {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('must hold a JSON object');
   const obj = value as Record<string, unknown>;
   for (const name of Object.keys(obj)) {
-    if (!FIELDS.includes(name)) throw fail(`unknown field ${JSON.stringify(name.slice(0, 40))}`);
+    if (!FIELDS.includes(name)) throw fail(`unknown field ${quoted(name, 40)}`);
   }
   if (obj.type !== KEY_FILE_TYPE) throw fail(`field "type" must be "${KEY_FILE_TYPE}"`);
   if (typeof obj.id !== 'string') throw fail('field "id" must be a non-empty string');
@@ -101,13 +103,15 @@ export function parseKeyFile(bytes: Uint8Array, path: string): KeyMaterial {
  * Reads at most `limit + 1` bytes of a file (so an oversized file is detected, not loaded).
  * @param path - file path
  * @param limit - the largest size accepted
+ * @param onMode - called with the opened file's `st_mode` (for the permission check)
  * @returns the bytes read (more than `limit` means the file is too large); the caller wipes them
  * @throws system errors (`ENOENT`, `EISDIR`, …)
  */
-export async function readLimited(path: string, limit: number): Promise<Uint8Array> {
+export async function readLimited(path: string, limit: number, onMode?: (mode: number) => void): Promise<Uint8Array> {
   const fh = await open(path, 'r');
   const buf = new Uint8Array(limit + 1);
   try {
+    if (onMode !== undefined) onMode((await fh.stat()).mode);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
@@ -124,29 +128,40 @@ export async function readLimited(path: string, limit: number): Promise<Uint8Arr
 }
 
 /**
- * Loads one key file as an `aesKey` provider.
+ * Loads one key file as an `aesKey` provider. A valid key file that group or others can access
+ * gets a warning (see `./key-permissions.ts`).
  * @param path - key file path
+ * @param warn - where the permission warning goes (default stderr)
  * @returns a provider usable as a recipient or a decryption key
  * @throws CliError `ERR_KEYFILE` when the file cannot be read or is not a valid key file
+ * @example
+ * ```ts
+ * const alice = await loadKeyFile('alice.key');
+ * ```
  */
-export async function loadKeyFile(path: string): Promise<KeyProvider> {
+export async function loadKeyFile(path: string, warn: Warn = warnOnStderr): Promise<KeyProvider> {
+  const shownPath = quoted(path);
   let bytes: Uint8Array;
+  let mode = 0;
   try {
-    bytes = await readLimited(path, MAX_KEY_FILE_SIZE);
+    bytes = await readLimited(path, MAX_KEY_FILE_SIZE, (m) => (mode = m));
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    throw new CliError('ERR_KEYFILE', `key file ${path}: cannot be read (${typeof code === 'string' ? code : 'error'})`);
+    throw new CliError('ERR_KEYFILE', `key file ${shownPath}: cannot be read (${typeof code === 'string' ? code : 'error'})`);
   }
   try {
     if (bytes.length > MAX_KEY_FILE_SIZE) {
-      throw new CliError('ERR_KEYFILE', `key file ${path}: larger than ${MAX_KEY_FILE_SIZE} bytes`);
+      throw new CliError('ERR_KEYFILE', `key file ${shownPath}: larger than ${MAX_KEY_FILE_SIZE} bytes`);
     }
-    const { id, key } = parseKeyFile(bytes, path);
+    const { id, key } = parseKeyFile(bytes, shownPath);
     try {
-      return aesKey({ id, key }); // the provider keeps its own copy
+      const provider = aesKey({ id, key }); // the provider keeps its own copy
+      const warning = keyFileModeWarning(path, mode);
+      if (warning !== undefined) warn(warning);
+      return provider;
     } catch (e) {
       // Defensive: parseKeyFile already enforces what aesKey checks; its messages hold no key.
-      if (e instanceof TypeError || e instanceof RangeError) throw new CliError('ERR_KEYFILE', `key file ${path}: ${e.message}`);
+      if (e instanceof TypeError || e instanceof RangeError) throw new CliError('ERR_KEYFILE', `key file ${shownPath}: ${e.message}`);
       throw e;
     } finally {
       wipe(key);

@@ -11,6 +11,8 @@
  * @module
  */
 import { usageError } from './cli-error.js';
+import type { HelpCommand } from './command-help.js';
+import { quoted } from './terminal-text.js';
 import { expectPositionals, hasFlag, optionValue, scan, type Scanned } from './scan.js';
 
 /** `enseal kms create-key [--alias ALIAS] [--store PATH]`. */
@@ -42,8 +44,8 @@ export interface KmsKeyCommand {
 /** A parsed `kms` subcommand. */
 export type KmsCommand = KmsCreateKeyCommand | KmsListCommand | KmsKeyCommand;
 
-/** A parsed `kms` command line, or a request for help. */
-export type KmsParse = KmsCommand | { kind: 'help' };
+/** A parsed `kms` command line, or a request for its help. */
+export type KmsParse = KmsCommand | HelpCommand;
 
 function store(s: Scanned): string | undefined {
   const path = optionValue(s, 'store');
@@ -66,13 +68,13 @@ export function parseKms(args: readonly string[]): KmsParse {
   switch (action) {
     case 'create-key': {
       const s = scan('kms create-key', rest, { alias: 'once', store: 'once' });
-      if (s.help) return { kind: 'help' };
+      if (s.help) return { kind: 'help', topic: 'kms' };
       expectPositionals('kms create-key', s.positionals, []);
       return { kind: 'kms', action, store: store(s), alias: optionValue(s, 'alias') };
     }
     case 'list': {
       const s = scan('kms list', rest, { json: 'flag', store: 'once' });
-      if (s.help) return { kind: 'help' };
+      if (s.help) return { kind: 'help', topic: 'kms' };
       expectPositionals('kms list', s.positionals, []);
       return { kind: 'kms', action, store: store(s), json: hasFlag(s, 'json') };
     }
@@ -80,7 +82,7 @@ export function parseKms(args: readonly string[]): KmsParse {
     case 'disable':
     case 'enable': {
       const s = scan(`kms ${action}`, rest, { store: 'once' });
-      if (s.help) return { kind: 'help' };
+      if (s.help) return { kind: 'help', topic: 'kms' };
       expectPositionals(`kms ${action}`, s.positionals, ['KEY']);
       const key = s.positionals[0] as string;
       if (key === '') throw usageError(`kms ${action} expects a key id or alias`);
@@ -90,8 +92,8 @@ export function parseKms(args: readonly string[]): KmsParse {
       throw usageError('kms expects a subcommand: create-key, list, rotate, disable or enable');
     case '-h':
     case '--help':
-      return { kind: 'help' };
+      return { kind: 'help', topic: 'kms' };
     default:
-      throw usageError(`unknown kms subcommand "${action.slice(0, 40)}" (expected create-key, list, rotate, disable or enable)`);
+      throw usageError(`unknown kms subcommand ${quoted(action, 40)} (expected create-key, list, rotate, disable or enable)`);
   }
 }

@@ -6,18 +6,21 @@
  *
  * @module
  */
+import { escapeControl } from '../bytes.js';
 import type { LocalKeyInfo } from '../kms/local.js';
 import { LOCAL_ALIAS_RE } from '../kms/local-store.js';
 import { usageError } from './cli-error.js';
 import type { KmsCommand } from './kms-args.js';
 import { openLocalStore } from './local-kms.js';
+import { safeJson } from './terminal-text.js';
 
 const COLUMNS = ['ID', 'ALIAS', 'ENABLED', 'VERSIONS', 'CREATED'] as const;
 const WIDTHS = [35, 24, 7, 8, 0];
 
 /** The table cells of one key. */
 function cells(k: LocalKeyInfo): string[] {
-  return [k.id, k.alias ?? '-', k.enabled ? 'yes' : 'no', String(k.versions.length), k.created];
+  // The store is a file: what it says is escaped before it reaches a terminal.
+  return [escapeControl(k.id), escapeControl(k.alias ?? '-'), k.enabled ? 'yes' : 'no', String(k.versions.length), escapeControl(k.created)];
 }
 
 function row(values: readonly string[]): string {
@@ -48,7 +51,7 @@ export function formatKeyJson(keys: readonly LocalKeyInfo[]): string {
     versions: k.versions.map((v) => ({ version: v.version, created: v.created })),
     created: k.created,
   }));
-  return `${JSON.stringify(list, null, 2)}\n`;
+  return `${safeJson(list)}\n`;
 }
 
 /**

@@ -8,7 +8,9 @@
  * alibaba  ALIBABA_CLOUD_REGION_ID, ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET,
  *          optional ALIBABA_CLOUD_SECURITY_TOKEN; endpoint override ENSEAL_ALIBABA_KMS_ENDPOINT
  * vault    VAULT_ADDR, VAULT_TOKEN, optional VAULT_NAMESPACE; Transit mount
- *          ENSEAL_VAULT_TRANSIT_MOUNT (default "transit")
+ *          ENSEAL_VAULT_TRANSIT_MOUNT (default "transit"); ENSEAL_VAULT_DERIVED=1 for keys created
+ *          with derived=true (the context is bound by key derivation; otherwise it is bound as
+ *          AEAD associated data)
  * all      ENSEAL_KMS_ALLOW_INSECURE_HTTP=1 allows plain http: to a loopback host (for tests and
  *          local emulators only); otherwise every endpoint must be https:
  * ```
@@ -91,7 +93,9 @@ export function cloudKmsClient(kms: CloudKmsName, env: Environment = process.env
       const token = required(env, kms, 'VAULT_TOKEN');
       const namespace = value(env, 'VAULT_NAMESPACE');
       const mount = value(env, 'ENSEAL_VAULT_TRANSIT_MOUNT') ?? 'transit';
-      return configure(kms, () => vaultTransit({ address, token, namespace, mount, allowInsecureHttp }));
+      const derived = value(env, 'ENSEAL_VAULT_DERIVED');
+      if (derived !== undefined && derived !== '0' && derived !== '1') throw usageError('--kms vault: ENSEAL_VAULT_DERIVED expects 1 or 0');
+      return configure(kms, () => vaultTransit({ address, token, namespace, mount, derived: derived === '1', allowInsecureHttp }));
     }
   }
 }

@@ -1,16 +1,16 @@
 /**
  * The LocalKms store as the CLI uses it: `--kms-store PATH` / `--store PATH`, else
  * `defaultLocalKmsPath()` (`$ENSEAL_KMS_STORE`, else `~/.enseal/kms.json`). Only
- * `kms create-key` creates a store; every other use needs an existing one.
+ * `kms create-key` creates a store; every other use needs an existing one. (`--kms local` on
+ * decryption, any key of the store, is `kms({ client, discovery: true })`: see key-loader.ts.)
  *
  * @module
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EnsealError } from '../errors.js';
-import { kms, KMS_STANZA_PREFIX } from '../keys/kms.js';
-import type { KeyProvider } from '../keys/provider.js';
 import { defaultLocalKmsPath, LocalKms } from '../kms/local.js';
+import { quoted } from './terminal-text.js';
 
 /**
  * Opens the local store.
@@ -31,32 +31,7 @@ export async function openLocalStore(path: string | undefined, create: boolean):
       () => false,
       (e: unknown) => (e as { code?: unknown }).code === 'ENOENT',
     );
-    if (missing) throw new EnsealError('ERR_KMS_UNAVAILABLE', `local KMS store "${file}" does not exist (create a key first: enseal kms create-key)`);
+    if (missing) throw new EnsealError('ERR_KMS_UNAVAILABLE', `local KMS store ${quoted(file, 400)} does not exist (create a key first: enseal kms create-key, or name another store with --kms-store PATH or ENSEAL_KMS_STORE)`);
   }
   return LocalKms.open(file, { create });
-}
-
-/**
- * `--kms local` on decryption: a provider for every `kms-local` stanza whose key is in the store.
- * Each stanza is unwrapped by a `kms({ client, keyId: stanza.keyId })` provider, so the KMS
- * provider's own checks (the store owns the key, the blob names it) all apply.
- * @param client - the opened store
- * @returns a provider that only unwraps
- * @example
- * ```ts
- * const keys = [anyLocalKey(await openLocalStore(undefined, false))];
- * ```
- */
-export function anyLocalKey(client: LocalKms): KeyProvider {
-  const type = `${KMS_STANZA_PREFIX}${client.type}`;
-  return {
-    description: `${type}:*`,
-    async wrap(): Promise<never> {
-      throw new TypeError('--kms local (any key of the store) only decrypts; name a key to encrypt: --kms local:KEYID');
-    },
-    async unwrap(stanza, ctx) {
-      if (stanza.type !== type || stanza.keyId === '') return null;
-      return kms({ client, keyId: stanza.keyId }).unwrap(stanza, ctx);
-    },
-  };
 }

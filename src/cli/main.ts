@@ -1,69 +1,84 @@
 /**
  * The `enseal` command line: parses the arguments, runs the command, and turns any failure
- * into one stderr line `enseal: CODE: message` and an exit status (1: data, crypto, KMS or I/O
- * error; 2: usage or key-file error; 130: passphrase prompt cancelled). See {@link USAGE} for
- * the commands.
+ * into stderr lines (`enseal: CODE: message`, then the causes of an `ERR_NO_KEY`, one per
+ * line) and an exit status (1: data, crypto, KMS or I/O error; 2: usage or key-file error; 130:
+ * passphrase prompt cancelled). A reader that went away (EPIPE) ends the command quietly with
+ * status 0. See {@link USAGE} for the commands.
  *
  * `bin/enseal.js` calls {@link main}; this module has no side effect when imported.
  *
  * @module
  */
 import { parseArgs } from './args.js';
+import { isBrokenPipe, guardStdout } from './broken-pipe.js';
+import { HELP_TOPICS, helpText, type HelpTopic } from './command-help.js';
 import { decryptCommand } from './decrypt.js';
 import { encryptCommand } from './encrypt.js';
-import { describeFailure } from './failure.js';
+import { describeFailure, formatFailure } from './failure.js';
 import { inspectCommand } from './inspect.js';
 import { keygen } from './keygen.js';
 import { keygenRsa } from './keygen-rsa.js';
 import { kmsCommand } from './kms-command.js';
 import { rewrapCommand } from './rewrap.js';
-import { USAGE, packageVersion } from './usage.js';
+import { rotateCommand } from './rotate.js';
+import { packageVersion } from './usage.js';
+
+/** Where a usage error points: the command's own help when there is one. */
+function usageHint(argv: readonly string[]): string {
+  const [command] = argv;
+  return (HELP_TOPICS as readonly (string | undefined)[]).includes(command) ? ` (see 'enseal ${command as HelpTopic} --help')` : " (see 'enseal --help')";
+}
+
+/** Runs the parsed command. */
+async function run(argv: readonly string[]): Promise<void> {
+  const cmd = parseArgs(argv);
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(helpText(cmd.topic));
+      return;
+    case 'version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return;
+    case 'keygen':
+      if (cmd.type === 'aes') await keygen(cmd, process.stdout);
+      else await keygenRsa(cmd, process.stdout);
+      return;
+    case 'encrypt':
+      return encryptCommand(cmd);
+    case 'decrypt':
+      return decryptCommand(cmd);
+    case 'rewrap':
+      return rewrapCommand(cmd);
+    case 'rotate':
+      return rotateCommand(cmd);
+    case 'inspect':
+      return inspectCommand(cmd, process.stdout);
+    case 'kms':
+      return kmsCommand(cmd, process.stdout);
+  }
+}
 
 /**
  * Runs the command line.
  * @param argv - arguments after the program name (`process.argv.slice(2)`)
- * @returns the exit status: 0 success, 1 data/crypto/KMS/I-O failure, 2 usage or key-file
- *   error, 130 cancelled at the passphrase prompt
+ * @returns the exit status: 0 success (or the reader of stdout went away), 1 data/crypto/KMS/
+ *   I-O failure, 2 usage or key-file error, 130 cancelled at the passphrase prompt
  * @example
  * ```ts
  * process.exitCode = await main(process.argv.slice(2));
  * ```
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  let lateError: unknown;
+  guardStdout(process.stdout, (e) => (lateError ??= e)); // stays: an EPIPE may come after we return
   try {
-    const cmd = parseArgs(argv);
-    switch (cmd.kind) {
-      case 'help':
-        process.stdout.write(USAGE);
-        break;
-      case 'version':
-        process.stdout.write(`${packageVersion()}\n`);
-        break;
-      case 'keygen':
-        if (cmd.type === 'aes') await keygen(cmd, process.stdout);
-        else await keygenRsa(cmd, process.stdout);
-        break;
-      case 'encrypt':
-        await encryptCommand(cmd);
-        break;
-      case 'decrypt':
-        await decryptCommand(cmd);
-        break;
-      case 'rewrap':
-        await rewrapCommand(cmd);
-        break;
-      case 'inspect':
-        await inspectCommand(cmd, process.stdout);
-        break;
-      case 'kms':
-        await kmsCommand(cmd, process.stdout);
-        break;
-    }
+    await run(argv);
+    if (lateError !== undefined) throw lateError;
     return 0;
   } catch (e) {
+    if (isBrokenPipe(e)) return 0; // the reader has gone: nothing to say, nobody to say it to
     const failure = describeFailure(e);
-    const hint = failure.code === 'ERR_USAGE' ? " (see 'enseal --help')" : '';
-    process.stderr.write(`enseal: ${failure.code}: ${failure.message}${hint}\n`);
+    process.stderr.write(formatFailure(failure, failure.code === 'ERR_USAGE' ? usageHint(argv) : ''));
     return failure.exitCode;
   }
 }

@@ -6,6 +6,7 @@
  */
 import { lstat, open, rm } from 'node:fs/promises';
 import { CliError } from './cli-error.js';
+import { quoted } from './terminal-text.js';
 
 /**
  * Writes `bytes` to a new file.
@@ -23,7 +24,7 @@ export async function writeNewFile(path: string, bytes: Uint8Array, mode: number
   try {
     fh = await open(path, 'wx', mode);
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'EEXIST') throw new CliError('ERR_EXISTS', `${path} already exists; not overwriting it`);
+    if ((e as { code?: unknown }).code === 'EEXIST') throw new CliError('ERR_EXISTS', `${quoted(path, 400)} already exists; not overwriting it`);
     throw e;
   }
   try {
@@ -47,5 +48,5 @@ export async function refuseExisting(path: string): Promise<void> {
     () => true,
     () => false,
   );
-  if (exists) throw new CliError('ERR_EXISTS', `${path} already exists; not overwriting it`);
+  if (exists) throw new CliError('ERR_EXISTS', `${quoted(path, 400)} already exists; not overwriting it`);
 }

@@ -1,6 +1,7 @@
 /**
- * `enseal rewrap KEY… [ADD…] [--remove KEYID]… [--kdf K] [--kdf-cost C] [--kms-store P]
- * [--context K=V]… IN OUT`: changes an object's recipients without touching its payload.
+ * `enseal rewrap KEY… [ADD…] [--remove KEYID]… [--legacy] [--kms-discovery] [--kdf K]
+ * [--kdf-cost C] [--kms-store P] [--context K=V]… [--force] IN OUT`: changes an object's
+ * recipients without touching its payload (`./rotate.ts` re-encrypts under a new data key).
  *
  * The header is read off IN (file or stdin) and unlocked with the keys (checking the header MAC
  * and any expected context); recipients are removed and added; OUT receives the new header and
@@ -13,16 +14,17 @@
  *
  * @module
  */
-import { Transform, type TransformCallback } from 'node:stream';
 import { rewrap } from '../envelope/rewrap.js';
 import { inspect } from '../envelope/inspect.js';
 import type { Stanza } from '../format/header.js';
 import { KMS_REQUESTED_PARAM, KMS_STANZA_PREFIX } from '../keys/kms.js';
 import type { RewrapCommand } from './args.js';
 import { usageError } from './cli-error.js';
-import { openInput, openOutput, type Input, type Output } from './io.js';
+import { openInput, openOutput, refuseCiphertextOnTerminal, type Input, type Output } from './io.js';
 import { KeyLoader, type KeyLoaderOptions } from './key-loader.js';
+import { prepend } from './prepend.js';
 import { readHeader } from './read-header.js';
+import { quoted } from './terminal-text.js';
 import { pipeToOutput } from './transfer.js';
 
 /**
@@ -36,8 +38,8 @@ export function removes(stanza: Pick<Stanza, 'type' | 'keyId' | 'params'>, id: s
   return stanza.type.startsWith(KMS_STANZA_PREFIX) && Object.hasOwn(stanza.params, KMS_REQUESTED_PARAM) && stanza.params[KMS_REQUESTED_PARAM] === id;
 }
 
-/** A key id for a message: quoted, and cut short (an ARN may be 2048 bytes). */
-const shown = (id: string): string => JSON.stringify(id.length > 80 ? `${id.slice(0, 77)}...` : id);
+/** A key id for a message: escaped, quoted, and cut short (an ARN may be 2048 bytes). */
+const shown = (id: string): string => quoted(id, 80);
 
 /** Refuses a `--remove` that matches no recipient (listing a few key ids, which are not secret). */
 function checkRemovals(header: Uint8Array, remove: readonly string[]): void {
@@ -51,34 +53,16 @@ function checkRemovals(header: Uint8Array, remove: readonly string[]): void {
   }
 }
 
-/** A pass-through stream that emits `head` before everything else. */
-function prepend(head: Uint8Array): Transform {
-  let sent = false;
-  const send = (t: Transform): void => {
-    if (!sent) t.push(head);
-    sent = true;
-  };
-  return new Transform({
-    transform(this: Transform, chunk: Buffer, _encoding: BufferEncoding, cb: TransformCallback): void {
-      send(this);
-      cb(null, chunk);
-    },
-    flush(this: Transform, cb: TransformCallback): void {
-      send(this);
-      cb();
-    },
-  });
-}
-
 /**
  * Runs `rewrap`.
  * @param cmd - parsed command
- * @param io - the environment and terminal (default: the process's own)
- * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`/`ERR_CANCELLED`; EnsealError (`ERR_NO_KEY`,
+ * @param io - the environment, terminal and warning sink (default: the process's own)
+ * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`/`ERR_CANCELLED`/`ERR_IO`; EnsealError (`ERR_NO_KEY`,
  *   `ERR_AUTH`, `ERR_CONTEXT`, `ERR_HEADER`, `ERR_TRUNCATED`, KMS errors); system errors for I/O
  */
-export async function rewrapCommand(cmd: RewrapCommand, io: Pick<KeyLoaderOptions, 'env' | 'terminal'> = {}): Promise<void> {
-  const loader = new KeyLoader({ kmsStore: cmd.kmsStore, kdf: cmd.kdf, ...io });
+export async function rewrapCommand(cmd: RewrapCommand, io: Pick<KeyLoaderOptions, 'env' | 'terminal' | 'warn'> = {}): Promise<void> {
+  refuseCiphertextOnTerminal(cmd.output, cmd.force);
+  const loader = new KeyLoader({ kmsStore: cmd.kmsStore, kdf: cmd.kdf, legacyRsa: cmd.legacyRsa, kmsDiscovery: cmd.kmsDiscovery, ...io });
   let input: Input | undefined;
   try {
     const [keys, add] = await loader.load([
@@ -90,7 +74,7 @@ export async function rewrapCommand(cmd: RewrapCommand, io: Pick<KeyLoaderOption
     checkRemovals(header, cmd.remove);
     const remove = (s: Stanza): boolean => cmd.remove.some((id) => removes(s, id));
     const newHeader = await rewrap(header, { keys: keys!, add: add!, remove, context: cmd.context });
-    const output: Output = await openOutput(cmd.output);
+    const output: Output = await openOutput(cmd.output, { followSymlink: cmd.force });
     const stream = input.stream;
     input = undefined; // owned by the pipeline from here
     await pipeToOutput([stream, prepend(newHeader)], output);

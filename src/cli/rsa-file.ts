@@ -9,7 +9,9 @@ import { fromUtf8, wipe } from '../bytes.js';
 import type { RsaKeyInput } from '../backends/backend.js';
 import { rsaKey, type RsaKeyProvider } from '../keys/rsa.js';
 import { CliError } from './cli-error.js';
+import { keyFileModeWarning, warnOnStderr, type Warn } from './key-permissions.js';
 import { MAX_KEY_FILE_SIZE, readLimited } from './keyfile.js';
+import { quoted } from './terminal-text.js';
 
 /** Which half of the pair a file must hold. */
 export type RsaPart = 'public' | 'private';
@@ -33,22 +35,34 @@ function keyInput(bytes: Uint8Array): RsaKeyInput {
   return bytes.slice();
 }
 
+/** Options of {@link loadRsaKeyFile}. */
+export interface RsaFileOptions {
+  /** `--legacy`: a private key also reads the legacy `rsa-oaep-sha1` and `rsa-pkcs1` stanzas. */
+  readonly legacy?: boolean;
+  /** Where the permission warning of a private key file goes (default stderr). */
+  readonly warn?: Warn;
+}
+
 /**
- * Loads an RSA key file as an `rsaKey` provider (with the default `sha256:…` key id).
+ * Loads an RSA key file as an `rsaKey` provider (with the default `sha256:…` key id). A private
+ * key file that group or others can access gets a warning (see `./key-permissions.ts`).
  * @param path - key file path
  * @param part - `public` (a recipient; a private key file also works) or `private` (a key)
+ * @param opts - `legacy` (`--legacy`, private keys only), `warn`
  * @returns the provider, its key already imported; `dispose()` it when done
  * @throws CliError `ERR_KEYFILE` when the file cannot be read or holds no usable RSA key
  * @example
  * ```ts
  * const alice = await loadRsaKeyFile('alice.pub', 'public');
+ * const bob = await loadRsaKeyFile('bob.pem', 'private', { legacy: true });
  * ```
  */
-export async function loadRsaKeyFile(path: string, part: RsaPart): Promise<RsaKeyProvider> {
-  const fail = (why: string): CliError => new CliError('ERR_KEYFILE', `RSA key file ${path}: ${why}`);
+export async function loadRsaKeyFile(path: string, part: RsaPart, opts: RsaFileOptions = {}): Promise<RsaKeyProvider> {
+  const fail = (why: string): CliError => new CliError('ERR_KEYFILE', `RSA key file ${quoted(path)}: ${why}`);
   let bytes: Uint8Array;
+  let mode = 0;
   try {
-    bytes = await readLimited(path, MAX_KEY_FILE_SIZE);
+    bytes = await readLimited(path, MAX_KEY_FILE_SIZE, (m) => (mode = m));
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     throw fail(`cannot be read (${typeof code === 'string' ? code : 'error'})`);
@@ -65,9 +79,8 @@ export async function loadRsaKeyFile(path: string, part: RsaPart): Promise<RsaKe
   }
   let provider: RsaKeyProvider | undefined;
   try {
-    provider = rsaKey(part === 'public' ? { publicKey: input } : { privateKey: input });
+    provider = rsaKey(part === 'public' ? { publicKey: input } : { privateKey: input, legacy: opts.legacy === true });
     await provider.keyId(); // imports the key now
-    return provider;
   } catch {
     provider?.dispose();
     // The cause may quote parser internals; the file's content is never shown.
@@ -75,4 +88,8 @@ export async function loadRsaKeyFile(path: string, part: RsaPart): Promise<RsaKe
   } finally {
     if (input instanceof Uint8Array) wipe(input); // the provider keeps its own copy
   }
+  const warning = part === 'private' ? keyFileModeWarning(path, mode) : undefined;
+  if (warning !== undefined) (opts.warn ?? warnOnStderr)(warning);
+  return provider;
 }
+

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { escapeControl } from '../bytes.js';
 import { usageError } from './cli-error.js';
 
 /** How an option may appear: once with a value, any number of times with a value, or once as a flag. */
@@ -73,10 +74,10 @@ export function scan(command: string, args: readonly string[], spec: OptionSpec)
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (kind === undefined) throw usageError(`unknown option --${name} for ${command}`);
+    if (kind === undefined) throw usageError(`unknown option --${escapeControl(name, 60)} for ${command}`);
     let value: string;
     if (kind === 'flag') {
-      if (eq !== -1) throw usageError(`option --${name} takes no value`);
+      if (eq !== -1) throw usageError(`option --${escapeControl(name, 60)} takes no value`);
       value = '';
     } else if (eq !== -1) {
       value = arg.slice(eq + 1);

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Readable, Transform, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { openInput, openOutput, type Output } from './io.js';
+import { openInput, openOutput, type Output, type OutputOptions } from './io.js';
 import { progressStream, shouldShowProgress } from './progress.js';
 
 /**
@@ -16,7 +16,7 @@ import { progressStream, shouldShowProgress } from './progress.js';
  * @param output - an opened output (owned: committed or aborted here)
  * @throws whatever a stage threw (after aborting the output)
  */
-export async function pipeToOutput(stages: readonly (Readable | Transform)[], output: Output): Promise<void> {
+export async function pipeToOutput(stages: readonly (Readable | Duplex)[], output: Output): Promise<void> {
   try {
     await pipeline([...stages, output.stream] as (Readable | Writable)[]);
     await output.commit();
@@ -31,18 +31,19 @@ export async function pipeToOutput(stages: readonly (Readable | Transform)[], ou
  * @param inPath - file path or `-`
  * @param outPath - file path or `-`
  * @param makeTransform - creates the transform once IN and OUT are open
- * @throws EnsealError from the transform; system errors for I/O
+ * @param outputOptions - how OUT is opened (`followSymlink` for `--force`)
+ * @throws EnsealError from the transform; CliError and system errors for I/O
  */
-export async function transfer(inPath: string, outPath: string, makeTransform: () => Transform): Promise<void> {
+export async function transfer(inPath: string, outPath: string, makeTransform: () => Duplex, outputOptions: OutputOptions = {}): Promise<void> {
   const input = await openInput(inPath);
   let output: Output;
   try {
-    output = await openOutput(outPath);
+    output = await openOutput(outPath, outputOptions);
   } catch (e) {
     input.stream.destroy();
     throw e;
   }
-  const stages: (Readable | Transform)[] = [input.stream];
+  const stages: (Readable | Duplex)[] = [input.stream];
   if (input.size !== undefined && shouldShowProgress(process.stderr.isTTY, input.size)) {
     stages.push(progressStream(input.size, (text) => process.stderr.write(text)));
   }

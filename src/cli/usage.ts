@@ -10,15 +10,19 @@ export const USAGE = `Usage:
   enseal keygen aes --out FILE [--id ID]
   enseal keygen rsa --out FILE [--bits 2048|3072|4096]
   enseal encrypt RECIPIENT... [--kdf KDF] [--kdf-cost LIST] [--kms-store PATH]
-                 [--context K=V]... IN OUT
-  enseal decrypt KEY... [--kms-store PATH] [--context K=V]... [--range START-END] IN OUT
-  enseal rewrap KEY... [ADDED...] [--remove KEYID]... [--kdf KDF] [--kdf-cost LIST]
-                [--kms-store PATH] [--context K=V]... IN OUT
+                 [--context K=V]... [--force] IN OUT
+  enseal decrypt KEY... [--legacy] [--kms-discovery] [--kms-store PATH] [--context K=V]...
+                 [--range START-END|START-|-N] [--force] IN OUT
+  enseal rewrap KEY... [ADDED...] [--remove KEYID]... [--legacy] [--kms-discovery]
+                [--kdf KDF] [--kdf-cost LIST] [--kms-store PATH] [--context K=V]... [--force]
+                IN OUT
+  enseal rotate KEY... ADDED... [--legacy] [--kms-discovery] [--kdf KDF] [--kdf-cost LIST]
+                [--kms-store PATH] [--context K=V]... [--force] IN OUT
   enseal inspect IN
   enseal kms create-key [--alias ALIAS] [--store PATH]
   enseal kms list [--json] [--store PATH]
   enseal kms rotate|disable|enable KEY [--store PATH]
-  enseal help | --help | -h
+  enseal help [COMMAND] | --help | -h      (COMMAND --help: that command's help only)
   enseal --version
 
 Recipients (encrypt; each one alone can decrypt; any mix, in this order in the header):
@@ -33,13 +37,21 @@ Recipients (encrypt; each one alone can decrypt; any mix, in this order in the h
   --passphrase          a passphrase, typed twice on the terminal (no echo)
   Each option may be repeated, except --passphrase. At least one recipient is needed.
 
-Keys (decrypt, and the keys that unlock a rewrap; any one that fits is enough):
+Keys (decrypt, and the keys that unlock a rewrap or rotate; any one that fits is enough):
   --key FILE, --kms SPEC, --passphrase-env VAR as above; --passphrase asks once;
   --rsa-private FILE    an RSA private key (PEM: PKCS#8 or PKCS#1; DER; JWK)
-  --kms local           any key of the local store that a recipient of IN names
+  --kms local           any key of the local store that a recipient of IN names (discovery)
+  --kms aws:|alibaba:|vault:KEYID  only recipients made under that key (strict)
+  --kms-discovery       makes each --kms aws:/alibaba:/vault: key unwrap recipients made under
+                        ANY key of that KMS the credentials may use (the KEYID then only picks
+                        the KMS); use it only when any such key is acceptable
+  --legacy              --rsa-private keys also read the legacy RSA stanzas (rsa-oaep-sha1,
+                        rsa-pkcs1, written by OSS SDKs); without it they are refused
+  A key file (--key, --add-key, --rsa-private) that group or others can access gets a
+  warning on stderr (run chmod 600 FILE); it is still used.
 
 Passphrase costs (encrypt, and the passphrases rewrap adds; decryption reads them from IN):
-  --kdf argon2id|scrypt|pbkdf2          default argon2id
+  --kdf argon2id|scrypt|pbkdf2          default argon2id (pbkdf2-sha256 = pbkdf2)
   --kdf-cost m=KiB,t=PASSES,p=LANES     argon2id, default m=131072,t=2,p=1
   --kdf-cost N=COST,r=BLOCK,p=PAR       scrypt, default N=131072,r=8,p=1
   --kdf-cost i=ITERATIONS               pbkdf2 (HMAC-SHA-256), default i=600000
@@ -58,8 +70,10 @@ Commands:
   decrypt     Decrypt and authenticate IN with any of the KEYs. Each --context pair must be
               present in the header with the same value (else ERR_CONTEXT).
               --range START-END writes only plaintext bytes START..END (inclusive, as in
-              HTTP; "START-" means to the end), reading only the chunks it needs; IN must be
-              a file. A START at or past the end fails with ERR_RANGE.
+              HTTP; "START-" means to the end; "-N" means the last N bytes, or all of a
+              shorter plaintext), reading only the chunks it needs; IN must be a file. A
+              START at or past the end, or any range of an empty plaintext, fails with
+              ERR_RANGE.
   rewrap      Change the recipients of IN without touching its payload: unlock the header
               with any KEY, remove recipients, add new ones, and write the new header and
               the unchanged payload bytes to OUT (streamed; IN may be "-"). ADDED recipients
@@ -68,9 +82,15 @@ Commands:
               --remove KEYID drops each recipient with that key id (see inspect), or a KMS
               recipient added under that key id or alias; it must match one. At least one
               --add-... or --remove is needed, and one recipient must remain. The payload is
-              not decrypted, so rewrap does not check it.
+              not decrypted, so rewrap does not check it. rewrap keeps the data key.
+  rotate      Re-encrypt IN under a fresh data key for the ADDED recipients only (at least
+              one; IN's recipients are not carried over: give a key again as --add-... to
+              keep it), carrying IN's encryption context over. IN is decrypted and every
+              chunk authenticated on the way (streamed; IN may be "-"). rotate retires the
+              data key; rewrap only changes who can unwrap it.
   inspect     Print the header of IN as JSON: context, recipients' key ids, sizes. Needs no
-              key and authenticates nothing.
+              key and authenticates nothing. Characters a terminal would interpret (control,
+              C1, bidi) are printed as \\uXXXX escapes; the JSON keeps its value.
   kms         Manage the local KMS store (a file of AES-256 master keys, mode 0600):
               create-key  create a key (the store too, on first use); print its id
               list        print id, alias, enabled, number of versions, creation time
@@ -82,7 +102,7 @@ Commands:
               keys protect: for anything that matters, use a cloud KMS or an HSM.
 
 Local KMS store:
-  --kms-store PATH (encrypt, decrypt, rewrap) or --store PATH (kms), else the file named by
+  --kms-store PATH (encrypt, decrypt, rewrap, rotate) or --store PATH (kms), else the file named by
   ENSEAL_KMS_STORE, else ~/.enseal/kms.json.
 
 Cloud KMS configuration (environment; an empty variable counts as unset, and a missing one
@@ -93,7 +113,9 @@ is a usage error naming it):
            ALIBABA_CLOUD_ACCESS_KEY_SECRET, optional ALIBABA_CLOUD_SECURITY_TOKEN;
            ENSEAL_ALIBABA_KMS_ENDPOINT overrides the endpoint
   vault    VAULT_ADDR, VAULT_TOKEN, optional VAULT_NAMESPACE; ENSEAL_VAULT_TRANSIT_MOUNT
-           names the Transit mount (default "transit")
+           names the Transit mount (default "transit"). The object's encryption context is
+           bound to every Vault call: as associated data (AEAD keys such as aes256-gcm96),
+           or with ENSEAL_VAULT_DERIVED=1 by key derivation (keys created derived=true)
   Endpoints must be https:. ENSEAL_KMS_ALLOW_INSECURE_HTTP=1 allows plain http: to a
   loopback address (127.0.0.1, localhost, [::1]) only: it exists for tests and local
   emulators; never set it in production.
@@ -105,12 +127,20 @@ Passphrases:
 
 Input and output:
   IN "-" reads stdin; OUT "-" writes stdout.
-  A file OUT is written to a temporary file (mode 0600) in the same directory and renamed
-  into place only on success: on failure (or Ctrl-C) no OUT file is created and an existing
-  one is left as it was. A new OUT therefore has mode 0600.
-  With OUT "-", output goes to stdout as it is produced. If decryption fails part-way,
-  stdout may already hold the chunks that authenticated before the failure: only the exit
-  status tells whether the output is complete.
+  A regular-file OUT (new or existing) is written to a temporary file (mode 0600) in the same
+  directory and renamed into place only on success: on failure (or Ctrl-C) no OUT file is
+  created and an existing one is left as it was. A new OUT therefore has mode 0600.
+  An OUT that is a character or block device, a FIFO or a socket is written in place: never
+  replaced, truncated or chmod-ed (/dev/null stays /dev/null).
+  An OUT that is a symbolic link is refused (ERR_USAGE, naming the link's target); with
+  --force the link is followed: its target is written as above (atomically, in the target's
+  own directory) and the link stays a link.
+  Ciphertext (encrypt, rewrap, rotate) is not written to a terminal: with OUT "-" and stdout
+  a terminal they refuse (ERR_USAGE) unless --force is given.
+  With OUT "-" (or a device, FIFO or socket), output goes out as it is produced. If
+  decryption fails part-way, stdout may already hold the chunks that authenticated before
+  the failure: only the exit status tells whether the output is complete. If the reader goes
+  away (enseal decrypt x - | head -c 1), enseal stops quietly with status 0.
   A progress bar is drawn on stderr when stderr is a terminal and IN is a file larger than
   16 MiB.
 
@@ -129,7 +159,10 @@ Exit status:
   130  passphrase entry was cancelled (ERR_CANCELLED)
   When no key can unwrap the data key only because of one KMS condition (a disabled key,
   an unreachable or refusing KMS), that condition's code is reported instead of ERR_NO_KEY.
-  Errors are reported on stderr as one line: "enseal: CODE: message".
+  Errors are reported on stderr as one line: "enseal: CODE: message"; an ERR_NO_KEY (or the
+  KMS condition reported in its place) is followed by one line per cause, "enseal:   - ...".
+  Text from IN (key ids, labels, context) and file names are printed with control and bidi
+  characters escaped.
 `;
 
 /**

@@ -7,9 +7,9 @@
  * @module
  */
 import { concat, wipe, type Bytes } from '../bytes.js';
-import { ChunkedReader, checkSource, readExact, type RandomAccessSource } from '../format/chunked-reader.js';
+import { ChunkedReader, readExact, sourceSize, type RandomAccessSource } from '../format/chunked-reader.js';
 import { COBBLESTONE_256, PREAMBLE_LENGTH, openPreamble, openedSize } from '../format/cobblestone.js';
-import { decodeHeaderPrefix, type Header } from '../format/header.js';
+import { decodeHeaderPrefix, headerCut, type Header } from '../format/header.js';
 import { HEADER_PREFIX_LENGTH } from '../format/limits.js';
 import { checkDecryptOptions, unlockHeader, type DecryptOptions } from './options.js';
 
@@ -23,17 +23,27 @@ export interface ByteRange {
   end?: number;
 }
 
-/** An opened enseal object supporting authenticated ranged reads. */
+/**
+ * An opened enseal object supporting authenticated ranged reads. It uses one snapshot of the
+ * source's `size`, taken by `openReader`. After `close()`, `verifiedSize()` and `read()` reject
+ * with `ERR_STATE`, also when they were in flight as `close()` ran.
+ */
 export interface EnvelopeReader {
   /** The decoded (and MAC-verified) header. */
   readonly header: Header;
   /** Plaintext size implied by the object length; not authenticated until `verifiedSize()`. */
   readonly size: number;
-  /** Authenticates the final chunk (once, cached) and returns the plaintext size. */
+  /**
+   * Authenticates the final chunk (once, cached) and returns the plaintext size.
+   * @throws EnsealError `ERR_AUTH` (final chunk), `ERR_STATE` (closed)
+   */
   verifiedSize(): Promise<number>;
-  /** Decrypts an inclusive range; see {@link decryptRange}. */
+  /**
+   * Decrypts an inclusive range; see {@link decryptRange}.
+   * @throws EnsealError `ERR_RANGE`, `ERR_AUTH`, `ERR_TRUNCATED`, `ERR_STATE` (closed)
+   */
   read(range: ByteRange): Promise<Bytes>;
-  /** Wipes cached plaintext and key material. */
+  /** Wipes cached plaintext and key material. Idempotent. */
   close(): void;
 }
 
@@ -53,31 +63,37 @@ export interface EnvelopeReader {
  * ```
  */
 export async function openReader(source: RandomAccessSource, opts: DecryptOptions): Promise<EnvelopeReader> {
-  checkSource(source);
+  const size = sourceSize(source); // the one read of source.size
   const backend = checkDecryptOptions(opts);
-  const prefix = await readExact(source, 0, Math.min(HEADER_PREFIX_LENGTH, source.size));
+  const prefix = await readExact(source, 0, Math.min(HEADER_PREFIX_LENGTH, size));
   const headerLength = decodeHeaderPrefix(prefix);
-  openedSize(Math.max(0, source.size - headerLength)); // reject impossible lengths before any key use
+  if (size < headerLength) throw headerCut(headerLength, size);
+  openedSize(size - headerLength); // reject impossible lengths before any key use
   const rest = await readExact(source, HEADER_PREFIX_LENGTH, headerLength - HEADER_PREFIX_LENGTH + PREAMBLE_LENGTH);
   const bytes = concat(prefix, rest);
   const { header, dataKey } = await unlockHeader(bytes, opts, backend);
   let chunks: ChunkedReader;
   try {
     const cipher = await openPreamble(backend, COBBLESTONE_256, dataKey, bytes.subarray(headerLength), header.bound);
-    chunks = new ChunkedReader(source, headerLength, cipher);
+    try {
+      chunks = new ChunkedReader(source, headerLength, cipher, size);
+    } catch (e) {
+      cipher.dispose();
+      throw e;
+    }
   } finally {
     wipe(dataKey);
   }
-  return {
+  return Object.freeze({
     header,
     size: chunks.size,
     verifiedSize: () => chunks.verifiedSize(),
-    read: (range) => {
+    read: async (range: ByteRange) => {
       if (typeof range !== 'object' || range === null) throw new TypeError('"range" expected { start, end? }');
       return chunks.read(range.start, range.end);
     },
     close: () => chunks.dispose(),
-  };
+  });
 }
 
 /**

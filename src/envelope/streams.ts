@@ -12,16 +12,18 @@ import { EnsealError } from '../errors.js';
 import { ChunkOpener } from '../format/chunked-open.js';
 import { ChunkSealer } from '../format/chunked-seal.js';
 import { COBBLESTONE_256, SALT_LENGTH, deriveMessageKeys, openPreamble } from '../format/cobblestone.js';
-import { decodeHeaderPrefix } from '../format/header.js';
+import { decodeHeaderPrefix, headerCut, type Header } from '../format/header.js';
 import { HEADER_PREFIX_LENGTH } from '../format/limits.js';
 import { pushTransform, type PushMachine } from '../streams/push-transform.js';
 import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from './options.js';
 
 /**
- * A `TransformStream` that encrypts a plaintext byte stream into an enseal object.
+ * A `TransformStream` that encrypts a plaintext byte stream into an enseal object. Cancelling
+ * the readable side, aborting the writable side, or any error disposes the stream's keys.
  *
  * @param opts - `recipients` (required), `context`, `backend`
  * @returns plaintext in, enseal object out (header first)
+ * @throws TypeError/RangeError (through the stream) for invalid options
  * @example
  * ```ts
  * await blob.stream().pipeThrough(encryptStream({ recipients: [key] })).pipeTo(upload);
@@ -31,7 +33,11 @@ export function encryptStream(opts: EncryptOptions): TransformStream<Uint8Array,
   return pushTransform(encryptMachine(opts));
 }
 
-/** The state machine behind {@link encryptStream} (shared with the Node stream adapter). */
+/**
+ * The state machine behind {@link encryptStream} (shared with the Node stream adapter).
+ * @param opts - as {@link encryptStream}
+ * @returns a factory of the machine: seals the header, then the payload chunk by chunk
+ */
 export function encryptMachine(opts: EncryptOptions): () => Promise<PushMachine> {
   const backend = getBackend(opts?.backend);
   return async () => {
@@ -54,40 +60,61 @@ export function encryptMachine(opts: EncryptOptions): () => Promise<PushMachine>
 }
 
 /**
- * A `TransformStream` that decrypts an enseal object stream.
+ * A `TransformStream` that decrypts an enseal object stream. Cancelling the readable side,
+ * aborting the writable side, or any error disposes the stream's keys.
  *
  * @param opts - `keys` (required), expected `context`, `backend`
  * @returns enseal object in, authenticated plaintext out
+ * @throws TypeError for invalid options (at call time)
  * @throws (through the stream) EnsealError `ERR_HEADER`, `ERR_CONTEXT`, `ERR_NO_KEY`, `ERR_AUTH`,
  *   `ERR_TRUNCATED`; once errored, the stream stays errored
+ * @example
+ * ```ts
+ * const plain = await new Response(upload.pipeThrough(decryptStream({ keys: [key] }))).arrayBuffer();
+ * ```
  */
 export function decryptStream(opts: DecryptOptions): TransformStream<Uint8Array, Uint8Array> {
   return pushTransform(decryptMachine(opts));
 }
 
-/** The state machine behind {@link decryptStream} (shared with the Node stream adapter). */
-export function decryptMachine(opts: DecryptOptions): () => Promise<PushMachine> {
+/**
+ * The state machine behind {@link decryptStream} (shared with the Node stream adapter and
+ * `rotateStream`).
+ * @param opts - as {@link decryptStream}
+ * @param onHeader - called once with the authenticated header, before any plaintext
+ * @returns a factory of the machine: collects and unlocks the header, then opens the payload
+ * @throws TypeError for invalid options
+ */
+export function decryptMachine(opts: DecryptOptions, onHeader?: (header: Header) => void): () => Promise<PushMachine> {
   const backend = checkDecryptOptions(opts);
   return async () => {
     let head: Uint8Array = new Uint8Array(HEADER_PREFIX_LENGTH);
     let fill = 0;
     let opener: ChunkOpener | undefined;
     let dataKey: Uint8Array | undefined;
+    let aborted = false;
+    const cancelled = (): EnsealError => new EnsealError('ERR_STATE', 'the stream was cancelled');
 
     const unlock = async (headerBytes: Uint8Array): Promise<ChunkOpener> => {
       const unlocked = await unlockHeader(headerBytes, opts, backend);
+      if (aborted) {
+        wipe(unlocked.dataKey); // cancelled while the key was being unwrapped
+        throw cancelled();
+      }
       dataKey = unlocked.dataKey;
+      onHeader?.(unlocked.header);
       return new ChunkOpener(async (preamble) => {
         try {
           return await openPreamble(backend, COBBLESTONE_256, unlocked.dataKey, preamble, unlocked.header.bound);
         } finally {
-          wipe(dataKey);
+          wipe(unlocked.dataKey);
         }
       });
     };
 
     return {
       async push(data): Promise<Bytes[]> {
+        if (aborted) throw cancelled();
         if (opener !== undefined) return opener.push(data);
         let off = 0;
         while (opener === undefined && off < data.length) {
@@ -103,15 +130,28 @@ export function decryptMachine(opts: DecryptOptions): () => Promise<PushMachine>
             head = grown;
           } else {
             opener = await unlock(head);
+            if (aborted) opener.abort(); // cancelled just now: its next call throws ERR_STATE
           }
         }
         return opener !== undefined && off < data.length ? opener.push(data.subarray(off)) : [];
       },
       async finish(): Promise<Bytes[]> {
-        if (opener === undefined) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the header');
-        return [await opener.finish()];
+        try {
+          if (aborted) throw cancelled();
+          if (opener === undefined && head.length === HEADER_PREFIX_LENGTH) decodeHeaderPrefix(head.subarray(0, fill)); // throws: too short, or not ours
+          if (opener === undefined) {
+            throw headerCut(head.length, fill);
+          }
+          return [await opener.finish()];
+        } finally {
+          wipe(dataKey); // already wiped once the preamble was read; not when the stream ended before it
+        }
       },
-      abort: () => wipe(dataKey),
+      abort: () => {
+        aborted = true;
+        wipe(dataKey);
+        opener?.abort();
+      },
     };
   };
 }

@@ -6,7 +6,9 @@
  * look-ahead is needed. `finish()` requires a short final chunk of at least one tag, else the
  * message was truncated (spec §"Implementation notes").
  *
- * After any failure the opener stays failed: every later call rethrows the same error.
+ * After any failure the opener stays failed: every later call rethrows the same error. `abort()`
+ * (a cancelled stream) disposes the keys at once, and every later call, or a call in flight,
+ * fails with `ERR_STATE`.
  *
  * @module
  */
@@ -14,7 +16,7 @@ import type { Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { BATCH_CHUNKS } from './chunked-seal.js';
 import { Framer } from '../streams/framer.js';
-import { PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH, type ChunkCipher } from './cobblestone.js';
+import { PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH, missingFinalChunk, type ChunkCipher } from './cobblestone.js';
 
 /** Turns the 56-byte preamble into a keyed cipher, checking the commitment. */
 export type Keyer = (preamble: Bytes) => Promise<ChunkCipher>;
@@ -53,7 +55,12 @@ export class ChunkOpener {
         this.#preambleFill += n;
         off = n;
         if (this.#preambleFill < PREAMBLE_LENGTH) return [];
-        this.#cipher = await this.#keyer(this.#preamble);
+        const cipher = await this.#keyer(this.#preamble);
+        if (this.#error !== undefined) {
+          cipher.dispose(); // aborted while the keys were being derived
+          throw this.#error;
+        }
+        this.#cipher = cipher;
       }
       const cipher = this.#cipher;
       return this.#framer.push(off === 0 ? data : data.subarray(off), async (sealed) => {
@@ -82,11 +89,11 @@ export class ChunkOpener {
     return this.#guard(async () => {
       if (this.#finished) throw new EnsealError('ERR_STATE', 'message already finished');
       this.#finished = true;
-      if (this.#cipher === undefined) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the preamble');
-      const rest = this.#framer.buffered;
-      if (rest.length < TAG_LENGTH) {
-        throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends without a short final chunk');
+      if (this.#cipher === undefined) {
+        throw new EnsealError('ERR_TRUNCATED', 'ciphertext was tampered with or truncated: it ends inside the payload preamble');
       }
+      const rest = this.#framer.buffered;
+      if (rest.length < TAG_LENGTH) throw missingFinalChunk();
       const last = await this.#cipher.open(this.#index, rest);
       this.#index++;
       this.#cipher.dispose();
@@ -94,12 +101,28 @@ export class ChunkOpener {
     });
   }
 
+  /**
+   * Abandons the message (the stream was cancelled): disposes the keys now. Idempotent; a no-op
+   * after a failure or a finished message.
+   */
+  abort(): void {
+    this.#error ??= new EnsealError('ERR_STATE', 'the stream was cancelled');
+    this.#cipher?.dispose();
+  }
+
   async #guard<T>(f: () => Promise<T>): Promise<T> {
     if (this.#error !== undefined) throw this.#error;
     try {
-      return await f();
+      const out = await f();
+      if (this.#error !== undefined) {
+        // aborted while this call was in flight: release nothing
+        if (Array.isArray(out)) for (const b of out as Bytes[]) b.fill(0);
+        else if (out instanceof Uint8Array) out.fill(0);
+        throw this.#error;
+      }
+      return out;
     } catch (e) {
-      this.#error = e;
+      this.#error ??= e;
       this.#cipher?.dispose();
       throw e;
     }

@@ -94,16 +94,37 @@ export function sealedSize(plaintextLength: number): number {
 export function openedSize(sealedLength: number): number {
   checkLength(sealedLength, 'sealedLength');
   if (sealedLength < PREAMBLE_LENGTH + TAG_LENGTH) {
-    throw new EnsealError('ERR_TRUNCATED', `ciphertext of ${sealedLength} bytes is too short for a message`);
+    throw new EnsealError(
+      'ERR_TRUNCATED',
+      `ciphertext was tampered with or truncated: a payload of ${sealedLength} bytes cannot hold the ${PREAMBLE_LENGTH}-byte preamble and a final chunk`,
+    );
   }
   const body = sealedLength - PREAMBLE_LENGTH;
   const full = Math.floor(body / SEALED_CHUNK_SIZE);
   const rest = body % SEALED_CHUNK_SIZE;
   // A final chunk shorter than a tag means the message was cut inside a chunk, or right after a
   // full chunk (the mandatory short final chunk is missing).
-  if (rest < TAG_LENGTH) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends without a short final chunk');
+  if (rest < TAG_LENGTH) throw missingFinalChunk();
   if (full + 1 > MAX_CHUNKS) throw new EnsealError('ERR_LIMIT', 'ciphertext exceeds the 2^38-chunk limit');
   return full * CHUNK_SIZE + rest - TAG_LENGTH;
+}
+
+/**
+ * The error of a message that ends inside a chunk, or right after a full chunk.
+ * @returns a fresh `EnsealError` `ERR_TRUNCATED`
+ */
+export function missingFinalChunk(): EnsealError {
+  return new EnsealError('ERR_TRUNCATED', 'ciphertext was tampered with or truncated: it ends without a short final chunk');
+}
+
+/**
+ * The error of a chunk whose tag did not verify (fixed message plus the index, never bytes).
+ * @param index - the chunk index
+ * @returns a fresh `EnsealError` `ERR_AUTH` with `chunk = index`
+ */
+export function chunkFailure(index: number): EnsealError {
+  const e = chunkAuthError(index);
+  return new EnsealError('ERR_AUTH', `${e.message}: ciphertext was tampered with or truncated`, { chunk: index });
 }
 
 /** Throws RangeError unless `n` is a non-negative safe integer. */
@@ -171,14 +192,16 @@ export async function openPreamble(
 
 /**
  * Owns the AEAD key and base nonce of one message and derives every chunk nonce; every call
- * names the chunk index it is for.
+ * names the chunk index it is for. Once disposed, every call, including one still awaiting the
+ * backend when `dispose()` ran, fails with `ERR_STATE` and releases no plaintext.
  */
 export class ChunkCipher {
   readonly #aead: AesGcmKey;
   readonly #baseNonce: Bytes;
+  #disposed = false;
 
   /**
-   * @param aead - the message's AEAD key
+   * @param aead - the message's AEAD key (owned by this object: disposed with it)
    * @param baseNonce - 12-byte base nonce (owned by this object)
    */
   constructor(aead: AesGcmKey, baseNonce: Bytes) {
@@ -186,12 +209,33 @@ export class ChunkCipher {
     this.#baseNonce = baseNonce;
   }
 
+  /** Whether {@link dispose} ran. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #live(): void {
+    if (this.#disposed) throw disposedCipher();
+  }
+
+  /** Checks the cipher once an awaited backend call settled; wipes `out` if it was disposed. */
+  #after<T extends Bytes | Bytes[]>(out: T): T {
+    if (this.#disposed) {
+      for (const b of (Array.isArray(out) ? out : [out]) as Bytes[]) b.fill(0);
+      throw disposedCipher();
+    }
+    return out;
+  }
+
   /**
    * nonce_i = base_nonce XOR i as a 96-bit big-endian integer; i < 2^38 touches only the last
    * 5 bytes (spec §"AEAD usage").
-   * @throws EnsealError `ERR_LIMIT` when `index` reaches 2^38
+   * @param index - the chunk index
+   * @returns a fresh 12-byte nonce
+   * @throws EnsealError `ERR_LIMIT` when `index` reaches 2^38; `ERR_STATE` once disposed
    */
   nonce(index: number): Bytes {
+    this.#live();
     if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`"index" expected a non-negative integer, got ${index}`);
     if (index >= MAX_CHUNKS) throw new EnsealError('ERR_LIMIT', 'message exceeds the 2^38-chunk limit');
     const n = this.#baseNonce.slice();
@@ -205,50 +249,69 @@ export class ChunkCipher {
     return n;
   }
 
-  /** Encrypts chunk `index`; the AEAD's AAD is empty (spec: "MUST be empty"). */
-  seal(index: number, plaintext: Uint8Array): Promise<Bytes> {
-    return this.#aead.seal(this.nonce(index), plaintext);
+  /**
+   * Encrypts chunk `index`; the AEAD's AAD is empty (spec: "MUST be empty").
+   * @throws EnsealError `ERR_STATE` once disposed
+   */
+  async seal(index: number, plaintext: Uint8Array): Promise<Bytes> {
+    return this.#after(await this.#aead.seal(this.nonce(index), plaintext));
   }
 
   /**
    * Decrypts and authenticates chunk `index`.
-   * @throws EnsealError `ERR_AUTH` with `chunk = index` on failure
+   * @throws EnsealError `ERR_AUTH` with `chunk = index` on failure; `ERR_STATE` once disposed
    */
   async open(index: number, sealed: Uint8Array): Promise<Bytes> {
     const nonce = this.nonce(index);
+    let pt: Bytes;
     try {
-      return await this.#aead.open(nonce, sealed);
+      pt = await this.#aead.open(nonce, sealed);
     } catch (e) {
-      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkAuthError(index);
+      this.#live();
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkFailure(index);
       throw e;
     }
+    return this.#after(pt);
   }
 
   /**
    * Seals chunks `first, first+1, …` in one backend call.
    * @returns pieces whose concatenation is the sealed chunks, in order
+   * @throws EnsealError `ERR_STATE` once disposed
    */
-  sealChunks(first: number, plaintexts: readonly Uint8Array[]): Promise<Bytes[]> {
-    return this.#aead.sealBatch(plaintexts.map((_, i) => this.nonce(first + i)), plaintexts);
+  async sealChunks(first: number, plaintexts: readonly Uint8Array[]): Promise<Bytes[]> {
+    const nonces = plaintexts.map((_, i) => this.nonce(first + i));
+    return this.#after(await this.#aead.sealBatch(nonces, plaintexts));
   }
 
   /**
    * Opens chunks `first, first+1, …` in one backend call.
    * @returns their plaintexts, each authenticated
-   * @throws EnsealError `ERR_AUTH` with `chunk` = the index of the first chunk that failed
+   * @throws EnsealError `ERR_AUTH` with `chunk` = the index of the first chunk that failed;
+   *   `ERR_STATE` once disposed
    */
   async openChunks(first: number, sealed: readonly Uint8Array[]): Promise<Bytes[]> {
+    const nonces = sealed.map((_, i) => this.nonce(first + i));
+    let pts: Bytes[];
     try {
-      return await this.#aead.openBatch(sealed.map((_, i) => this.nonce(first + i)), sealed);
+      pts = await this.#aead.openBatch(nonces, sealed);
     } catch (e) {
-      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkAuthError(first + (e.chunk ?? 0));
+      this.#live();
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkFailure(first + (e.chunk ?? 0));
       throw e;
     }
+    return this.#after(pts);
   }
 
-  /** Wipes the base nonce and releases the AEAD key. */
+  /** Wipes the base nonce and disposes the AEAD key. Idempotent. */
   dispose(): void {
-    this.#aead.dispose();
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#baseNonce.fill(0);
+    this.#aead.dispose();
   }
+}
+
+function disposedCipher(): EnsealError {
+  return new EnsealError('ERR_STATE', 'the message keys were disposed (stream cancelled, reader closed, or message finished)');
 }

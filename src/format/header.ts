@@ -253,19 +253,49 @@ class Reader {
 }
 
 /**
- * Reads the fixed 12-byte prefix and returns the header length.
+ * The error of an object that ends inside its header (after a valid 12-byte prefix).
+ * @param headerLength - the declared header length
+ * @param present - the bytes there are
+ * @returns a fresh `EnsealError` `ERR_TRUNCATED`
+ */
+export function headerCut(headerLength: number, present: number): EnsealError {
+  return new EnsealError('ERR_TRUNCATED', `ciphertext was truncated: it ends inside the ${headerLength}-byte header (${present} bytes present)`);
+}
+
+/** The input does not start with the magic: whatever it is, it is not ours. */
+function badMagic(): EnsealError {
+  return new EnsealError('ERR_HEADER', 'not an enseal object: it does not start with the "enseal" magic');
+}
+
+/**
+ * Reads the fixed 12-byte prefix (FORMAT.md §2.1) and returns the header length.
+ *
+ * Errors are precise about what the bytes show: input whose bytes differ from the magic is
+ * `ERR_HEADER` ("not an enseal object"), even when it is shorter than 12 bytes; input that is a
+ * genuine prefix of an enseal header but shorter than 12 bytes (including empty input) is
+ * `ERR_TRUNCATED` (it may be an enseal object cut short; the message says it is not a whole one).
+ *
+ * @param bytes - at least the first 12 bytes of an object, when it has them
+ * @returns the declared header length, MIN_HEADER_LENGTH..65536
  * @throws EnsealError `ERR_TRUNCATED` if fewer than 12 bytes, `ERR_HEADER` for a bad magic or
  *   length, `ERR_UNSUPPORTED` for an unknown version or suite
+ * @example
+ * ```ts
+ * const headerLength = decodeHeaderPrefix(await source.read(0, 12));
+ * ```
  */
 export function decodeHeaderPrefix(bytes: Uint8Array): number {
   if (bytes.length < HEADER_PREFIX_LENGTH) {
     // Distinguish "not ours" from "cut short" on what we have.
-    for (let i = 0; i < Math.min(bytes.length, MAGIC.length); i++) {
-      if (bytes[i] !== MAGIC[i]) throw headerError('not an enseal object (bad magic)');
-    }
-    throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the header');
+    for (let i = 0; i < Math.min(bytes.length, MAGIC.length); i++) if (bytes[i] !== MAGIC[i]) throw badMagic();
+    throw new EnsealError(
+      'ERR_TRUNCATED',
+      bytes.length === 0
+        ? 'not an enseal object: the input is empty'
+        : `not an enseal object: ${bytes.length} bytes is too short for the ${HEADER_PREFIX_LENGTH}-byte header prefix (truncated?)`,
+    );
   }
-  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) throw headerError('not an enseal object (bad magic)');
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) throw badMagic();
   if (bytes[6] !== VERSION) throw new EnsealError('ERR_UNSUPPORTED', `unsupported header version ${bytes[6]}`);
   if (bytes[7] !== SUITE_COBBLESTONE_256) throw new EnsealError('ERR_UNSUPPORTED', `unsupported suite ${bytes[7]}`);
   const len = (((bytes[8] as number) << 24) | ((bytes[9] as number) << 16) | ((bytes[10] as number) << 8) | (bytes[11] as number)) >>> 0;
@@ -306,7 +336,7 @@ function decodeStringMap(
  */
 export function decodeHeader(bytes: Uint8Array): Header {
   const length = decodeHeaderPrefix(bytes);
-  if (bytes.length < length) throw new EnsealError('ERR_TRUNCATED', 'ciphertext ends inside the header');
+  if (bytes.length < length) throw headerCut(length, bytes.length);
   const macAt = length - HEADER_MAC_LENGTH;
   const r = new Reader(bytes, HEADER_PREFIX_LENGTH, macAt);
 

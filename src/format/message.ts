@@ -95,7 +95,10 @@ export async function openMessage(
         sealedChunks.push(body.subarray(j * SEALED_CHUNK_SIZE, Math.min(body.length, (j + 1) * SEALED_CHUNK_SIZE)));
       }
       const pts = await cipher.openChunks(i, sealedChunks);
-      pts.forEach((pt, k) => out.set(pt, (i + k) * CHUNK_SIZE));
+      pts.forEach((pt, k) => {
+        out.set(pt, (i + k) * CHUNK_SIZE);
+        pt.fill(0); // the plaintext lives on in `out` only
+      });
     }
     return out;
   } catch (e) {

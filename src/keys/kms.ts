@@ -7,8 +7,9 @@
  * stanza type  "kms-" || client type             e.g. "kms-aws", "kms-local"; ASCII [a-z0-9.-]
  * key id       the KMS's canonical key id        e.g. an AWS key ARN, "lk-…", "transit/app"
  * params       requested = the key id or alias the writer configured, only when it differs
- *                          from the canonical id (lets a reader configured with the alias
- *                          recognise the stanza); nothing else, never a secret
+ *                          from the canonical id; a hint for people and tools (the CLI's
+ *                          `rewrap --remove`), never used to decide whether a stanza is a
+ *                          reader's; nothing else, never a secret
  * wrapped      the KMS's ciphertext blob, 1..8192 bytes, stored as the KMS returned it
  * ```
  *
@@ -27,138 +28,97 @@
  * client hands the context to its KMS (a map, a JSON string, canonical bytes) is described in
  * the client's module.
  *
+ * **Strict by default (docs/SECURITY.md, "KMS providers").** A stanza, its key id and its params
+ * are not authenticated until the header MAC, which can only be checked *after* a data key was
+ * unwrapped. So nothing in a stanza may choose the key a reader uses. `kms({ client, keyId })`
+ * resolves `keyId` once to the KMS's canonical id (`client.resolveKeyId`: AWS `DescribeKey`,
+ * Alibaba `DescribeKey`, the LocalKms alias table; a Vault key name is canonical), claims only
+ * stanzas whose key id is exactly that canonical id, and always asks the KMS to decrypt under
+ * it — never under the stanza's key id. Without this, anyone able to encrypt under *another*
+ * key the reader's credentials may use (another key of the same store, Transit mount or AWS
+ * account, or a key in another account whose policy lets the reader decrypt) could make the
+ * reader accept an object as if it came from its own key. This is the AWS Encryption SDK's
+ * "strict mode".
+ *
+ * **Discovery is an explicit opt-in.** `kms({ client, discovery: true })` has no key: it claims
+ * every stanza of its client type that the client can own (`ownsKeyId`: the client's region,
+ * Vault mount, LocalKms store) and sends the stanza's key id to the KMS. `discovery: { accounts,
+ * regions }` also requires the stanza's key to be in one of those AWS accounts / regions (read
+ * from the key ARN with `client.keyScope`; clients whose key ids name no account or region —
+ * LocalKms, Vault, Alibaba — refuse a filter with a TypeError). A discovery provider cannot be a
+ * recipient: it has no key to wrap with.
+ *
  * **Provider contract (src/keys/provider.ts).** `unwrap` returns `null` for another stanza
- * type, another client type, a key id the client cannot own (`ownsKeyId`: another region,
- * Vault mount or LocalKms store), or another key (matched against the canonical id, the
- * configured id, the `requested` param, and the client's own equivalences such as an AWS key
- * id and its ARN); it throws when the stanza is its own and the KMS refuses (`ERR_KMS_DENIED`), the key is
- * disabled (`ERR_KMS_DISABLED`), or the KMS cannot be reached (`ERR_KMS_UNAVAILABLE`). As first
- * recipient the provider asks the KMS to generate the data key (`GenerateDataKey`); otherwise it
- * encrypts the data key enseal generated.
+ * type, another client type, or another key (strict: any key id other than the configured key's
+ * canonical id; discovery: a key id the client cannot own or outside the filter); it throws when
+ * the stanza is its own and the KMS refuses (`ERR_KMS_DENIED`), the key is missing
+ * (`ERR_KMS_NOT_FOUND`), disabled (`ERR_KMS_DISABLED`), or the KMS cannot be reached
+ * (`ERR_KMS_UNAVAILABLE`). A provider asks its KMS at most 4 times per header (`ERR_LIMIT`
+ * after that, `./kms-unwrap.ts`), so forged copies of a stanza cannot make a reader wait on
+ * dozens of KMS calls. As first recipient the provider asks the KMS to generate the data key
+ * (`GenerateDataKey`); otherwise it encrypts the data key enseal generated.
  *
  * @module
  */
-import { isWellFormed, utf8, wipe, type Bytes, toBase64Url } from '../bytes.js';
+import { escapeControl, wipe, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
-import type { EncryptionContext } from '../format/header.js';
-import { DATA_KEY_LENGTH, MAX_KEY_ID_LENGTH, MAX_TYPE_LENGTH, MAX_WRAPPED_LENGTH } from '../format/limits.js';
-
+import { DATA_KEY_LENGTH, MAX_TYPE_LENGTH, MAX_WRAPPED_LENGTH } from '../format/limits.js';
+import { KMS_REQUESTED_PARAM, KMS_STANZA_PREFIX, type KmsClient, type KmsDiscoveryFilter } from './kms-client.js';
+import { discoveryOf, discoveryProvider } from './kms-discovery.js';
+import { checkKeyId, contextOrThrow, decryptStanza, malformed, type KmsCallLedger } from './kms-unwrap.js';
 import type { GeneratedDataKey, KeyProvider, Stanza, WrapContext } from './provider.js';
 
-/** Prefix of every KMS stanza type: `kms-<client type>`. */
-export const KMS_STANZA_PREFIX = 'kms-';
-/** The encryption-context entry that carries the digest of the header's bound part. */
-export const KMS_BOUND_CONTEXT_KEY = 'enseal:bound';
-/** Stanza parameter holding the key id or alias the writer configured (when not canonical). */
-export const KMS_REQUESTED_PARAM = 'requested';
+export {
+  KMS_BOUND_CONTEXT_KEY,
+  KMS_REQUESTED_PARAM,
+  KMS_STANZA_PREFIX,
+  type KmsCiphertext,
+  type KmsClient,
+  type KmsDataKey,
+  type KmsDiscoveryFilter,
+  type KmsKeyScope,
+} from './kms-client.js';
 
-/** What a KMS `GenerateDataKey` returns. */
-export interface KmsDataKey {
-  /** The plaintext data key (the caller wipes it). */
-  readonly plaintext: Uint8Array;
-  /** The data key encrypted under the master key: the KMS's opaque blob. */
-  readonly ciphertext: Uint8Array;
-  /** The KMS's canonical id of the master key that encrypted it (e.g. the key ARN). */
-  readonly keyId: string;
-}
-
-/** What a KMS `Encrypt` returns. */
-export interface KmsCiphertext {
-  /** The KMS's opaque ciphertext blob. */
-  readonly ciphertext: Uint8Array;
-  /** The KMS's canonical id of the master key used (e.g. the key ARN). */
-  readonly keyId: string;
-}
-
-/**
- * A key management service client. Implementations: `LocalKms` (`enseal/kms-local`),
- * `awsKms`, `alibabaKms`, `vaultTransit` (`enseal/kms`). Every method binds `context`: a blob
- * made under one context must not decrypt under another (the KMS refuses it).
- *
- * Failures are `EnsealError`s: `ERR_KMS_DENIED` (authentication, authorization, unknown key,
- * invalid ciphertext or context), `ERR_KMS_DISABLED` (the key exists but is disabled or pending
- * deletion), `ERR_KMS_UNAVAILABLE` (unreachable, throttled or failing after bounded retries).
- * Messages never contain credentials, tokens, plaintext or key bytes.
- */
-export interface KmsClient {
-  /** Short client type, ASCII `[a-z0-9][a-z0-9.-]*` (`local`, `aws`, `alibaba`, `vault`). */
-  readonly type: string;
-  /**
-   * Generates a 32-byte data key and returns it in plaintext and encrypted under `keyId`.
-   * @param keyId - key id, ARN or alias, as the KMS accepts it
-   * @param context - encryption context bound to the blob
-   */
-  generateDataKey(keyId: string, context: EncryptionContext): Promise<KmsDataKey>;
-  /**
-   * Encrypts a small plaintext (a data key) under `keyId`.
-   * @param keyId - key id, ARN or alias, as the KMS accepts it
-   * @param plaintext - bytes to encrypt (not retained)
-   * @param context - encryption context bound to the blob
-   */
-  encrypt(keyId: string, plaintext: Uint8Array, context: EncryptionContext): Promise<KmsCiphertext>;
-  /**
-   * Decrypts a blob made by {@link KmsClient.generateDataKey} or {@link KmsClient.encrypt}.
-   * @param ciphertext - the blob
-   * @param context - the encryption context it was made under
-   * @param keyId - the canonical key id recorded with the blob (required by KMSs whose blobs
-   *   do not name their key, such as Vault Transit; AWS checks it)
-   * @returns the plaintext (the caller wipes it)
-   */
-  decrypt(ciphertext: Uint8Array, context: EncryptionContext, keyId?: string): Promise<Uint8Array>;
-  /**
-   * Optional: whether `configured` (what a user passes as `keyId`) names the same key as the
-   * canonical id `canonical` without asking the KMS (e.g. an AWS key id and its ARN).
-   */
-  keyIdMatches?(configured: string, canonical: string): boolean | Promise<boolean>;
-  /**
-   * Optional: false when the canonical id cannot belong to the KMS this client talks to (an
-   * ARN in another region, another Vault mount, a key absent from a LocalKms store), so that a
-   * stanza written elsewhere under a same-named alias is "not mine" rather than a KMS error.
-   */
-  ownsKeyId?(canonical: string): boolean | Promise<boolean>;
-}
-
-/** Options of {@link kms}. */
+/** Options of {@link kms}: exactly one of `keyId` (strict) and `discovery`. */
 export interface KmsProviderOptions {
   /** The KMS client. */
   client: KmsClient;
-  /** The master key: id, ARN or alias, as the client accepts it. */
-  keyId: string;
+  /**
+   * The master key: id, ARN or alias, as the client accepts it. The provider wraps under it and
+   * unwraps only stanzas made under it (strict mode).
+   */
+  keyId?: string;
+  /**
+   * Unwrap-only discovery (no `keyId`): `true` claims every stanza of the client's type that the
+   * client can own and decrypts it under the stanza's own key id; a {@link KmsDiscoveryFilter}
+   * also restricts the keys to some accounts/regions (clients with `keyScope` only, i.e. AWS).
+   * Use it only when any key the credentials can decrypt with is acceptable.
+   */
+  discovery?: boolean | KmsDiscoveryFilter;
 }
 
 const TYPE_RE = /^[a-z0-9][a-z0-9.-]*$/;
-
-function checkKeyId(id: unknown, what: string): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0) throw new TypeError(`${what} expected a non-empty string`);
-  if (!isWellFormed(id)) throw new TypeError(`${what} expected a well-formed string (lone UTF-16 surrogate)`);
-  const n = utf8(id).length;
-  if (n > MAX_KEY_ID_LENGTH) throw new RangeError(`${what} expected at most ${MAX_KEY_ID_LENGTH} bytes, got ${n}`);
-}
-
-/** A KMS returned something enseal cannot store or use: not retried, not a denial. */
-function malformed(description: string, what: string): EnsealError {
-  return new EnsealError('ERR_KMS_UNAVAILABLE', `${description}: the KMS returned ${what}`);
-}
-
-/**
- * The KMS encryption context for an object: its context plus `enseal:bound`.
- * @param ctx - the provider's wrap context
- * @returns a new map (the reserved key is checked by the caller)
- */
-async function kmsContextFor(ctx: WrapContext): Promise<EncryptionContext> {
-  const digest = await ctx.backend.digest('SHA-256', ctx.aad);
-  return Object.fromEntries([...Object.entries(ctx.encryptionContext), [KMS_BOUND_CONTEXT_KEY, toBase64Url(digest)]]);
-}
 
 /**
  * A key provider backed by a KMS: the data key is generated (first recipient) or encrypted
  * (other recipients) by the KMS under `keyId`, bound to the object's encryption context and
  * header (see the module comment), and decrypted by the KMS on unwrap.
  *
- * @param opts - `{ client, keyId }`
- * @returns a provider usable in `recipients` (encrypt) and `keys` (decrypt)
- * @throws TypeError/RangeError for a missing client, a client type outside `[a-z0-9.-]`, or a
- *   key id that is empty or longer than 2048 bytes
+ * **Strict (`keyId`).** On its first unwrap the provider resolves `keyId` to the KMS's
+ * canonical id (one lookup, e.g. AWS `DescribeKey`, cached for the provider's life; a failed
+ * lookup is retried on the next unwrap). It claims only stanzas whose key id is that canonical
+ * id — whatever the stanza's params say — and always decrypts under it.
+ *
+ * **Discovery (`discovery: true` or a filter, no `keyId`).** Unwrap only: claims every stanza of
+ * the client's type the client can own (and, with a filter, whose key is in the listed AWS
+ * accounts/regions), and decrypts it under the stanza's key id.
+ *
+ * @param opts - `{ client, keyId }` or `{ client, discovery }`
+ * @returns a provider usable in `recipients` (strict only) and `keys` (decrypt)
+ * @throws TypeError/RangeError for a missing client, a client type outside `[a-z0-9.-]`, a key
+ *   id that is empty or longer than 2048 bytes, both or neither of `keyId` and `discovery`, or
+ *   a discovery filter the client cannot apply; the provider's `wrap`/`generateDataKey` throw a
+ *   TypeError in discovery mode
  * @example
  * ```ts
  * import { awsKms, kms } from 'enseal/kms';
@@ -166,6 +126,8 @@ async function kmsContextFor(ctx: WrapContext): Promise<EncryptionContext> {
  * const key = kms({ client, keyId: 'alias/backups' });
  * const sealed = await encrypt(data, { recipients: [key], context: { bucket: 'b' } });
  * const plain = await decrypt(sealed, { keys: [key] });
+ * // Any key of account 111122223333 that these credentials may use (unwrap only):
+ * const any = kms({ client, discovery: { accounts: ['111122223333'] } });
  * ```
  */
 export function kms(opts: KmsProviderOptions): KeyProvider {
@@ -173,21 +135,20 @@ export function kms(opts: KmsProviderOptions): KeyProvider {
   if (typeof client?.generateDataKey !== 'function' || typeof client.encrypt !== 'function' || typeof client.decrypt !== 'function') {
     throw new TypeError('"client" expected a KmsClient (generateDataKey, encrypt, decrypt)');
   }
-  const type = `${KMS_STANZA_PREFIX}${client.type}`;
-  if (typeof client.type !== 'string' || !TYPE_RE.test(client.type) || type.length > MAX_TYPE_LENGTH) {
-    throw new TypeError(`"client.type" expected [a-z0-9][a-z0-9.-]* of at most ${MAX_TYPE_LENGTH - KMS_STANZA_PREFIX.length} bytes, got ${JSON.stringify(client.type)}`);
+  const clientType = client.type;
+  const type = `${KMS_STANZA_PREFIX}${clientType}`;
+  if (typeof clientType !== 'string' || !TYPE_RE.test(clientType) || type.length > MAX_TYPE_LENGTH) {
+    throw new TypeError(`"client.type" expected [a-z0-9][a-z0-9.-]* of at most ${MAX_TYPE_LENGTH - KMS_STANZA_PREFIX.length} bytes, got ${escapeControl(JSON.stringify(clientType) ?? String(clientType))}`);
   }
   const configured = opts.keyId;
+  const filter = discoveryOf(opts.discovery, client);
+  if (filter !== undefined) {
+    if (configured !== undefined) throw new TypeError('"keyId" and "discovery" are mutually exclusive: a strict provider names its key, a discovery provider accepts any');
+    return discoveryProvider(client, type, filter);
+  }
+  if (configured === undefined) throw new TypeError('"keyId" expected a non-empty string (or discovery: true for an unwrap-only provider that accepts any key)');
   checkKeyId(configured, '"keyId"');
-  const description = `${type}:${configured}`;
-
-  const contextOrThrow = async (ctx: WrapContext, writing: boolean): Promise<EncryptionContext> => {
-    if (Object.hasOwn(ctx.encryptionContext, KMS_BOUND_CONTEXT_KEY)) {
-      const msg = `encryption context key "${KMS_BOUND_CONTEXT_KEY}" is reserved for KMS binding`;
-      throw writing ? new TypeError(msg) : new EnsealError('ERR_CONTEXT', msg);
-    }
-    return kmsContextFor(ctx);
-  };
+  const description = `${type}:${escapeControl(configured)}`;
 
   const stanzaFor = (ciphertext: unknown, keyId: unknown): Stanza => {
     if (!(ciphertext instanceof Uint8Array) || ciphertext.length === 0) throw malformed(description, 'an empty ciphertext');
@@ -203,11 +164,26 @@ export function kms(opts: KmsProviderOptions): KeyProvider {
     return { type, keyId, params, wrapped: ciphertext };
   };
 
-  const mine = async (stanza: Stanza): Promise<boolean> => {
-    if (stanza.type !== type) return false;
-    if (client.ownsKeyId !== undefined && (await client.ownsKeyId(stanza.keyId)) !== true) return false;
-    if (stanza.keyId === configured || stanza.params[KMS_REQUESTED_PARAM] === configured) return true;
-    return (await client.keyIdMatches?.(configured, stanza.keyId)) === true;
+  const ledger: KmsCallLedger = new WeakMap();
+  // One lookup per provider; concurrent unwraps share it; a failure is not cached.
+  let canonical: Promise<string> | undefined;
+  const canonicalId = (): Promise<string> => {
+    if (canonical === undefined) {
+      const p = (async (): Promise<string> => {
+        const id: unknown = client.resolveKeyId === undefined ? configured : await client.resolveKeyId(configured);
+        try {
+          checkKeyId(id, 'KMS key id');
+        } catch {
+          throw malformed(description, 'an invalid canonical key id');
+        }
+        return id;
+      })();
+      canonical = p;
+      p.catch(() => {
+        if (canonical === p) canonical = undefined;
+      });
+    }
+    return canonical;
   };
 
   return {
@@ -239,16 +215,13 @@ export function kms(opts: KmsProviderOptions): KeyProvider {
     },
 
     async unwrap(stanza: Stanza, ctx: WrapContext): Promise<Uint8Array | null> {
-      if (!(await mine(stanza))) return null;
-      const extra = Object.keys(stanza.params).filter((k) => k !== KMS_REQUESTED_PARAM);
-      if (extra.length > 0) throw new EnsealError('ERR_HEADER', `${type} stanza for key "${stanza.keyId}" has unknown params`);
-      const kctx = await contextOrThrow(ctx, false);
-      const dataKey = await client.decrypt(stanza.wrapped, kctx, stanza.keyId);
-      if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_LENGTH) {
-        if (dataKey instanceof Uint8Array) wipe(dataKey);
-        throw new EnsealError('ERR_AUTH', `${description}: the KMS returned a data key of the wrong length`);
-      }
-      return dataKey;
+      // Snapshot: every check and the KMS call see the same values.
+      const { type: stanzaType, keyId: stanzaKeyId, params, wrapped } = stanza;
+      if (stanzaType !== type) return null;
+      // Strict: the stanza's key id only selects; the key used is always the configured one.
+      const keyId = await canonicalId();
+      if (stanzaKeyId !== keyId) return null;
+      return decryptStanza(client, type, description, keyId, params, wrapped, ctx, ledger);
     },
   };
 }

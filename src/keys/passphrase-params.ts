@@ -28,11 +28,11 @@ export const MIN_SALT_LENGTH = 16;
 export const MAX_SALT_LENGTH = 32;
 
 /**
- * Default costs. Argon2id: 128 MiB, 2 passes, 1 lane — about 0.55 s per derivation with
+ * Default costs. Argon2id: 128 MiB, 2 passes, 1 lane — about 0.45 s per derivation with
  * hash-wasm on the 2-core build VM (Node 20.20), inside RFC 9106 §4's "as much memory as you
- * can afford" guidance and above OWASP's 19 MiB/t=2 minimum. scrypt: N = 2^17, r = 8, p = 1
- * (128 MiB, about 0.35 s). PBKDF2-HMAC-SHA-256: 600 000 iterations (OWASP 2023; about 2.2 s
- * in hash-wasm here — prefer Argon2id).
+ * can afford" guidance and above OWASP's 19 MiB/t=2 minimum; 1.1 cost units. scrypt: N = 2^17,
+ * r = 8, p = 1 (128 MiB, OWASP's minimum, 0.4–0.6 s; 1.1 units). PBKDF2-HMAC-SHA-256: 600 000
+ * iterations (OWASP's minimum; 1.7–2.1 s in hash-wasm here, 4.1 units — prefer Argon2id).
  */
 export const DEFAULT_KDF_PARAMS: Readonly<{ argon2id: Argon2idCost; scrypt: ScryptCost; 'pbkdf2-sha256': Pbkdf2Cost }> = Object.freeze({
   argon2id: Object.freeze({ memoryKiB: 131072, iterations: 2, parallelism: 1 }),
@@ -42,25 +42,83 @@ export const DEFAULT_KDF_PARAMS: Readonly<{ argon2id: Argon2idCost; scrypt: Scry
 
 /**
  * Bounds on KDF costs, checked on encryption (`RangeError`) and on decryption (`ERR_LIMIT`)
- * before a KDF runs. Memory is the one most likely to need raising, so it is an option of
- * `passphrase()` (`maxMemoryKiB`); the others are fixed.
+ * before a KDF runs: encryption refuses exactly what decryption would refuse. Memory is the one
+ * most likely to need raising, so it is an option of `passphrase()` (`maxMemoryKiB`, up to
+ * `maxMemoryKiBCeiling`); the others are fixed. On top of these per-parameter maxima, the total
+ * work a reader spends on one header is capped by a budget in cost units (`kdf-cost.ts`;
+ * `defaultMaxCost`, option `maxCost`).
+ *
+ * Why these values (OWASP Password Storage Cheat Sheet, current edition: Argon2id at least
+ * m = 19 MiB, t = 2, p = 1, or an equivalent trade such as m = 7 MiB, t = 5; scrypt at least
+ * N = 2^17, r = 8, p = 1, or N = 2^13, r = 8, p = 10; PBKDF2-HMAC-SHA-256 at least 600 000
+ * iterations). Those are minimums for a server hashing many logins; a passphrase that unlocks
+ * one object can afford more, so every maximum leaves headroom above them, but not the
+ * unbounded headroom that lets a hostile object pin a reader:
+ *
+ * - Argon2id `m` ≤ 256 MiB (default `maxMemoryKiB`): 13× OWASP's 19 MiB and 2× our default
+ *   128 MiB. `t` ≤ 8: OWASP's lowest-memory equivalent uses t = 5; with m at its maximum, t = 8
+ *   costs 6 units (about 3 s here), inside the default budget. `p` ≤ 4: OWASP uses p = 1,
+ *   RFC 9106 §4's recommended options p = 4; hash-wasm runs lanes one after another, so more
+ *   lanes buy a reader nothing.
+ * - scrypt `N` ≤ 2^20 (8× OWASP's 2^17), `r` ≤ 16 (OWASP always uses r = 8), `p` ≤ 16 (OWASP's
+ *   highest is p = 10), and the memory `128·N·r·p` ≤ `maxMemoryKiB` (256 MiB: N = 2^18 with
+ *   r = 8, or N = 2^20 with r·p ≤ 2), 2× OWASP's 128 MiB.
+ * - PBKDF2 10 000 ≤ `i` ≤ 1 200 000: 2× OWASP's 600 000. hash-wasm's PBKDF2 takes about 3 µs per
+ *   iteration here, so 1 200 000 iterations cost 8 units (3.5–4 s); more would not fit the
+ *   default budget at all. The floor refuses stanzas far below any guidance (RFC 8018 §4.2 asks
+ *   for at least 1 000).
  */
 export const PASSPHRASE_LIMITS = Object.freeze({
-  /** Default memory ceiling in KiB (1 GiB), for Argon2id `m` and for scrypt `128·N·r·p` bytes. */
-  maxMemoryKiB: 1 << 20,
+  /** Default memory ceiling in KiB (256 MiB), for Argon2id `m` and for scrypt `128·N·r·p` bytes. */
+  maxMemoryKiB: 1 << 18,
   /** Largest `maxMemoryKiB` option (2 GiB: RFC 9106 §4's first recommended option; WebAssembly memory stops at 4 GiB). */
   maxMemoryKiBCeiling: 1 << 21,
-  /** Argon2id passes `t`: 1..10. */
-  argon2idMaxIterations: 10,
-  /** Argon2id lanes `p`: 1..16. */
-  argon2idMaxParallelism: 16,
+  /** Argon2id passes `t`: 1..8. */
+  argon2idMaxIterations: 8,
+  /** Argon2id lanes `p`: 1..4. */
+  argon2idMaxParallelism: 4,
   /** scrypt `N`: 2..2^20. */
   scryptMaxN: 2 ** 20,
+  /** scrypt block size `r`: 1..16. */
+  scryptMaxR: 16,
+  /** scrypt parallelization `p`: 1..16. */
+  scryptMaxP: 16,
   /** Fewest PBKDF2 iterations (RFC 8018 §4.2 asks for at least 1 000; we ask for 10 000). */
   pbkdf2MinIterations: 10_000,
-  /** Most PBKDF2 iterations. */
-  pbkdf2MaxIterations: 10_000_000,
+  /** Most PBKDF2 iterations (2× OWASP's 600 000). */
+  pbkdf2MaxIterations: 1_200_000,
+  /**
+   * Default KDF budget per header in cost units (1 = one default Argon2id derivation, about
+   * 0.45 s here): room for 9 default Argon2id, 9 default scrypt or 2 default PBKDF2 stanzas, and
+   * for any single stanza at the maxima above; a hostile header costs at most about 4.5 s here.
+   */
+  defaultMaxCost: 10,
+  /** Largest `maxCost` option. */
+  maxCostCeiling: 1000,
 });
+
+/** KDF names accepted in options besides the canonical ones, and the canonical name each stands for. */
+const KDF_ALIASES: Readonly<Record<string, PassphraseKdf>> = Object.freeze({ pbkdf2: 'pbkdf2-sha256' });
+
+/**
+ * The canonical KDF name for a name given in options: a canonical name itself, or an alias
+ * (`'pbkdf2'`, the CLI's name, for `'pbkdf2-sha256'`). Stanzas always store the canonical name.
+ * @param name - what the caller passed (default `'argon2id'` when `undefined`)
+ * @returns the canonical name
+ * @throws TypeError for anything else
+ * @example
+ * ```ts
+ * canonicalKdf('pbkdf2'); // 'pbkdf2-sha256'
+ * ```
+ */
+export function canonicalKdf(name: unknown): PassphraseKdf {
+  if (name === undefined) return 'argon2id';
+  if (typeof name === 'string') {
+    if ((PASSPHRASE_KDFS as readonly string[]).includes(name)) return name as PassphraseKdf;
+    if (Object.hasOwn(KDF_ALIASES, name)) return KDF_ALIASES[name] as PassphraseKdf;
+  }
+  throw new TypeError(`"kdf" expected one of ${[...PASSPHRASE_KDFS, ...Object.keys(KDF_ALIASES)].join(', ')}, got ${typeof name === 'string' ? JSON.stringify(name.slice(0, 40)) : String(name)}`);
+}
 
 /** Who is asking: the caller's own options (misuse → RangeError) or a stanza (bad data → EnsealError). */
 type Source = 'options' | 'stanza';
@@ -113,10 +171,13 @@ export function checkKdfParams(p: KdfParams, maxMemoryKiB: number, source: Sourc
         if (!intOk(v)) throw formatError(source, `scrypt ${n} expected a positive integer, got ${String(v)}`);
       }
       if (p.N > PASSPHRASE_LIMITS.scryptMaxN) throw limitError(source, `scrypt cost N = ${p.N} exceeds the limit 2^20`);
+      if (p.r > PASSPHRASE_LIMITS.scryptMaxR) throw limitError(source, `scrypt block size r = ${p.r} exceeds the limit ${PASSPHRASE_LIMITS.scryptMaxR}`);
+      if (p.p > PASSPHRASE_LIMITS.scryptMaxP) throw limitError(source, `scrypt parallelization p = ${p.p} exceeds the limit ${PASSPHRASE_LIMITS.scryptMaxP}`);
       // RFC 7914 §2: N is "a large power of 2" greater than 1 (and §6: N < 2^(128·r/8), checked below)
       if (p.N < 2 || (p.N & (p.N - 1)) !== 0) throw formatError(source, `scrypt cost N = ${p.N} is not a power of 2 greater than 1 (RFC 7914 §2)`);
       // ROMix keeps N blocks of 128·r bytes (RFC 7914 §5); counting p of them bounds both the
-      // memory of an implementation that runs the p lanes in parallel and the total work.
+      // memory of an implementation that runs the p lanes in parallel and the total work. Each
+      // factor is bounded above, so the product is exact (≤ 2^35).
       const bytes = 128 * p.N * p.r * p.p;
       if (bytes > maxMemoryKiB * 1024) {
         throw limitError(source, `scrypt memory 128·N·r·p = ${bytes} bytes exceeds the limit ${maxMemoryKiB} KiB (maxMemoryKiB)`);

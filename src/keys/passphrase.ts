@@ -19,16 +19,26 @@
 import { concat, utf8, utf8Strict, wipe, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
-import { deriveKey, PASSPHRASE_KDFS, type Argon2idCost, type KdfParams, type PassphraseKdf, type Pbkdf2Cost, type ScryptCost } from './passphrase-kdf.js';
-import { checkKdfParams, DEFAULT_KDF_PARAMS, encodeStanzaParams, parseStanzaParams, PASSPHRASE_LIMITS, SALT_LENGTH } from './passphrase-params.js';
+import { chargeKdfBudget } from './kdf-budget.js';
+import { kdfCostMilli, MILLI } from './kdf-cost.js';
+import { deriveKey, type Argon2idCost, type KdfParams, type PassphraseKdf, type Pbkdf2Cost, type ScryptCost } from './passphrase-kdf.js';
+import { canonicalKdf, checkKdfParams, DEFAULT_KDF_PARAMS, encodeStanzaParams, parseStanzaParams, PASSPHRASE_LIMITS, SALT_LENGTH } from './passphrase-params.js';
 import type { KeyProvider, Stanza, WrapContext } from './provider.js';
 
 /** Stanza type written by {@link passphrase}. */
 export const PASSPHRASE_STANZA = 'passphrase';
 const WRAPPED_LENGTH = 12 + 32 + 16;
 const AAD_LABEL = utf8('enseal/v1 passphrase');
-/** Default number of KDF runs one provider spends on one header. */
-const DEFAULT_MAX_ATTEMPTS = 4;
+
+/**
+ * Parameters a reader insists on (option `expect` of {@link passphrase}): the KDF, and any of
+ * its costs. A stanza with another KDF, or another value for a cost named here, is refused
+ * before any derivation. Costs not named may take any value within the bounds.
+ */
+export type PassphraseExpectation =
+  | { kdf: 'argon2id'; params?: Partial<Argon2idCost> }
+  | { kdf: 'scrypt'; params?: Partial<ScryptCost> }
+  | { kdf: 'pbkdf2-sha256' | 'pbkdf2'; params?: Partial<Pbkdf2Cost> };
 
 /** Options shared by every KDF choice of {@link passphrase}. */
 export interface PassphraseCommonOptions {
@@ -44,16 +54,26 @@ export interface PassphraseCommonOptions {
   label?: string;
   /**
    * Memory ceiling in KiB for Argon2id `m` and scrypt `128·N·r·p` bytes, on encryption and on
-   * decryption (default 1 GiB = 1048576; at most 2 GiB). Raise it only to read objects written
-   * with more.
+   * decryption (default 256 MiB = 262144; at most 2 GiB). Raise it only to read objects written
+   * with more (and raise `maxCost` with it).
    */
   maxMemoryKiB?: number;
   /**
-   * Most KDF runs this provider performs for one header (default 4). A header may carry up to
-   * 64 passphrase stanzas and each run may cost up to the bounds; further stanzas of the same
-   * header are refused with `ERR_LIMIT`.
+   * KDF work budget per header, in cost units (1 = one default Argon2id derivation, about
+   * 0.45 s on our build VM; see `kdfCost`); default 10, at most 1000. On decryption every
+   * passphrase stanza tried is charged its cost *before* it is derived, and a stanza that does
+   * not fit what is left is refused with `ERR_LIMIT`. On encryption the passphrase recipients of
+   * one object together may cost at most this much, so that a reader with the same budget can
+   * try them all.
    */
-  maxAttempts?: number;
+  maxCost?: number;
+  /**
+   * Pin the parameters this reader accepts, e.g. `{ kdf: 'argon2id', params: { memoryKiB: 131072 } }`:
+   * a stanza with others is refused (`ERR_LIMIT`, "(expect)") before any derivation. Useful
+   * when you know how your objects were written: a forged stanza then cannot make you spend
+   * even the budget. Does not change what `wrap` writes (`kdf`/`params` do).
+   */
+  expect?: PassphraseExpectation;
 }
 
 /** Options of {@link passphrase}: the passphrase, and optionally the KDF and its costs. */
@@ -61,15 +81,22 @@ export type PassphraseOptions = PassphraseCommonOptions &
   (
     | { kdf?: 'argon2id'; params?: Partial<Argon2idCost> }
     | { kdf: 'scrypt'; params?: Partial<ScryptCost> }
-    | { kdf: 'pbkdf2-sha256'; params?: Partial<Pbkdf2Cost> }
+    | { kdf: 'pbkdf2-sha256' | 'pbkdf2'; params?: Partial<Pbkdf2Cost> }
   );
 
 /** The provider {@link passphrase} returns. */
 export interface PassphraseProvider extends KeyProvider {
   /** The KDF and costs used when this provider wraps (encrypts). */
   readonly kdf: Readonly<KdfParams>;
+  /** The per-header KDF budget of this provider, in cost units. */
+  readonly maxCost: number;
   /** Wipes the provider's copy of the passphrase; later wrap/unwrap calls throw `ERR_STATE`. */
   dispose(): void;
+  /**
+   * The cost in units of trying `stanza` (0 for a stanza that is not a passphrase stanza, or
+   * that will be refused without deriving).
+   */
+  unwrapCost(stanza: Stanza): number;
 }
 
 function passphraseBytes(p: unknown): Bytes {
@@ -84,22 +111,66 @@ function passphraseBytes(p: unknown): Bytes {
   throw new TypeError(`"passphrase" expected a string or Uint8Array, got ${p === null ? 'null' : typeof p}`);
 }
 
-function kdfFromOptions(opts: PassphraseOptions, maxMemoryKiB: number): KdfParams {
-  const kdf = (opts.kdf ?? 'argon2id') as PassphraseKdf;
-  if (!(PASSPHRASE_KDFS as readonly string[]).includes(kdf)) {
-    throw new TypeError(`"kdf" expected one of ${PASSPHRASE_KDFS.join(', ')}, got ${String(opts.kdf)}`);
-  }
-  const given: Record<string, unknown> = opts.params ?? {};
-  if (typeof given !== 'object' || given === null) throw new TypeError('"params" expected an object');
-  const defaults: Record<string, number> = { ...DEFAULT_KDF_PARAMS[kdf] };
+/** Reads `params` (any subset of the KDF's cost names) against the KDF's defaults. */
+function costsFrom(kdf: PassphraseKdf, given: unknown, name: string, check: (k: string, v: unknown) => number): Record<string, number> {
+  if (given === undefined) return {};
+  if (typeof given !== 'object' || given === null) throw new TypeError(`"${name}" expected an object`);
+  const names = Object.keys(DEFAULT_KDF_PARAMS[kdf]);
+  const out: Record<string, number> = {};
   for (const k of Object.keys(given)) {
-    if (!(k in defaults)) throw new TypeError(`"params" of ${kdf} expected only ${Object.keys(defaults).join(', ')}, got ${k}`);
-    if (given[k] !== undefined) defaults[k] = given[k] as number;
+    if (!names.includes(k)) throw new TypeError(`"${name}" of ${kdf} expected only ${names.join(', ')}, got ${k.slice(0, 40)}`);
+    const v = (given as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = check(k, v);
   }
-  const params = { kdf, ...defaults } as KdfParams;
+  return out;
+}
+
+function kdfFromOptions(opts: PassphraseOptions, maxMemoryKiB: number): KdfParams {
+  const kdf = canonicalKdf(opts.kdf);
+  const given = costsFrom(kdf, opts.params, 'params', (_k, v) => v as number);
+  const params = { kdf, ...DEFAULT_KDF_PARAMS[kdf], ...given } as KdfParams;
   checkKdfParams(params, maxMemoryKiB, 'options');
   return Object.freeze(params);
 }
+
+interface Pin {
+  readonly kdf: PassphraseKdf;
+  readonly costs: Readonly<Record<string, number>>;
+}
+
+function pinFromOptions(e: unknown): Pin | undefined {
+  if (e === undefined) return undefined;
+  if (typeof e !== 'object' || e === null) throw new TypeError('"expect" expected an object { kdf, params? }');
+  const { kdf: name, params } = e as { kdf?: unknown; params?: unknown };
+  if (name === undefined) throw new TypeError('"expect.kdf" expected a KDF name');
+  const kdf = canonicalKdf(name);
+  const costs = costsFrom(kdf, params, 'expect.params', (k, v) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new RangeError(`"expect.params.${k}" expected a positive integer, got ${String(v)}`);
+    return v;
+  });
+  return Object.freeze({ kdf, costs: Object.freeze(costs) });
+}
+
+/** Why `p` is not what the pin asks for, or `undefined` if it is. */
+function pinMismatch(pin: Pin | undefined, p: KdfParams): string | undefined {
+  if (pin === undefined) return undefined;
+  if (p.kdf !== pin.kdf) return `kdf ${p.kdf} is not the pinned ${pin.kdf}`;
+  const actual = p as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(pin.costs)) {
+    if (actual[k] !== v) return `${p.kdf} ${k} = ${actual[k]} differs from the pinned ${v}`;
+  }
+  return undefined;
+}
+
+function maxCostOption(v: unknown): number {
+  if (v === undefined) return PASSPHRASE_LIMITS.defaultMaxCost;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > PASSPHRASE_LIMITS.maxCostCeiling) {
+    throw new RangeError(`"maxCost" expected a number of cost units in (0, ${PASSPHRASE_LIMITS.maxCostCeiling}], got ${String(v)}`);
+  }
+  return v;
+}
+
+const units = (milli: number): string => String(milli / MILLI);
 
 function positiveIntOption(v: unknown, name: string, def: number, max: number): number {
   if (v === undefined) return def;
@@ -131,42 +202,64 @@ function aadFor(keyId: Bytes, params: Readonly<Record<string, string>>, ctx: Wra
  * `passphrase` stanza (the label is informational): it derives the KEK and tries it, and a wrong
  * passphrase is an `ERR_AUTH` failure (surfacing from `decrypt` as an `ERR_NO_KEY` cause).
  *
- * **Untrusted costs.** On decryption the KDF parameters come from the object. They are checked
- * before the KDF runs: Argon2id `m` ≤ `maxMemoryKiB` (1 GiB), `t` ≤ 10, `p` ≤ 16; scrypt
- * `N` ≤ 2^20 and `128·N·r·p` ≤ `maxMemoryKiB`; PBKDF2 iterations 10 000..10 000 000; salt
- * 16..32 bytes. Anything else is `ERR_LIMIT` (a bound), `ERR_HEADER` (malformed) or
- * `ERR_UNSUPPORTED` (unknown KDF), at once. At most `maxAttempts` KDF runs per header.
+ * **Untrusted costs.** On decryption the KDF parameters come from the object. Before anything is
+ * derived they are parsed and bounded: Argon2id `m` ≤ `maxMemoryKiB` (256 MiB), `t` ≤ 8,
+ * `p` ≤ 4; scrypt `N` ≤ 2^20, `r` ≤ 16, `p` ≤ 16 and `128·N·r·p` ≤ `maxMemoryKiB`; PBKDF2
+ * iterations 10 000..1 200 000; salt 16..32 bytes (`PASSPHRASE_LIMITS`). Anything else is
+ * `ERR_LIMIT` (a bound), `ERR_HEADER` (malformed) or `ERR_UNSUPPORTED` (unknown KDF), at once.
+ * Then the stanza must match `expect`, if given, and its cost (`kdfCost`) must fit what is
+ * left of the header's budget (`maxCost`, default 10 units), else `ERR_LIMIT`. The budget is
+ * per header and shared by every passphrase provider trying that header; `decrypt` tries
+ * passphrase stanzas after every other kind, cheapest first (`unwrapCost`), so a hostile stanza
+ * cannot spend the budget ahead of a cheaper real one. Any number of passphrase recipients can
+ * decrypt: encryption refuses a set of passphrase recipients whose total cost exceeds the
+ * writer's `maxCost`, so a reader with that budget can always try them all.
  *
- * Each `wrap` runs the KDF once with a fresh 16-byte salt (about 0.55 s with the Argon2id
- * defaults), and each `unwrap` once per passphrase stanza tried. The derived KEK is wiped after
- * use. hash-wasm's WebAssembly memory is outside enseal's reach.
+ * **Where the KDF runs.** In Node, Bun and Deno each derivation runs in a worker thread that is
+ * terminated before the call returns: the event loop keeps running, and the KDF's memory is
+ * returned. Where no worker can start (browsers, or bundles without hash-wasm on disk) it runs
+ * on the calling thread, which then blocks for the derivation, and hash-wasm's WebAssembly
+ * memory keeps the largest size a KDF needed.
  *
- * @param opts - the passphrase; `kdf` (`'argon2id'` default, `'scrypt'`, `'pbkdf2-sha256'`)
- *   and `params` (any subset of the KDF's costs, the rest from the defaults); `label`,
- *   `maxMemoryKiB`, `maxAttempts`
+ * Each `wrap` runs the KDF once with a fresh 16-byte salt (about 0.45 s with the Argon2id
+ * defaults), and each `unwrap` once per passphrase stanza tried. The passphrase crosses to the
+ * worker by transfer and is wiped there; the derived KEK comes back by transfer and is wiped
+ * after use.
+ *
+ * @param opts - the passphrase; `kdf` (`'argon2id'` default, `'scrypt'`, `'pbkdf2-sha256'`,
+ *   or its alias `'pbkdf2'`) and `params` (any subset of the KDF's costs, the rest from the
+ *   defaults); `label`, `maxMemoryKiB`, `maxCost`, `expect`
  * @returns a provider usable in `recipients` (encrypt) and `keys` (decrypt)
  * @throws TypeError for a missing passphrase, an unknown KDF or cost name; RangeError for an
- *   empty passphrase or costs outside the bounds above
+ *   empty passphrase, costs outside the bounds above, or costs above `maxCost`
  * @example
  * ```ts
  * const pw = passphrase({ passphrase: 'correct horse battery staple' });
  * const sealed = await encrypt(data, { recipients: [pw] });
  * const plain = await decrypt(sealed, { keys: [pw] });
+ * // a reader that accepts only the defaults it wrote with:
+ * passphrase({ passphrase: 'correct horse battery staple', expect: { kdf: 'argon2id', params: DEFAULT_KDF_PARAMS.argon2id } });
  * // cheaper, e.g. for tests:
  * passphrase({ passphrase: 'x', kdf: 'scrypt', params: { N: 1024 } });
  * ```
  */
 export function passphrase(opts: PassphraseOptions): PassphraseProvider {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('"options" expected an object with a passphrase');
-  const secret = passphraseBytes(opts.passphrase);
   const label = opts.label ?? '';
   if (typeof label !== 'string') throw new TypeError('"label" expected a string');
   const labelBytes = utf8Strict(label, '"label"');
   if (labelBytes.length > MAX_KEY_ID_LENGTH) throw new RangeError(`"label" expected at most ${MAX_KEY_ID_LENGTH} bytes, got ${labelBytes.length}`);
   const maxMemoryKiB = positiveIntOption(opts.maxMemoryKiB, 'maxMemoryKiB', PASSPHRASE_LIMITS.maxMemoryKiB, PASSPHRASE_LIMITS.maxMemoryKiBCeiling);
-  const maxAttempts = positiveIntOption(opts.maxAttempts, 'maxAttempts', DEFAULT_MAX_ATTEMPTS, 64);
+  const maxCost = maxCostOption(opts.maxCost);
+  const budget = Math.round(maxCost * MILLI);
   const kdf = kdfFromOptions(opts, maxMemoryKiB);
-  const attempts = new WeakMap<WrapContext, number>();
+  const ownCost = kdfCostMilli(kdf);
+  if (ownCost > budget) {
+    throw new RangeError(`one derivation with these costs is ${units(ownCost)} cost units, above "maxCost" ${maxCost}: no reader with that budget could decrypt`);
+  }
+  const pin = pinFromOptions(opts.expect);
+  // Last, so that no argument error leaves an unwiped copy behind.
+  const secret = passphraseBytes(opts.passphrase);
   let disposed = false;
   const live = (): Bytes => {
     if (disposed) throw new EnsealError('ERR_STATE', 'passphrase provider was disposed');
@@ -185,7 +278,18 @@ export function passphrase(opts: PassphraseOptions): PassphraseProvider {
   return {
     description: label === '' ? PASSPHRASE_STANZA : `${PASSPHRASE_STANZA}:${label}`,
     kdf,
+    maxCost,
     async wrap(dataKey, ctx): Promise<Stanza> {
+      live();
+      // What a reader will have to spend on this object's passphrase stanzas, counted before
+      // this one is derived (one ledger per header, shared by every passphrase recipient).
+      const charge = chargeKdfBudget(ctx, 'wrap', ownCost, budget);
+      if (!charge.charged) {
+        throw new RangeError(
+          `the passphrase recipients of one object would cost ${units(charge.spentMilli + ownCost)} cost units to try, above "maxCost" ${maxCost}: ` +
+            'a reader could not reach every passphrase stanza (use fewer passphrase recipients or cheaper costs)',
+        );
+      }
       const salt = ctx.backend.randomBytes(SALT_LENGTH);
       const params = encodeStanzaParams(kdf, salt);
       return withKek(kdf, salt, async (kek) => {
@@ -199,21 +303,43 @@ export function passphrase(opts: PassphraseOptions): PassphraseProvider {
         }
       });
     },
+    unwrapCost(stanza): number {
+      if (stanza?.type !== PASSPHRASE_STANZA || disposed) return 0;
+      try {
+        const { kdf: p } = parseStanzaParams(stanza.params, maxMemoryKiB);
+        return pinMismatch(pin, p) === undefined ? kdfCostMilli(p) / MILLI : 0;
+      } catch {
+        return 0; // refused by unwrap at once, without deriving
+      }
+    },
     async unwrap(stanza, ctx): Promise<Bytes | null> {
       if (stanza.type !== PASSPHRASE_STANZA) return null;
       live();
-      if (stanza.wrapped.length !== WRAPPED_LENGTH) {
-        throw new EnsealError('ERR_HEADER', `passphrase stanza: wrapped key is ${stanza.wrapped.length} bytes, expected ${WRAPPED_LENGTH}`);
-      }
-      const { kdf: kdfParams, salt } = parseStanzaParams(stanza.params, maxMemoryKiB);
-      const n = (attempts.get(ctx) ?? 0) + 1;
-      if (n > maxAttempts) throw new EnsealError('ERR_LIMIT', `passphrase stanza: more than ${maxAttempts} passphrase stanzas tried in one header (maxAttempts)`);
-      attempts.set(ctx, n);
+      // Snapshot what is checked, so the values derived from and authenticated are those checked.
+      const wrapped = stanza.wrapped.slice();
+      const stanzaParams: Readonly<Record<string, string>> = Object.freeze({ ...stanza.params });
       const keyId = utf8(stanza.keyId);
+      if (wrapped.length !== WRAPPED_LENGTH) {
+        throw new EnsealError('ERR_HEADER', `passphrase stanza: wrapped key is ${wrapped.length} bytes, expected ${WRAPPED_LENGTH}`);
+      }
+      const { kdf: kdfParams, salt } = parseStanzaParams(stanzaParams, maxMemoryKiB);
+      const mismatch = pinMismatch(pin, kdfParams);
+      if (mismatch !== undefined) throw new EnsealError('ERR_LIMIT', `passphrase stanza: ${mismatch} (expect)`);
+      const cost = kdfCostMilli(kdfParams);
+      if (cost > budget) {
+        throw new EnsealError('ERR_LIMIT', `passphrase stanza: one derivation would cost ${units(cost)} cost units, above the budget of ${maxCost} per header (maxCost)`);
+      }
+      const charge = chargeKdfBudget(ctx, 'unwrap', cost, budget);
+      if (!charge.charged) {
+        throw new EnsealError(
+          'ERR_LIMIT',
+          `passphrase stanza: deriving would cost ${units(cost)} cost units, but only ${units(budget - charge.spentMilli)} of this header's budget of ${maxCost} are left (maxCost)`,
+        );
+      }
       return withKek(kdfParams, salt, async (kek) => {
         const aead = await ctx.backend.aesGcm(kek);
         try {
-          return await aead.open(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(keyId, stanza.params, ctx));
+          return await aead.open(wrapped.subarray(0, 12), wrapped.subarray(12), aadFor(keyId, stanzaParams, ctx));
         } catch (e) {
           if (e instanceof EnsealError && e.code === 'ERR_AUTH') {
             throw new EnsealError('ERR_AUTH', 'passphrase stanza failed authentication (wrong passphrase, or a modified header)');

@@ -7,14 +7,18 @@
  * - it throws when the stanza is its own but cannot be unwrapped (corrupt, wrong key material,
  *   KMS denied or unreachable);
  * - when no provider unwraps any stanza, enseal throws one `ERR_NO_KEY` error whose `errors`
- *   hold every provider's cause.
+ *   hold every provider's cause, and whose message lists the object's recipients (type and key
+ *   id, escaped) and the keys tried (their descriptions);
+ * - a provider whose attempts are expensive (a passphrase KDF) says so with `unwrapCost`: cheap
+ *   attempts are made first, expensive ones in ascending cost, so a hostile header cannot make
+ *   a reader spend its KDF budget before it reaches a stanza it could open cheaply.
  *
  * The functions here are the template around the provider hooks: they check pre- and
  * postconditions (stanza shape, data-key length) so a faulty provider cannot corrupt a header.
  *
  * @module
  */
-import type { Bytes } from '../bytes.js';
+import { escapeControl, type Bytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
 import { checkStanza, type EncryptionContext, type Stanza } from '../format/header.js';
@@ -64,6 +68,14 @@ export interface KeyProvider {
    * @throws when the stanza is this provider's but cannot be unwrapped
    */
   unwrap(stanza: Stanza, ctx: WrapContext): Promise<Uint8Array | null>;
+  /**
+   * Optional: how expensive `unwrap(stanza)` would be, in passphrase-KDF cost units (1 = one
+   * default Argon2id derivation), computed from the stanza alone without doing the work.
+   * Absent, 0, or anything not a finite non-negative number means cheap. Used only to order
+   * attempts: every cheap attempt first, then the others in ascending cost.
+   * @returns the cost, synchronously
+   */
+  unwrapCost?(stanza: Stanza): number;
 }
 
 function describeProvider(p: KeyProvider): string {
@@ -83,69 +95,129 @@ export function checkProviders(list: unknown, name: string): asserts list is rea
 
 /**
  * Creates a data key and one stanza per recipient. The first recipient generates the key if it
- * can (KMS), else the backend's CSPRNG does.
+ * can (KMS), else the backend's CSPRNG does. The data key is wiped if any recipient fails.
+ * @param recipients - checked providers ({@link checkProviders})
+ * @param ctx - the header's context; one object per header (passphrase recipients keep their
+ *   per-header cost ledger on it)
  * @returns the data key (caller wipes it) and the stanzas in recipient order
+ * @throws whatever a provider throws; TypeError for a generated key of the wrong length
+ * @example
+ * ```ts
+ * const { dataKey, stanzas } = await wrapDataKey([aesKey({ id, key })], ctx);
+ * ```
  */
 export async function wrapDataKey(
   recipients: readonly KeyProvider[],
   ctx: WrapContext,
 ): Promise<{ dataKey: Bytes; stanzas: Stanza[] }> {
   const [first, ...rest] = recipients as [KeyProvider, ...KeyProvider[]];
-  let dataKey: Bytes;
+  let dataKey: Bytes | undefined;
   const stanzas: Stanza[] = [];
-  if (first.generateDataKey !== undefined) {
-    const g = await first.generateDataKey(DATA_KEY_LENGTH, ctx);
-    if (!(g?.dataKey instanceof Uint8Array) || g.dataKey.length !== DATA_KEY_LENGTH) {
-      throw new TypeError(`${describeProvider(first)} generated a data key of the wrong length`);
-    }
-    dataKey = g.dataKey;
-    stanzas.push(g.stanza);
-  } else {
-    dataKey = ctx.backend.randomBytes(DATA_KEY_LENGTH);
-    stanzas.push(await first.wrap(dataKey, ctx));
-  }
   try {
+    if (first.generateDataKey !== undefined) {
+      const g = await first.generateDataKey(DATA_KEY_LENGTH, ctx);
+      if (!(g?.dataKey instanceof Uint8Array) || g.dataKey.length !== DATA_KEY_LENGTH) {
+        if (g?.dataKey instanceof Uint8Array) g.dataKey.fill(0);
+        throw new TypeError(`${describeProvider(first)} generated a data key of the wrong length`);
+      }
+      dataKey = g.dataKey;
+      stanzas.push(g.stanza);
+    } else {
+      dataKey = ctx.backend.randomBytes(DATA_KEY_LENGTH);
+      stanzas.push(await first.wrap(dataKey, ctx));
+    }
     for (const p of rest) stanzas.push(await p.wrap(dataKey, ctx));
     for (const s of stanzas) checkStanza(s);
   } catch (e) {
-    dataKey.fill(0);
+    dataKey?.fill(0);
     throw e;
   }
   return { dataKey, stanzas };
 }
 
+/** Most recipients and keys named in an `ERR_NO_KEY` message; the rest are counted. */
+const LISTED = 8;
+
+function quoted(s: string, max: number): string {
+  return `"${escapeControl(s, max).replace(/"/g, '\\"')}"`;
+}
+
+function listed<T>(items: readonly T[], show: (item: T) => string): string {
+  if (items.length === 0) return 'none';
+  const shown = items.slice(0, LISTED).map(show).join(', ');
+  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
+}
+
+function describeStanza(s: Stanza): string {
+  const type = escapeControl(typeof s?.type === 'string' ? s.type : '?', 64);
+  return typeof s?.keyId === 'string' && s.keyId !== '' ? `${type} ${quoted(s.keyId, 64)}` : type;
+}
+
+function costOf(key: KeyProvider, stanza: Stanza): number {
+  if (typeof key.unwrapCost !== 'function') return 0;
+  try {
+    const c = key.unwrapCost(stanza);
+    return typeof c === 'number' && Number.isFinite(c) && c > 0 ? c : 0;
+  } catch {
+    return 0; // unwrap will report the problem itself
+  }
+}
+
 /**
- * Finds a provider that unwraps one of the stanzas. Stanzas are tried in header order, each
- * with every provider in turn; the first data key returned wins.
- * @throws EnsealError `ERR_NO_KEY` with every provider's cause in `errors`
+ * Finds a provider that unwraps one of the stanzas; the first data key returned wins.
+ *
+ * Order: every (stanza, key) pair whose `unwrapCost` is 0 first, stanzas in header order and
+ * for each stanza the keys in the caller's order (as before costs existed); then the costly
+ * pairs (passphrase KDFs) in ascending cost, ties in that same order. Providers see one fresh
+ * context object per call, so per-header state such as the passphrase KDF budget starts at zero
+ * for every object and never carries over to another.
+ *
+ * @param stanzas - the header's recipients (untrusted)
+ * @param keys - the caller's providers
+ * @param ctx - the header's context
+ * @returns the data key (caller wipes it)
+ * @throws EnsealError `ERR_NO_KEY` with every provider's cause in `errors`; its message lists
+ *   the recipients (type and escaped key id, at most 8 then "and N more") and the keys tried
+ *   (their escaped descriptions); no secret is ever part of it
+ * @example
+ * ```ts
+ * const dataKey = await unwrapDataKey(header.recipients, opts.keys, ctx);
+ * ```
  */
 export async function unwrapDataKey(
   stanzas: readonly Stanza[],
   keys: readonly KeyProvider[],
   ctx: WrapContext,
 ): Promise<Uint8Array> {
+  const recipients = [...stanzas];
+  const providers = [...keys];
+  const headerCtx: WrapContext = { ...ctx };
+  const attempts: { stanza: Stanza; key: KeyProvider; cost: number }[] = [];
+  for (const stanza of recipients) for (const key of providers) attempts.push({ stanza, key, cost: costOf(key, stanza) });
+  // Array.prototype.sort is stable (ES2019): equal costs keep header order, then key order.
+  attempts.sort((a, b) => a.cost - b.cost);
   const errors: unknown[] = [];
-  for (const stanza of stanzas) {
-    for (const key of keys) {
-      let dataKey: Uint8Array | null;
-      try {
-        dataKey = await key.unwrap(stanza, ctx);
-      } catch (e) {
-        errors.push(e);
-        continue;
-      }
-      if (dataKey === null) continue;
-      if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_LENGTH) {
-        errors.push(new EnsealError('ERR_AUTH', `${describeProvider(key)} returned a data key of the wrong length`));
-        continue;
-      }
-      return dataKey;
+  for (const { stanza, key } of attempts) {
+    let dataKey: Uint8Array | null;
+    try {
+      dataKey = await key.unwrap(stanza, headerCtx);
+    } catch (e) {
+      errors.push(e);
+      continue;
     }
+    if (dataKey === null) continue;
+    if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_LENGTH) {
+      if (dataKey instanceof Uint8Array) dataKey.fill(0);
+      errors.push(new EnsealError('ERR_AUTH', `${escapeControl(describeProvider(key), 80)} returned a data key of the wrong length`));
+      continue;
+    }
+    return dataKey;
   }
   const detail = errors.length === 0 ? 'no provider recognised any recipient' : `${errors.length} provider error(s)`;
   throw new EnsealError(
     'ERR_NO_KEY',
-    `no key could unwrap the data key (${stanzas.length} recipient(s), ${keys.length} key(s): ${detail})`,
+    `no key could unwrap the data key (${recipients.length} recipient(s), ${providers.length} key(s): ${detail}); ` +
+      `recipients: ${listed(recipients, describeStanza)}; keys tried: ${listed(providers, (k) => escapeControl(describeProvider(k), 80))}`,
     { errors },
   );
 }

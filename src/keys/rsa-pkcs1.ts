@@ -2,7 +2,8 @@
  * RSAES-PKCS1-v1_5 decryption (RFC 8017 §7.2.2) with **implicit rejection**, as specified by
  * draft-kario-rsa-guidance ("Implementation Guidance for the PKCS #1 RSA Cryptography
  * Specification", §"Implicit rejection"), for reading legacy `rsa-pkcs1` stanzas (objects whose
- * keys were wrapped by the OSS SDKs' `RSA/NONE/PKCS1Padding`). enseal never writes PKCS#1 v1.5.
+ * keys were wrapped by the OSS SDKs' `RSA/NONE/PKCS1Padding`). enseal never writes PKCS#1 v1.5,
+ * and `rsaKey` reads such stanzas only when the caller opts in with `legacy: true`.
  *
  * A decryption never reports bad padding. Instead of an error it returns a synthetic message
  * that is a deterministic function of the private key and the ciphertext, so a padding oracle

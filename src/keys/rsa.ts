@@ -3,8 +3,8 @@
  *
  * ```
  * stanza type  "rsa-oaep-sha256"      written and read
- *              "rsa-oaep-sha1"        read only (legacy: OSS Python SDK 2.5–2.10 objects)
- *              "rsa-pkcs1"            read only (legacy: OSS SDKs' RSA/NONE/PKCS1Padding), node only
+ *              "rsa-oaep-sha1"        read only, with `legacy: true` (OSS Python SDK 2.5–2.10 objects)
+ *              "rsa-pkcs1"            read only, with `legacy: true` (OSS SDKs' RSA/NONE/PKCS1Padding), node only
  * key id       the `id` option, else "sha256:" || first 32 hex digits of SHA-256(SPKI DER of the public key)
  * params       none
  * wrapped      k bytes (k = modulus length in bytes: 256, 384 or 512)
@@ -12,8 +12,17 @@
  *                    L = "enseal/v1 rsa-oaep-sha256" || 0x00 || u16 len(key id) || key id || bound header part
  *   rsa-oaep-sha1    RSAES-OAEP with SHA-1 and MGF1-SHA-1, empty label
  *   rsa-pkcs1        RSAES-PKCS1-v1_5, decrypted with implicit rejection (keys/rsa-pkcs1.ts)
- * modulus      2048, 3072 or 4096 bits; 1024 bits is accepted only to read the two legacy types
+ * modulus      2048, 3072 or 4096 bits; 1024 bits is accepted only to read the two legacy types,
+ *              with `legacy: true`
  * ```
+ *
+ * **Legacy reads are an explicit opt-in** (like the S3 Encryption Client's
+ * `enableLegacyUnauthenticatedModes`). The two legacy types bind nothing (no label), PKCS#1 v1.5
+ * is the padding of every Bleichenbacher-style attack, and 1024-bit keys are factorable by a
+ * determined attacker. Without `legacy: true` a provider still recognises such a stanza for its
+ * own key id (it is the reader's own stanza type), but throws `ERR_UNSUPPORTED` naming the option
+ * instead of touching the private key, so `ERR_NO_KEY.errors` says what to do. Writing is always
+ * RSA-OAEP-SHA-256 with a 2048-, 3072- or 4096-bit key, whatever `legacy` says.
  *
  * **The OAEP label binds the header.** OAEP's label is authenticated associated data, so enseal
  * puts there what `aes256-gcm` puts in its AAD (§4.1): the key id and the bound header part
@@ -31,7 +40,7 @@
  *
  * @module
  */
-import { toHex, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import { toHex, concat, escapeControl, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import type { CryptoBackend, RsaKey, RsaKeyInput } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
@@ -51,6 +60,7 @@ const WRITE_BITS: ReadonlySet<number> = new Set([2048, 3072, 4096]);
 /** Modulus sizes accepted for reading the legacy types. */
 const LEGACY_BITS: ReadonlySet<number> = new Set([1024, 2048, 3072, 4096]);
 const READ_TYPES: ReadonlySet<string> = new Set([RSA_OAEP_SHA256_STANZA, RSA_OAEP_SHA1_STANZA, RSA_PKCS1_STANZA]);
+const LEGACY_TYPES: ReadonlySet<string> = new Set([RSA_OAEP_SHA1_STANZA, RSA_PKCS1_STANZA]);
 const LABEL_PREFIX = utf8('enseal/v1 rsa-oaep-sha256');
 
 /** Options of {@link rsaKey}. At least one of `publicKey` and `privateKey` is required. */
@@ -65,6 +75,12 @@ export interface RsaKeyOptions {
   publicKey?: RsaKeyInput;
   /** The private key (to decrypt). */
   privateKey?: RsaKeyInput;
+  /**
+   * Also read the legacy `rsa-oaep-sha1` and `rsa-pkcs1` stanzas, including with 1024-bit keys
+   * (objects of other tools, e.g. the OSS SDKs). Default false: such a stanza of this key throws
+   * `ERR_UNSUPPORTED`. Never changes what is written.
+   */
+  legacy?: boolean;
 }
 
 /** The provider {@link rsaKey} returns. */
@@ -103,21 +119,25 @@ function labelFor(idBytes: Uint8Array, ctx: WrapContext): Bytes {
 
 /**
  * A key provider for a customer-managed RSA key pair: writes `rsa-oaep-sha256` stanzas (RSA-OAEP
- * with SHA-256, the header bound as label), reads those and the legacy `rsa-oaep-sha1` and
- * `rsa-pkcs1` types.
+ * with SHA-256, the header bound as label), reads those, and — only with `legacy: true` — the
+ * legacy `rsa-oaep-sha1` and `rsa-pkcs1` types (1024-bit keys included).
  *
- * @param opts - `{ id?, publicKey?, privateKey? }`; keys as PEM (SPKI, PKCS#8, PKCS#1), DER
- *   (SPKI, PKCS#8), JWK or `CryptoKey`
+ * @param opts - `{ id?, publicKey?, privateKey?, legacy? }`; keys as PEM (SPKI, PKCS#8, PKCS#1),
+ *   DER (SPKI, PKCS#8), JWK or `CryptoKey`
  * @returns a provider usable in `recipients` (needs a public key) and `keys` (needs a private key)
- * @throws TypeError/RangeError for missing keys or a malformed id; the keys themselves are
- *   checked on first use (a TypeError for bad material, a RangeError on wrap for a modulus that
- *   is not 2048, 3072 or 4096 bits)
+ * @throws TypeError/RangeError for missing keys, a malformed id or a non-boolean `legacy`; the
+ *   keys themselves are checked on first use (a TypeError for bad material, a RangeError on wrap
+ *   for a modulus that is not 2048, 3072 or 4096 bits). On unwrap, a legacy stanza of this key
+ *   without `legacy: true` is EnsealError `ERR_UNSUPPORTED`, as is a modulus not accepted for
+ *   the stanza's type
  * @example
  * ```ts
  * const alice = rsaKey({ publicKey: readFileSync('alice.pub.pem', 'utf8') });
  * const sealed = await encrypt(data, { recipients: [alice] });
  * const me = rsaKey({ privateKey: readFileSync('alice.pem', 'utf8') });
  * const plain = await decrypt(sealed, { keys: [me] });
+ * // Objects written by other tools with RSA-OAEP-SHA-1 or PKCS#1 v1.5 (read only):
+ * const old = rsaKey({ privateKey: readFileSync('oss.pem', 'utf8'), legacy: true });
  * ```
  */
 export function rsaKey(opts: RsaKeyOptions): RsaKeyProvider {
@@ -125,6 +145,8 @@ export function rsaKey(opts: RsaKeyOptions): RsaKeyProvider {
   if (opts.publicKey === undefined && opts.privateKey === undefined) throw new TypeError('rsaKey expected "publicKey" or "privateKey"');
   checkInput(opts.publicKey, 'publicKey');
   checkInput(opts.privateKey, 'privateKey');
+  if (opts.legacy !== undefined && typeof opts.legacy !== 'boolean') throw new TypeError(`"legacy" expected a boolean, got ${typeof opts.legacy}`);
+  const legacyReads = opts.legacy === true;
   let fixedId: Bytes | undefined;
   if (opts.id !== undefined) {
     if (typeof opts.id !== 'string' || opts.id.length === 0) throw new TypeError('"id" expected a non-empty string');
@@ -172,13 +194,17 @@ export function rsaKey(opts: RsaKeyOptions): RsaKeyProvider {
   }
 
   async function decryptStanza(stanza: Stanza, imp: Imported, priv: RsaKey, ctx: WrapContext): Promise<Bytes> {
+    const legacy = LEGACY_TYPES.has(stanza.type);
+    if (legacy && !legacyReads) {
+      // The reader's own stanza type: throw (not null) so ERR_NO_KEY.errors explains it.
+      throw new EnsealError('ERR_UNSUPPORTED', `${stanza.type} stanza for key "${escapeControl(imp.id)}" is a legacy RSA type: reading it needs rsaKey({ ..., legacy: true }) (CLI: --legacy)`);
+    }
     const bits = priv.modulusLengthInBits;
     if (stanza.wrapped.length !== Math.ceil(bits / 8) || Object.keys(stanza.params).length !== 0) {
-      throw new EnsealError('ERR_HEADER', `${stanza.type} stanza for key "${imp.id}" is malformed`);
+      throw new EnsealError('ERR_HEADER', `${stanza.type} stanza for key "${escapeControl(imp.id)}" is malformed`);
     }
-    const legacy = stanza.type !== RSA_OAEP_SHA256_STANZA;
     if (!(legacy ? LEGACY_BITS : WRITE_BITS).has(bits)) {
-      throw new EnsealError('ERR_UNSUPPORTED', `${bits}-bit RSA keys are not accepted for ${stanza.type} stanzas`);
+      throw new EnsealError('ERR_UNSUPPORTED', `${bits}-bit RSA keys are not accepted for ${stanza.type} stanzas${legacy ? '' : ` (keys under 2048 bits read only ${RSA_OAEP_SHA1_STANZA} and ${RSA_PKCS1_STANZA}, with legacy: true)`}`);
     }
     const b = ctx.backend;
     switch (stanza.type) {
@@ -204,7 +230,9 @@ export function rsaKey(opts: RsaKeyOptions): RsaKeyProvider {
       const wrapped = await ctx.backend.rsaOaepEncrypt(imp.pub, 'SHA-256', dataKey, labelFor(imp.idBytes, ctx));
       return { type: RSA_OAEP_SHA256_STANZA, keyId: imp.id, params: {}, wrapped };
     },
-    async unwrap(stanza, ctx): Promise<Bytes | null> {
+    async unwrap(given, ctx): Promise<Bytes | null> {
+      // Snapshot: every check and the decryption see the same values.
+      const stanza: Stanza = { type: given.type, keyId: given.keyId, params: given.params, wrapped: given.wrapped };
       if (!READ_TYPES.has(stanza.type) || privateKey === undefined) return null;
       const imp = await load(ctx.backend);
       if (stanza.keyId !== imp.id) return null;
@@ -212,7 +240,7 @@ export function rsaKey(opts: RsaKeyOptions): RsaKeyProvider {
         return await decryptStanza(stanza, imp, imp.priv!, ctx);
       } catch (e) {
         if (e instanceof EnsealError && e.code === 'ERR_AUTH') {
-          throw new EnsealError('ERR_AUTH', `data key wrapped for "${imp.id}" failed to decrypt (wrong private key, or a modified header)`);
+          throw new EnsealError('ERR_AUTH', `data key wrapped for "${escapeControl(imp.id)}" failed to decrypt (wrong private key, or a modified header)`);
         }
         throw e;
       }

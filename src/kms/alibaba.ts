@@ -10,8 +10,15 @@
  * GenerateDataKey  KeyId, KeySpec=AES_256, EncryptionContext   → {KeyId, KeyVersionId, Plaintext, CiphertextBlob}
  * Encrypt          KeyId, Plaintext (base64), EncryptionContext → {KeyId, KeyVersionId, CiphertextBlob}
  * Decrypt          CiphertextBlob, EncryptionContext            → {KeyId, KeyVersionId, Plaintext (base64)}
+ * DescribeKey      KeyId (id, alias or ARN)                     → {KeyMetadata: {KeyId, Arn, …}}
  * error            HTTP 4xx/5xx, {"Code": "Forbidden.KeyNotFound", "Message": "…", "RequestId": "…"}
  * ```
+ *
+ * **Key ids.** The canonical id is the `KeyId` KMS returns (stanzas record it). `resolveKeyId`
+ * asks `DescribeKey` for an alias (`alias/…`) or an ARN (`acs:kms:…`) and takes anything else as
+ * a key id already. `Decrypt` takes no key id (the blob names its key), so when the caller names
+ * the key the blob must be decrypted under, the `KeyId` of the answer is compared with it and a
+ * plaintext of any other key is wiped and refused (`ERR_KMS_DENIED`).
  *
  * **Context binding.** The encryption context is sent as `EncryptionContext`, a JSON object
  * string (keys sorted, for stable logs); Alibaba Cloud KMS binds it to the ciphertext, and
@@ -22,13 +29,14 @@
  * **Errors.** `Throttling*`, `ServiceUnavailable*`, `InternalFailure`/`InternalError`, HTTP
  * 429/5xx and network errors are retried, then `ERR_KMS_UNAVAILABLE`; a code naming a disabled
  * key or pending deletion (`Rejected.Disabled`, `Forbidden.DisabledKey`, `…PendingDeletion`) →
- * `ERR_KMS_DISABLED`; every other error (`Forbidden.KeyNotFound`, `Forbidden.NoPermission`,
- * `InvalidAccessKeyId.NotFound`, `SignatureDoesNotMatch`, `InvalidCiphertext`, …) →
- * `ERR_KMS_DENIED` (never retried).
+ * `ERR_KMS_DISABLED`; no such key or alias (`Forbidden.KeyNotFound`, `Forbidden.AliasNotFound`,
+ * `EntityNotExist.Key…`/`.Alias`) → `ERR_KMS_NOT_FOUND`; every other error
+ * (`Forbidden.NoPermission`, `InvalidAccessKeyId.NotFound`, `SignatureDoesNotMatch`,
+ * `InvalidCiphertext`, …) → `ERR_KMS_DENIED` (never retried). Key ids in messages are escaped.
  *
  * @module
  */
-import { fromBase64, fromUtf8, utf8, type Bytes, toBase64, toHex } from '../bytes.js';
+import { escapeControl, fromBase64, fromUtf8, utf8, wipe, type Bytes, toBase64, toHex } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, type ErrorCode } from '../errors.js';
@@ -66,6 +74,7 @@ export interface AlibabaKmsOptions extends KmsHttpOptions {
 export const ALIBABA_KMS_API_VERSION = '2016-01-20';
 
 const BLOB_RE = /^[A-Za-z0-9+/=_-]+$/;
+const NOT_FOUND_RE = /^(?:Forbidden\.(?:KeyNotFound|AliasNotFound)|EntityNotExist\.(?:Key|Alias|CMK))/;
 
 /** `EncryptionContext` parameter: a JSON object with sorted keys (absent when empty). */
 function contextJson(context: EncryptionContext): string | undefined {
@@ -107,7 +116,7 @@ export function alibabaKms(opts: AlibabaKmsOptions): KmsClient {
   }
 
   async function call<T>(action: string, keyId: string | undefined, params: Record<string, string | undefined>, read: (body: Record<string, unknown>) => T | undefined): Promise<T> {
-    const label = `Alibaba Cloud KMS ${action}${keyId === undefined ? '' : ` (key "${keyId}")`}`;
+    const label = `Alibaba Cloud KMS ${action}${keyId === undefined ? '' : ` (key "${escapeControl(keyId)}")`}`;
     let secrets: (string | undefined)[] = [];
     const build = async (): Promise<HttpRequest> => {
       const c = await credentials();
@@ -141,7 +150,7 @@ export function alibabaKms(opts: AlibabaKmsOptions): KmsClient {
       const detail = `${codeName || 'error'} (HTTP ${res.status})`;
       if (isTransientStatus(res.status) || /^(?:Throttling|ServiceUnavailable|InternalFailure|InternalError)/.test(codeName)) return { retry: detail };
       const msg = redact(json?.Message, secrets);
-      const code: ErrorCode = /Disabled|PendingDeletion/.test(codeName) ? 'ERR_KMS_DISABLED' : 'ERR_KMS_DENIED';
+      const code: ErrorCode = /Disabled|PendingDeletion/.test(codeName) ? 'ERR_KMS_DISABLED' : NOT_FOUND_RE.test(codeName) ? 'ERR_KMS_NOT_FOUND' : 'ERR_KMS_DENIED';
       return { error: new EnsealError(code, `${label}: ${detail}${msg === '' ? '' : `: ${msg}`}`) };
     };
     return transport.call(label, build, judge);
@@ -185,12 +194,25 @@ export function alibabaKms(opts: AlibabaKmsOptions): KmsClient {
         text = '';
       }
       if (!BLOB_RE.test(text)) throw new EnsealError('ERR_HEADER', 'not an Alibaba Cloud KMS ciphertext blob');
-      return call('Decrypt', keyId, { CiphertextBlob: text, EncryptionContext: contextJson(context) }, (r) => b64(r.Plaintext));
+      const r = await call('Decrypt', keyId, { CiphertextBlob: text, EncryptionContext: contextJson(context) }, (body) => {
+        const plaintext = b64(body.Plaintext);
+        return plaintext && { plaintext, keyId: str(body.KeyId) };
+      });
+      // Decrypt takes no key id: the answer says which key the blob was made under.
+      if (keyId !== undefined && r.keyId !== keyId) {
+        wipe(r.plaintext);
+        throw new EnsealError('ERR_KMS_DENIED', `Alibaba Cloud KMS Decrypt (key "${escapeControl(keyId)}"): the ciphertext was made under another key ("${escapeControl(r.keyId ?? '')}")`);
+      }
+      return r.plaintext;
     },
 
-    keyIdMatches(configured: string, canonical: string): boolean {
-      // A key ARN acs:kms:<region>:<uid>:key/<id> names the key <id>.
-      return /^acs:kms:[a-z0-9-]+:\d+:key\/(.+)$/.exec(configured)?.[1] === canonical;
+    async resolveKeyId(keyId: string): Promise<string> {
+      if (typeof keyId !== 'string' || keyId === '') throw new TypeError('"keyId" expected a non-empty string');
+      if (!keyId.startsWith('alias/') && !keyId.startsWith('acs:')) return keyId; // already a key id
+      return call('DescribeKey', keyId, { KeyId: keyId }, (r) => {
+        const meta = r.KeyMetadata as Record<string, unknown> | undefined;
+        return typeof meta === 'object' && meta !== null ? str(meta.KeyId) : undefined;
+      });
     },
   };
 }

@@ -7,8 +7,15 @@
  * GenerateDataKey  {KeyId, KeySpec: "AES_256", EncryptionContext}     → {KeyId, Plaintext, CiphertextBlob}
  * Encrypt          {KeyId, Plaintext (base64), EncryptionContext}     → {KeyId, CiphertextBlob}
  * Decrypt          {CiphertextBlob (base64), EncryptionContext, KeyId} → {KeyId, Plaintext}
+ * DescribeKey      {KeyId}                                             → {KeyMetadata: {Arn, KeyId, …}}
  * error            HTTP 4xx/5xx, {"__type": "…#AccessDeniedException", "message": "…"}
  * ```
+ *
+ * **Key ids.** The canonical id is the key ARN (`arn:aws:kms:<region>:<account>:key/<id>`), which
+ * `GenerateDataKey`/`Encrypt` return and stanzas record. `resolveKeyId` returns a key ARN as it
+ * is and asks `DescribeKey` for anything else (a bare key id, an alias name or alias ARN).
+ * `Decrypt` always sends `KeyId` when the caller names a key, so KMS itself refuses a blob of
+ * another key (`IncorrectKeyException`), and the answer's `KeyId` is checked again here.
  *
  * **Context binding.** The encryption context is sent as KMS's `EncryptionContext` map, which
  * AWS KMS binds to the ciphertext as additional authenticated data: `Decrypt` with any other
@@ -18,18 +25,19 @@
  * **Errors.** `ThrottlingException`, `LimitExceededException`, `KMSInternalException`,
  * `KeyUnavailableException`, `DependencyTimeoutException`, HTTP 429/5xx and network errors are
  * retried, then `ERR_KMS_UNAVAILABLE`; `DisabledException`, `KMSInvalidStateException` →
- * `ERR_KMS_DISABLED`; `AccessDeniedException`, `InvalidCiphertextException`, `NotFoundException`,
- * `IncorrectKeyException`, `UnrecognizedClientException`, `InvalidSignatureException` and every
- * other 4xx → `ERR_KMS_DENIED` (never retried).
+ * `ERR_KMS_DISABLED`; `NotFoundException` (no such key or alias) → `ERR_KMS_NOT_FOUND`;
+ * `AccessDeniedException`, `InvalidCiphertextException`, `IncorrectKeyException`,
+ * `UnrecognizedClientException`, `InvalidSignatureException` and every other 4xx →
+ * `ERR_KMS_DENIED` (never retried). Key ids in messages are escaped (`escapeControl`).
  *
  * @module
  */
-import { fromBase64, type Bytes, toBase64 } from '../bytes.js';
+import { escapeControl, fromBase64, wipe, type Bytes, toBase64 } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, type ErrorCode } from '../errors.js';
 import type { EncryptionContext } from '../format/header.js';
-import type { KmsCiphertext, KmsClient, KmsDataKey } from '../keys/kms.js';
+import type { KmsCiphertext, KmsClient, KmsDataKey, KmsKeyScope } from '../keys/kms.js';
 
 import { checkEndpoint, createTransport, isTransientStatus, type HttpRequest, type HttpResponse, type KmsHttpOptions, type Verdict, parseJsonObject } from './http.js';
 import { redact } from './redact.js';
@@ -51,6 +59,7 @@ export interface AwsKmsOptions extends KmsHttpOptions {
 
 const RETRYABLE = new Set(['ThrottlingException', 'LimitExceededException', 'KMSInternalException', 'KeyUnavailableException', 'DependencyTimeoutException', 'ServiceUnavailableException', 'InternalFailure']);
 const DISABLED = new Set(['DisabledException', 'KMSInvalidStateException']);
+const NOT_FOUND = new Set(['NotFoundException']);
 
 /** The short error type from `__type` or `x-amzn-ErrorType` (`com.amazonaws.kms#X`, `X:http://…`). */
 function errorType(res: HttpResponse, body: Record<string, unknown> | undefined): string {
@@ -59,8 +68,12 @@ function errorType(res: HttpResponse, body: Record<string, unknown> | undefined)
   return /^[A-Za-z0-9.]{1,100}$/.test(t) ? t : '';
 }
 
-function arnKeyPart(id: string): string | undefined {
-  return /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/.+)$/.exec(id)?.[1];
+const KEY_ARN_RE = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]{1,100}$/;
+
+/** The region and account of a key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`), else undefined. */
+function keyArnScope(id: string): KmsKeyScope | undefined {
+  const m = KEY_ARN_RE.exec(id);
+  return m === null ? undefined : { region: m[1] as string, account: m[2] as string };
 }
 
 /**
@@ -97,7 +110,7 @@ export function awsKms(opts: AwsKmsOptions): KmsClient {
   }
 
   async function call<T>(operation: string, keyId: string | undefined, payload: object, read: (body: Record<string, unknown>) => T | undefined): Promise<T> {
-    const label = `AWS KMS ${operation}${keyId === undefined ? '' : ` (key "${keyId}")`}`;
+    const label = `AWS KMS ${operation}${keyId === undefined ? '' : ` (key "${escapeControl(keyId)}")`}`;
     const body = JSON.stringify(payload);
     let secrets: (string | undefined)[] = [];
     const build = async (): Promise<HttpRequest> => {
@@ -125,7 +138,7 @@ export function awsKms(opts: AwsKmsOptions): KmsClient {
       const detail = `${type || 'error'} (HTTP ${res.status})`;
       if (RETRYABLE.has(type) || isTransientStatus(res.status)) return { retry: detail };
       const msg = redact(json?.message ?? json?.Message, secrets);
-      const code: ErrorCode = DISABLED.has(type) ? 'ERR_KMS_DISABLED' : 'ERR_KMS_DENIED';
+      const code: ErrorCode = DISABLED.has(type) ? 'ERR_KMS_DISABLED' : NOT_FOUND.has(type) ? 'ERR_KMS_NOT_FOUND' : 'ERR_KMS_DENIED';
       return { error: new EnsealError(code, `${label}: ${detail}${msg === '' ? '' : `: ${msg}`}`) };
     };
     return transport.call(label, build, judge);
@@ -168,18 +181,36 @@ export function awsKms(opts: AwsKmsOptions): KmsClient {
 
     async decrypt(ciphertext: Uint8Array, context: EncryptionContext, keyId?: string): Promise<Bytes> {
       const payload = { CiphertextBlob: toBase64(ciphertext), EncryptionContext: checkContext(context), ...(keyId === undefined ? {} : { KeyId: keyId }) };
-      return call('Decrypt', keyId, payload, (r) => b64(r.Plaintext));
+      const r = await call('Decrypt', keyId, payload, (body) => {
+        const plaintext = b64(body.Plaintext);
+        return plaintext && { plaintext, keyId: str(body.KeyId) };
+      });
+      // KMS already refused another key (IncorrectKeyException); a key ARN asked for must also be
+      // the one that answered.
+      if (keyId !== undefined && keyArnScope(keyId) !== undefined && r.keyId !== keyId) {
+        wipe(r.plaintext);
+        throw new EnsealError('ERR_KMS_DENIED', `AWS KMS Decrypt (key "${escapeControl(keyId)}"): the ciphertext was decrypted under another key ("${escapeControl(r.keyId ?? '')}")`);
+      }
+      return r.plaintext;
     },
 
-    keyIdMatches(configured: string, canonical: string): boolean {
-      // A bare key id (UUID or mrk-…) names the key whose ARN ends in key/<id>; an alias cannot
-      // be resolved without asking KMS (the stanza's `requested` param covers that case).
-      return arnKeyPart(canonical) === `key/${configured}`;
+    async resolveKeyId(keyId: string): Promise<string> {
+      if (typeof keyId !== 'string' || keyId === '') throw new TypeError('"keyId" expected a non-empty string');
+      if (keyArnScope(keyId) !== undefined) return keyId; // a key ARN is canonical
+      return call('DescribeKey', keyId, { KeyId: keyId }, (r) => {
+        const meta = r.KeyMetadata as Record<string, unknown> | undefined;
+        const arn = typeof meta === 'object' && meta !== null ? str(meta.Arn) : undefined;
+        return arn !== undefined && keyArnScope(arn) !== undefined ? arn : undefined;
+      });
     },
 
     ownsKeyId(canonical: string): boolean {
       // KMS keys are regional: a key ARN of another region is not this client's.
-      return canonical.split(':')[3] === region && arnKeyPart(canonical) !== undefined;
+      return keyArnScope(canonical)?.region === region;
+    },
+
+    keyScope(canonical: string): KmsKeyScope | undefined {
+      return keyArnScope(canonical);
     },
   };
 }

@@ -11,9 +11,12 @@
  * - **Several processes** may share a store: every change is a read-modify-write under a lock
  *   file (`./file-lock.ts`) and replaces the file atomically; reads re-check the file and reload
  *   it when it changed.
- * - **Failures**: unknown key, wrong context, tampered or foreign blob → `ERR_KMS_DENIED`;
- *   missing, unreadable, corrupt or locked store → `ERR_KMS_UNAVAILABLE`; a store that group or
- *   others can access → `ERR_KMS_DENIED` (refused, not just warned about).
+ * - **Failures**: an id or alias that names no key of the store → `ERR_KMS_NOT_FOUND`; a blob
+ *   of another key than the one asked for, wrong context, tampered or foreign blob →
+ *   `ERR_KMS_DENIED`; missing, unreadable, corrupt or locked store → `ERR_KMS_UNAVAILABLE`; a
+ *   store that group or others can access → `ERR_KMS_DENIED` (refused, not just warned about).
+ * - **Key ids**: the canonical id is `lk-…`; {@link LocalKms.resolveKeyId} maps an alias to it
+ *   (the strict `kms()` provider's one lookup).
  *
  * The master keys are only as safe as the store file: anyone who can read it can decrypt
  * everything. Use a cloud KMS or an HSM where that matters.
@@ -23,7 +26,7 @@
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { concat, fromBase64, wipe, type Bytes, toBase64, toHex } from '../bytes.js';
+import { concat, escapeControl, fromBase64, wipe, type Bytes, toBase64, toHex } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
@@ -214,7 +217,7 @@ export class LocalKms implements KmsClient {
   static #find(data: StoreData, idOrAlias: string): StoredKey {
     if (typeof idOrAlias !== 'string' || idOrAlias === '') throw new TypeError('"keyId" expected a non-empty string');
     const k = data.keys.find((x) => x.id === idOrAlias || x.alias === idOrAlias);
-    if (k === undefined) throw new EnsealError('ERR_KMS_DENIED', `local KMS: no key "${idOrAlias}"`);
+    if (k === undefined) throw new EnsealError('ERR_KMS_NOT_FOUND', `local KMS: no key "${escapeControl(idOrAlias)}"`);
     return k;
   }
 
@@ -269,7 +272,7 @@ export class LocalKms implements KmsClient {
    * Rotates a key: adds a new version and makes it primary; older versions still decrypt.
    * @param idOrAlias - key id or alias
    * @returns the key's new description
-   * @throws EnsealError `ERR_KMS_DENIED` for an unknown key
+   * @throws EnsealError `ERR_KMS_NOT_FOUND` for an unknown key
    * @example
    * ```ts
    * const { primaryVersion } = await local.rotateKey('backups');
@@ -291,7 +294,7 @@ export class LocalKms implements KmsClient {
    * Disables a key: generate, encrypt and decrypt then fail with `ERR_KMS_DISABLED`.
    * @param idOrAlias - key id or alias
    * @returns the key's new description
-   * @throws EnsealError `ERR_KMS_DENIED` for an unknown key
+   * @throws EnsealError `ERR_KMS_NOT_FOUND` for an unknown key
    * @example
    * ```ts
    * await local.disableKey('backups');
@@ -309,7 +312,7 @@ export class LocalKms implements KmsClient {
    * Enables a disabled key.
    * @param idOrAlias - key id or alias
    * @returns the key's new description
-   * @throws EnsealError `ERR_KMS_DENIED` for an unknown key
+   * @throws EnsealError `ERR_KMS_NOT_FOUND` for an unknown key
    * @example
    * ```ts
    * await local.enableKey('backups');
@@ -328,7 +331,7 @@ export class LocalKms implements KmsClient {
    * @param keyId - key id or alias
    * @param context - encryption context bound to the blob
    * @returns the plaintext key (caller wipes it), the blob and the canonical key id
-   * @throws EnsealError `ERR_KMS_DENIED` (unknown key), `ERR_KMS_DISABLED`
+   * @throws EnsealError `ERR_KMS_NOT_FOUND` (unknown key), `ERR_KMS_DISABLED`
    * @example
    * ```ts
    * const { plaintext, ciphertext, keyId } = await local.generateDataKey('backups', { app: 'x' });
@@ -350,8 +353,8 @@ export class LocalKms implements KmsClient {
    * @param plaintext - bytes to encrypt (not retained)
    * @param context - encryption context bound to the blob
    * @returns the blob and the canonical key id
-   * @throws RangeError for a plaintext over 4096 bytes; EnsealError `ERR_KMS_DENIED` (unknown
-   *   key), `ERR_KMS_DISABLED`
+   * @throws RangeError for a plaintext over 4096 bytes; EnsealError `ERR_KMS_NOT_FOUND`
+   *   (unknown key), `ERR_KMS_DISABLED`
    * @example
    * ```ts
    * const { ciphertext } = await local.encrypt('backups', secret, {});
@@ -376,25 +379,30 @@ export class LocalKms implements KmsClient {
   }
 
   /**
-   * Decrypts a blob under the key and version it names.
+   * Decrypts a blob under the key and version it names. With `keyId`, the key asked for is
+   * looked up first and the blob must name exactly that key: another key's blob is refused
+   * before its material is touched.
    * @param ciphertext - the blob
    * @param context - the encryption context it was made with
    * @param keyId - optional: the key id or alias the blob must belong to
    * @returns the plaintext (caller wipes it)
-   * @throws EnsealError `ERR_KMS_DENIED` (not a LocalKms blob, unknown key or version, another
-   *   key than `keyId`, wrong context, tampered), `ERR_KMS_DISABLED`
+   * @throws EnsealError `ERR_KMS_NOT_FOUND` (`keyId` names no key), `ERR_KMS_DENIED` (not a
+   *   LocalKms blob, a key or version this store does not have, another key than `keyId`,
+   *   wrong context, tampered), `ERR_KMS_DISABLED`
    * @example
    * ```ts
-   * const dataKey = await local.decrypt(blob, { app: 'x' });
+   * const dataKey = await local.decrypt(blob, { app: 'x' }, 'backups');
    * ```
    */
   async decrypt(ciphertext: Uint8Array, context: EncryptionContext, keyId?: string): Promise<Bytes> {
-    const blob = parseBlob(ciphertext);
     const data = await this.#load();
-    const k = LocalKms.#find(data, blob.keyId);
-    if (keyId !== undefined && LocalKms.#find(data, keyId) !== k) {
-      throw new EnsealError('ERR_KMS_DENIED', `local KMS: the ciphertext was made under key "${k.id}", not "${keyId}"`);
+    const wanted = keyId === undefined ? undefined : LocalKms.#find(data, keyId);
+    const blob = parseBlob(ciphertext);
+    if (wanted !== undefined && blob.keyId !== wanted.id) {
+      throw new EnsealError('ERR_KMS_DENIED', `local KMS: the ciphertext was made under key "${escapeControl(blob.keyId)}", not "${escapeControl(keyId)}"`);
     }
+    const k = wanted ?? data.keys.find((x) => x.id === blob.keyId);
+    if (k === undefined) throw new EnsealError('ERR_KMS_DENIED', `local KMS: the ciphertext names key "${escapeControl(blob.keyId)}", which this store does not hold`);
     LocalKms.#usable(k);
     const v = k.versions[blob.version - 1];
     if (v === undefined) throw new EnsealError('ERR_KMS_DENIED', `local KMS: key "${k.id}" has no version ${blob.version}`);
@@ -414,18 +422,17 @@ export class LocalKms implements KmsClient {
   }
 
   /**
-   * Whether `configured` (an id or alias) names the key `canonical`, by the store's aliases.
-   * @param configured - key id or alias
-   * @param canonical - a canonical `lk-…` id
-   * @returns true when they are the same key
+   * The canonical `lk-…` id of a key id or alias (the alias table of the store).
+   * @param keyId - key id or alias
+   * @returns the key's canonical id
+   * @throws EnsealError `ERR_KMS_NOT_FOUND` when no key has that id or alias
    * @example
    * ```ts
-   * await local.keyIdMatches('backups', 'lk-…'); // true if "backups" is that key's alias
+   * await local.resolveKeyId('backups'); // "lk-…"
    * ```
    */
-  async keyIdMatches(configured: string, canonical: string): Promise<boolean> {
-    const k = (await this.#load()).keys.find((x) => x.alias === configured);
-    return k !== undefined && k.id === canonical;
+  async resolveKeyId(keyId: string): Promise<string> {
+    return LocalKms.#find(await this.#load(), keyId).id;
   }
 
   /**

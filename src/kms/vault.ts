@@ -10,31 +10,36 @@
  * ```
  *
  * **Key ids.** `keyId` is the Transit key name; the canonical id recorded in stanzas is
- * `<mount>/<name>` (e.g. `transit/backups`), and either form is accepted on decrypt. Vault's
- * ciphertext (`vault:v3:…`, which names the key version) is stored as its ASCII bytes.
+ * `<mount>/<name>` (e.g. `transit/backups`), and either form is accepted. A key name is
+ * canonical (Vault has no aliases), so `resolveKeyId` needs no request. The key is always named
+ * in the request path: a `decrypt` runs under the key the caller names, never one chosen by the
+ * ciphertext. Vault's ciphertext (`vault:v3:…`, which names the key version) is stored as its
+ * ASCII bytes.
  *
- * **Context binding — choose it per key.** Vault binds nothing unless asked:
- * - `derived: true` (keys created with `derived=true`): the encryption context is sent as
- *   `context` = base64(context encoding of `./context.ts`); Vault derives a per-context key from
- *   it, so a wrong context cannot decrypt. Generation uses the `datakey` endpoint.
- * - `associatedData: true` (AEAD key types `aes128-gcm96`, `aes256-gcm96`, `chacha20-poly1305`;
- *   Vault ≥ 1.13): the same bytes are sent as `associated_data`, authenticated by the AEAD.
- *   The `datakey` endpoint takes no associated data, so in this mode `generateDataKey` draws
- *   the key from the backend's CSPRNG and wraps it with `encrypt`.
- * - neither (the default): Vault ignores the context. The wrap is then **not** bound to the
- *   object's context by Vault: Vault policies cannot depend on it, and anyone holding a token
- *   allowed to decrypt with the key can unwrap a stanza copied out of any object. (enseal still
- *   binds the context into the payload commitment and header MAC, so a stanza moved into another
- *   object does not decrypt that object.)
+ * **Context binding — on every call.** The encryption context enseal hands the client (the
+ * object's pairs plus `enseal:bound`, the digest of the header's bound part) is encoded with
+ * `./context.ts` and sent, base64, with every `datakey`, `encrypt` and `decrypt`:
+ * - as `associated_data` (the default; AEAD key types `aes128-gcm96`, `aes256-gcm96`,
+ *   `chacha20-poly1305`): authenticated by the AEAD, so a wrong context cannot decrypt. The
+ *   `datakey` endpoint takes no associated data, so `generateDataKey` draws the key from the
+ *   backend's CSPRNG and wraps it with `encrypt`;
+ * - as `context` with `derived: true` (keys created with `derived=true`): Vault derives a
+ *   per-context key from it, so a wrong context cannot decrypt; generation uses the `datakey`
+ *   endpoint. `associated_data` is then sent only with `associatedData: true` (derived AEAD keys
+ *   take both).
+ * A client that would bind nothing (`associatedData: false` without `derived`) is refused with a
+ * TypeError: Vault would then ignore the context, so anyone allowed to decrypt with the key could
+ * unwrap a stanza copied out of any object, and Vault policies could not depend on the context.
  *
- * **Errors.** HTTP 403 → `ERR_KMS_DENIED`; 400 whose message mentions a disabled key or
- * deletion → `ERR_KMS_DISABLED`; other 4xx ("encryption key not found", "cipher: message
- * authentication failed" for a wrong context) → `ERR_KMS_DENIED`; 429, 5xx (including 503
+ * **Errors.** HTTP 403 → `ERR_KMS_DENIED`; 404, or a 400 saying the key does not exist
+ * ("encryption key not found") → `ERR_KMS_NOT_FOUND`; 400 whose message mentions a disabled key
+ * or deletion → `ERR_KMS_DISABLED`; other 4xx ("cipher: message authentication failed" for a
+ * wrong context or another key's ciphertext) → `ERR_KMS_DENIED`; 429, 5xx (including 503
  * sealed/standby) and network errors are retried, then `ERR_KMS_UNAVAILABLE`.
  *
  * @module
  */
-import { fromBase64, fromUtf8, utf8, wipe, type Bytes, toBase64 } from '../bytes.js';
+import { escapeControl, fromBase64, fromUtf8, utf8, wipe, type Bytes, toBase64 } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, type ErrorCode } from '../errors.js';
@@ -55,9 +60,12 @@ export interface VaultTransitOptions extends KmsHttpOptions {
   namespace?: string;
   /** Mount path of the Transit engine (default `transit`). */
   mount?: string;
-  /** The keys were created with `derived=true`: bind the context through key derivation. */
+  /** The keys were created with `derived=true`: bind the context through key derivation (`context`). */
   derived?: boolean;
-  /** Bind the context as AEAD associated data (AEAD key types, Vault ≥ 1.13). */
+  /**
+   * Bind the context as AEAD associated data (`associated_data`; AEAD key types, Vault ≥ 1.13).
+   * Default: true without `derived`, false with it. `false` without `derived` is a TypeError.
+   */
   associatedData?: boolean;
   /** Backend for CSPRNG bytes in `associatedData` mode (default: the runtime's default). */
   backend?: BackendChoice;
@@ -88,8 +96,13 @@ export function vaultTransit(opts: VaultTransitOptions): KmsClient {
   if (typeof token !== 'function' && (typeof token !== 'string' || token === '')) throw new TypeError('"token" expected a non-empty string or a function');
   const namespace = opts.namespace;
   if (namespace !== undefined && (typeof namespace !== 'string' || !/^[\w./-]+$/.test(namespace))) throw new TypeError('"namespace" expected a Vault namespace path');
+  if (opts.derived !== undefined && typeof opts.derived !== 'boolean') throw new TypeError('"derived" expected a boolean');
+  if (opts.associatedData !== undefined && typeof opts.associatedData !== 'boolean') throw new TypeError('"associatedData" expected a boolean');
   const derived = opts.derived === true;
-  const aad = opts.associatedData === true;
+  const aad = opts.associatedData ?? !derived;
+  if (!derived && !aad) {
+    throw new TypeError('"associatedData: false" binds nothing: Vault would ignore the encryption context; keep associated data (AEAD key types) or use derived: true (keys created with derived=true)');
+  }
   const transport = createTransport(opts);
   const backend: CryptoBackend = getBackend(opts.backend);
   const prefix = `${mount}/`;
@@ -102,13 +115,12 @@ export function vaultTransit(opts: VaultTransitOptions): KmsClient {
   }
 
   function binding(context: EncryptionContext): Record<string, string> {
-    if (!derived && !aad) return {};
     const encoded = toBase64(encodeKmsContext(context));
     return { ...(derived ? { context: encoded } : {}), ...(aad ? { associated_data: encoded } : {}) };
   }
 
   async function call<T>(operation: 'datakey/plaintext' | 'encrypt' | 'decrypt', name: string, payload: object, read: (data: Record<string, unknown>) => T | undefined): Promise<T> {
-    const label = `Vault Transit ${operation.split('/')[0]} (key "${prefix}${name}")`;
+    const label = `Vault Transit ${operation.split('/')[0]} (key "${escapeControl(`${prefix}${name}`)}")`;
     const url = new URL(`v1/${mount.split('/').map(encodeURIComponent).join('/')}/${operation}/${encodeURIComponent(name)}`, base.href.endsWith('/') ? base : `${base.href}/`);
     const body = JSON.stringify(payload);
     let secret = '';
@@ -131,7 +143,8 @@ export function vaultTransit(opts: VaultTransitOptions): KmsClient {
       const msg = redact(errors.join('; '), [secret]);
       const detail = `HTTP ${res.status}${msg === '' ? '' : `: ${msg}`}`;
       if (isTransientStatus(res.status)) return { retry: `HTTP ${res.status}` };
-      const code: ErrorCode = res.status === 400 && /disabled|deleted|deletion/i.test(msg) ? 'ERR_KMS_DISABLED' : 'ERR_KMS_DENIED';
+      const missing = res.status === 404 || (res.status === 400 && /\b(?:encryption )?key not found\b|no existing key/i.test(msg));
+      const code: ErrorCode = missing ? 'ERR_KMS_NOT_FOUND' : res.status === 400 && /disabled|deleted|deletion/i.test(msg) ? 'ERR_KMS_DISABLED' : 'ERR_KMS_DENIED';
       return { error: new EnsealError(code, `${label}: ${detail}`) };
     };
     return transport.call(label, build, judge);
@@ -191,8 +204,8 @@ export function vaultTransit(opts: VaultTransitOptions): KmsClient {
       return call('decrypt', name, { ciphertext: text, ...binding(context) }, (d) => b64(d.plaintext));
     },
 
-    keyIdMatches(configured: string, canonical: string): boolean {
-      return canonical === `${prefix}${configured}`;
+    resolveKeyId(keyId: string): string {
+      return `${prefix}${nameOf(keyId)}`;
     },
 
     ownsKeyId(canonical: string): boolean {

@@ -26,6 +26,7 @@ const TAG_LENGTH = 16;
 /**
  * The AES-GCM mechanism with the AES master key `master`.
  * @param what - key description for messages (`token/label`)
+ * @internal (stripped from the published declarations: they must not need `pkcs11js` types)
  */
 export function aesGcmMechanism(ses: TokenSession, master: Handle, what: string): TokenMechanism {
   const { api, lib } = ses.mod;

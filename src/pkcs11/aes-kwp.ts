@@ -25,6 +25,7 @@ export const PKCS11_AES_KWP_STANZA = 'pkcs11-aes-kwp';
 /**
  * The KWP mechanism with the AES master key `master`.
  * @param what - key description for messages (`token/label`)
+ * @internal (stripped from the published declarations: they must not need `pkcs11js` types)
  */
 export function aesKwpMechanism(ses: TokenSession, master: Handle, what: string): TokenMechanism {
   const { api, lib } = ses.mod;

@@ -3,7 +3,8 @@
  *
  * | codes | enseal |
  * |---|---|
- * | PIN, login, key/object handle, key usage and extractability refusals | `ERR_KMS_DENIED` |
+ * | key/object handle invalid (the key is gone from the token) | `ERR_KMS_NOT_FOUND` |
+ * | PIN, login, key usage and extractability refusals | `ERR_KMS_DENIED` |
  * | device, token, session and memory failures | `ERR_KMS_UNAVAILABLE` |
  * | mechanism or parameters the token does not implement | `ERR_UNSUPPORTED` |
  * | anything else while *unwrapping* stanza bytes (bad data, bad tag, bad padding — SoftHSM reports these as `CKR_GENERAL_ERROR`) | `ERR_AUTH` |
@@ -26,10 +27,6 @@ const DENIED = new Set([
   'CKR_USER_TYPE_INVALID',
   'CKR_USER_ANOTHER_ALREADY_LOGGED_IN',
   'CKR_USER_TOO_MANY_TYPES',
-  'CKR_KEY_HANDLE_INVALID',
-  'CKR_OBJECT_HANDLE_INVALID',
-  'CKR_WRAPPING_KEY_HANDLE_INVALID',
-  'CKR_UNWRAPPING_KEY_HANDLE_INVALID',
   'CKR_KEY_FUNCTION_NOT_PERMITTED',
   'CKR_KEY_TYPE_INCONSISTENT',
   'CKR_WRAPPING_KEY_TYPE_INCONSISTENT',
@@ -39,6 +36,9 @@ const DENIED = new Set([
   'CKR_ATTRIBUTE_SENSITIVE',
   'CKR_ACTION_PROHIBITED',
 ]);
+
+/** The handle names no object (any more): the key was deleted from the token. */
+const NOT_FOUND = new Set(['CKR_KEY_HANDLE_INVALID', 'CKR_OBJECT_HANDLE_INVALID', 'CKR_WRAPPING_KEY_HANDLE_INVALID', 'CKR_UNWRAPPING_KEY_HANDLE_INVALID']);
 
 const UNAVAILABLE = new Set([
   'CKR_DEVICE_ERROR',
@@ -81,7 +81,8 @@ export function pkcs11Error(e: unknown, what: string, unwrapping = false): Ensea
   if (e instanceof EnsealError) return e;
   const ckr = ckrName(e);
   let code: ErrorCode;
-  if (ckr !== undefined && DENIED.has(ckr)) code = 'ERR_KMS_DENIED';
+  if (ckr !== undefined && NOT_FOUND.has(ckr)) code = 'ERR_KMS_NOT_FOUND';
+  else if (ckr !== undefined && DENIED.has(ckr)) code = 'ERR_KMS_DENIED';
   else if (ckr !== undefined && UNAVAILABLE.has(ckr)) code = 'ERR_KMS_UNAVAILABLE';
   else if (ckr !== undefined && UNSUPPORTED.has(ckr)) code = 'ERR_UNSUPPORTED';
   else if (unwrapping && ckr !== undefined) code = 'ERR_AUTH';

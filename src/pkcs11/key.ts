@@ -11,9 +11,14 @@
  *
  * Key id: `<tokenLabel>/<keyLabel>` unless `id` is given; no params.
  *
+ * **Strict.** A provider claims only stanzas of its type whose key id is its own, and always
+ * wraps and unwraps with the key handle it found when it was created: nothing in a stanza (key
+ * id, params — unauthenticated until the header MAC) can make it use another key of the token.
+ * A stanza of its own id with params is malformed (`ERR_HEADER`) and never reaches the token.
+ *
  * @module
  */
-import { concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import { concat, escapeControl, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import type { KeyProvider, Stanza } from '../keys/provider.js';
@@ -73,7 +78,7 @@ function findMechanism(ses: TokenSession, mechanism: Pkcs11Mechanism, keyLabel: 
     const publicKey = ses.findKey(api.CKO_PUBLIC_KEY, api.CKK_RSA, keyLabel);
     const privateKey = ses.findKey(api.CKO_PRIVATE_KEY, api.CKK_RSA, keyLabel);
     const any = publicKey ?? privateKey;
-    if (any === null) throw new EnsealError('ERR_KMS_DENIED', `no RSA key labelled "${keyLabel}" on token "${ses.tokenLabel}"`);
+    if (any === null) throw new EnsealError('ERR_KMS_NOT_FOUND', `no RSA key labelled "${escapeControl(keyLabel)}" on token "${escapeControl(ses.tokenLabel)}"`);
     let modulus: Buffer | undefined;
     try {
       modulus = lib.C_GetAttributeValue(ses.handle, any, [{ type: api.CKA_MODULUS }])[0]?.value;
@@ -84,7 +89,7 @@ function findMechanism(ses: TokenSession, mechanism: Pkcs11Mechanism, keyLabel: 
     return rsaOaepMechanism(ses, { publicKey, privateKey }, modulus.length, what);
   }
   const master = ses.findKey(api.CKO_SECRET_KEY, api.CKK_AES, keyLabel);
-  if (master === null) throw new EnsealError('ERR_KMS_DENIED', `no AES key labelled "${keyLabel}" on token "${ses.tokenLabel}"`);
+  if (master === null) throw new EnsealError('ERR_KMS_NOT_FOUND', `no AES key labelled "${escapeControl(keyLabel)}" on token "${escapeControl(ses.tokenLabel)}"`);
   return mechanism === 'aes-gcm' ? aesGcmMechanism(ses, master, what) : aesKwpMechanism(ses, master, what);
 }
 
@@ -95,17 +100,18 @@ function findMechanism(ses: TokenSession, mechanism: Pkcs11Mechanism, keyLabel: 
  * opens one session, logs in, and finds the key — all before it resolves, so configuration
  * errors surface here. Every token call of the provider then runs through one queue.
  *
- * On decryption the provider claims stanzas of its type and key id (others: `null`); the
- * wrapped length is checked before the token sees it (`ERR_HEADER`); a token that refuses the
- * bytes is `ERR_AUTH`; a key deleted meanwhile or a lost login is `ERR_KMS_DENIED`; a token
- * gone is `ERR_KMS_UNAVAILABLE`.
+ * On decryption the provider claims stanzas of its type and key id only (others: `null`,
+ * whatever their params say) and always uses its own key handle; the wrapped length and the
+ * absence of params are checked before the token sees it (`ERR_HEADER`); a token that refuses
+ * the bytes is `ERR_AUTH`; a key deleted meanwhile is `ERR_KMS_NOT_FOUND`; a lost login is
+ * `ERR_KMS_DENIED`; a token gone is `ERR_KMS_UNAVAILABLE`.
  *
  * @param opts - `{ module, tokenLabel, pin, keyLabel, mechanism, id? }`
  * @returns a connected provider; call `close()` when done
  * @throws TypeError for missing options or an unknown mechanism; EnsealError `ERR_UNSUPPORTED`
  *   when `pkcs11js` is not installed or the module cannot be loaded, `ERR_KMS_UNAVAILABLE` when
- *   no token has the label, `ERR_KMS_DENIED` for a refused login (wrong PIN) or a missing or
- *   ambiguous key label
+ *   no token has the label, `ERR_KMS_NOT_FOUND` when no key has the label, `ERR_KMS_DENIED` for
+ *   a refused login (wrong PIN) or an ambiguous key label
  * @example
  * ```ts
  * import { pkcs11Key } from 'enseal/pkcs11';
@@ -158,11 +164,13 @@ export async function pkcs11Key(opts: Pkcs11KeyOptions): Promise<Pkcs11KeyProvid
       return { type, keyId, params: {}, wrapped };
     },
     async unwrap(stanza, ctx): Promise<Bytes | null> {
-      if (stanza.type !== type || stanza.keyId !== keyId) return null;
-      if (stanza.wrapped.length !== mech.wrappedLength || Object.keys(stanza.params).length !== 0) {
-        throw new EnsealError('ERR_HEADER', `${type} stanza for key "${keyId}" is malformed`);
+      // Snapshot, then match on the key id alone; the handle used is always this provider's.
+      const { type: stanzaType, keyId: stanzaKeyId, params, wrapped } = stanza;
+      if (stanzaType !== type || stanzaKeyId !== keyId) return null;
+      if (wrapped.length !== mech.wrappedLength || Object.keys(params).length !== 0) {
+        throw new EnsealError('ERR_HEADER', `${type} stanza for key "${escapeControl(keyId)}" is malformed`);
       }
-      return ses.run(() => mech.unwrap(stanza.wrapped, concat(aadPrefix, ctx.aad)));
+      return ses.run(() => mech.unwrap(wrapped, concat(aadPrefix, ctx.aad)));
     },
     async close(): Promise<void> {
       if (closed) return;

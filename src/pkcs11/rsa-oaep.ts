@@ -30,6 +30,7 @@ export const PKCS11_RSA_OAEP_SHA1_STANZA = 'pkcs11-rsa-oaep-sha1';
  * encrypts needs only the public key).
  * @param modulusLength - the key's modulus length in bytes
  * @param what - key description for messages (`token/label`)
+ * @internal (stripped from the published declarations: they must not need `pkcs11js` types)
  */
 export function rsaOaepMechanism(
   ses: TokenSession,

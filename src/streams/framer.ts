@@ -6,12 +6,18 @@
  *
  * @module
  */
+import { EnsealError } from '../errors.js';
 
-/** Fixed-size record assembler. Not reentrant: await each `push`. */
+/**
+ * Fixed-size record assembler. Not reentrant: await each `push`. `wipe()` is final: it zeroes the
+ * buffer, and every later `push` (and a `push` in flight, once its `consume` settles) throws
+ * `ERR_STATE` without buffering anything.
+ */
 export class Framer {
   readonly #size: number;
   readonly #buf: Uint8Array;
   #fill = 0;
+  #wiped = false;
 
   /** @param size - record size in bytes */
   constructor(size: number) {
@@ -27,9 +33,13 @@ export class Framer {
   /**
    * Appends `data`; passes every record it completes to `consume` (in order; possibly none),
    * then buffers what is left.
+   * @param data - bytes to append (read before the returned promise settles; not retained)
+   * @param consume - handles the completed records
    * @returns what `consume` returned
+   * @throws EnsealError `ERR_STATE` after `wipe()`
    */
   async push<T>(data: Uint8Array, consume: (records: Uint8Array[]) => Promise<T>): Promise<T> {
+    if (this.#wiped) throw wipedError();
     const size = this.#size;
     const records: Uint8Array[] = [];
     let off = 0;
@@ -44,6 +54,7 @@ export class Framer {
     }
     for (; data.length - off >= size; off += size) records.push(data.subarray(off, off + size));
     const result = await consume(records);
+    if (this.#wiped) throw wipedError(); // wiped while consuming: buffer nothing more
     if (off < data.length) {
       this.#buf.set(data.subarray(off), this.#fill);
       this.#fill += data.length - off;
@@ -51,9 +62,14 @@ export class Framer {
     return result;
   }
 
-  /** Zeroes the buffer (it may hold plaintext). */
+  /** Zeroes the buffer (it may hold plaintext) and retires the framer. Idempotent. */
   wipe(): void {
+    this.#wiped = true;
     this.#buf.fill(0);
     this.#fill = 0;
   }
+}
+
+function wipedError(): EnsealError {
+  return new EnsealError('ERR_STATE', 'write after the stream was finished or cancelled');
 }

@@ -3,6 +3,17 @@
  * transform awaits each step, so the writable side applies backpressure while a batch of chunks is
  * being processed and memory stays O(batch).
  *
+ * Key hygiene: the machine's `abort()` (which disposes its keys) is reached from every way a
+ * stream can end without finishing: an error in any step, the readable side cancelled, the
+ * writable side aborted (both through the transformer's `cancel` hook, Streams spec
+ * §"TransformStreamDefaultSourceCancelAlgorithm" / "…SinkAbortAlgorithm"), and a step that finds
+ * the stream already gone (an `enqueue` on a cancelled readable throws). A stream cancelled while
+ * its machine is still being created aborts the machine as soon as it exists. Runtimes whose
+ * TransformStream predates the `cancel` hook never call it; there, an idle stream that is
+ * cancelled or aborted is aborted when it is garbage-collected (a `FinalizationRegistry`), and a
+ * busy one at its next step. `abort()` may therefore run more than once: machines make it
+ * idempotent.
+ *
  * @module
  */
 import { describe } from '../bytes.js';
@@ -13,15 +24,41 @@ export interface PushMachine {
   start?(): Promise<Uint8Array[]>;
   /** Consumes one written chunk; returns the bytes to emit. */
   push(data: Uint8Array): Promise<Uint8Array[]>;
-  /** Runs at end of input; returns the final bytes to emit. */
+  /** Runs at end of input; returns the final bytes to emit. Disposes the machine's keys. */
   finish(): Promise<Uint8Array[]>;
-  /** Releases secrets after an error or cancellation. */
+  /** Releases secrets after an error or cancellation. Idempotent; may run after `finish`. */
   abort?(): void;
 }
 
-/** Wraps a {@link PushMachine} (created lazily, once) in a `TransformStream`. */
+/** `Transformer` plus the `cancel` hook of the current Streams spec (absent from older DOM libs). */
+type CancellableTransformer = Transformer<Uint8Array, Uint8Array> & { cancel?: (reason: unknown) => void | PromiseLike<void> };
+
+/** Last resort for runtimes without the `cancel` hook: abort a machine whose stream was collected. */
+let collected: FinalizationRegistry<() => void> | undefined;
+
+function collectedRegistry(): FinalizationRegistry<() => void> | undefined {
+  if (collected === undefined && typeof FinalizationRegistry === 'function') collected = new FinalizationRegistry((abort) => abort());
+  return collected;
+}
+
+/**
+ * Wraps a {@link PushMachine} (created lazily, once) in a `TransformStream`.
+ * @param make - creates the machine (called once, when the stream starts)
+ * @returns the stream; its machine is aborted on error, cancel and abort
+ * @example
+ * ```ts
+ * const ts = pushTransform(encryptMachine({ recipients: [key] }));
+ * ```
+ */
 export function pushTransform(make: () => Promise<PushMachine>): TransformStream<Uint8Array, Uint8Array> {
   let machine: PushMachine | undefined;
+  let ended = false; // finished, failed or cancelled: the machine must hold no key any more
+  const token = {};
+  const abort = (): void => {
+    ended = true;
+    collected?.unregister(token);
+    machine?.abort?.();
+  };
   const emit = (c: TransformStreamDefaultController<Uint8Array>, parts: Uint8Array[]): void => {
     for (const p of parts) if (p.length > 0) c.enqueue(p);
   };
@@ -29,21 +66,35 @@ export function pushTransform(make: () => Promise<PushMachine>): TransformStream
     try {
       return await f();
     } catch (e) {
-      machine?.abort?.();
+      abort();
       throw e;
     }
   };
-  return new TransformStream<Uint8Array, Uint8Array>({
+  const transformer: CancellableTransformer = {
     start: (c) =>
       run(async () => {
-        machine = await make();
-        if (machine.start) emit(c, await machine.start());
+        const m = await make();
+        machine = m;
+        if (ended) {
+          m.abort?.(); // cancelled while the machine was being made
+          return;
+        }
+        if (m.start) emit(c, await m.start());
       }),
     transform: (chunk, c) =>
       run(async () => {
         if (!(chunk instanceof Uint8Array)) throw new TypeError(`stream chunk expected Uint8Array, got ${describe(chunk)}`);
         emit(c, await machine!.push(chunk));
       }),
-    flush: (c) => run(async () => emit(c, await machine!.finish())),
-  });
+    flush: (c) =>
+      run(async () => {
+        emit(c, await machine!.finish());
+        ended = true;
+        collected?.unregister(token);
+      }),
+    cancel: () => abort(),
+  };
+  const ts = new TransformStream<Uint8Array, Uint8Array>(transformer);
+  collectedRegistry()?.register(ts, abort, token);
+  return ts;
 }

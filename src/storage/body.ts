@@ -1,0 +1,229 @@
+/**
+ * Body plumbing shared by the adapters: collecting a body whose length must be known, a length
+ * guard on bodies the store sends (a short or long body is a store failure, reported before the
+ * stream ends cleanly), Web ↔ Node stream bridges that import no `node:` module (Node's stream
+ * module is reached through `process.getBuiltinModule`, so the browser build stays clean), and
+ * a client-side slice for servers that ignore `Range`.
+ *
+ * @module
+ */
+import { storeError } from './errors.js';
+
+/** Largest body collected into memory (S3's single-PUT limit, 5 GiB). */
+export const MAX_COLLECTED_BYTES = 5 * 1024 ** 3;
+
+/**
+ * Checks a put body's type.
+ *
+ * @param body - what the caller passed
+ * @throws TypeError unless it is a `Uint8Array` or a `ReadableStream`
+ * @example
+ * ```ts
+ * checkBody(new Uint8Array(1));
+ * ```
+ */
+export function checkBody(body: unknown): asserts body is Uint8Array | ReadableStream<Uint8Array> {
+  if (!(body instanceof Uint8Array) && !(body instanceof ReadableStream)) {
+    throw new TypeError('"body" expected Uint8Array or ReadableStream<Uint8Array>');
+  }
+}
+
+/**
+ * Reads a body into one buffer (for stores that need the length up front).
+ *
+ * @param body - bytes (returned as they are) or a stream of `Uint8Array`s
+ * @param signal - aborts the read (the stream is cancelled)
+ * @param maxBytes - refuse bodies longer than this (default {@link MAX_COLLECTED_BYTES})
+ * @returns the bytes
+ * @throws TypeError for chunks that are not `Uint8Array`s
+ * @throws RangeError when the body exceeds `maxBytes`
+ * @example
+ * ```ts
+ * const bytes = await collectBody(new Blob(['hi']).stream());
+ * ```
+ */
+export async function collectBody(body: Uint8Array | ReadableStream<Uint8Array>, signal?: AbortSignal, maxBytes = MAX_COLLECTED_BYTES): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return body;
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
+      n += value.length;
+      if (n > maxBytes) throw new RangeError(`"body" exceeds ${maxBytes} bytes`);
+      parts.push(value);
+    }
+  } catch (e) {
+    await reader.cancel(e).catch(() => undefined);
+    throw e;
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * A Web stream over an async iterable of byte chunks (a Node `Readable`, an SDK body), pulled
+ * on demand; cancelling it calls `cancel` (e.g. destroys the socket).
+ *
+ * @param source - async iterable of `Uint8Array` (Node `Buffer`s included)
+ * @param cancel - releases the source
+ * @returns a `ReadableStream<Uint8Array>`
+ * @example
+ * ```ts
+ * const web = iterableStream(nodeReadable, () => nodeReadable.destroy());
+ * ```
+ */
+export function iterableStream(source: AsyncIterable<Uint8Array>, cancel: (reason: unknown) => void): ReadableStream<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await it.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      },
+      async cancel(reason) {
+        cancel(reason);
+        await it.return?.().catch(() => undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Guards a body the store sends: it must be exactly `length` bytes. Fewer (a cut connection
+ * that ended cleanly) or more is an `ERR_STORE` error on the stream, raised before it would end.
+ *
+ * @param body - the store's body
+ * @param length - the length the store announced (range length or object size)
+ * @param store - store name for the message
+ * @param failure - status and request id of the response
+ * @returns a stream that errors on a length mismatch
+ * @example
+ * ```ts
+ * const guarded = exactLength(res.body!, 1024, 'fetch', { status: 206 });
+ * ```
+ */
+export function exactLength(body: ReadableStream<Uint8Array>, length: number, store: string, failure: { status?: number; requestId?: string } = {}): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.length;
+        if (seen > length) {
+          controller.error(storeError(store, `get body (more than the ${length} bytes announced)`, { ...failure, code: 'LongBody' }));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+      flush(controller) {
+        if (seen !== length) controller.error(storeError(store, `get body (${seen} of ${length} bytes, cut short)`, { ...failure, code: 'ShortBody' }));
+      },
+    }),
+  );
+}
+
+/**
+ * Keeps bytes `start..end` (inclusive) of a whole-object body (for a server that answered a
+ * ranged GET with 200 and the whole object).
+ *
+ * @param body - the whole object
+ * @param start - first byte kept
+ * @param end - last byte kept, inclusive
+ * @returns the slice as a stream (the rest of the source is cancelled once `end` is reached)
+ * @example
+ * ```ts
+ * const part = sliceStream(wholeBody, 10, 19);
+ * ```
+ */
+export function sliceStream(body: ReadableStream<Uint8Array>, start: number, end: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let pos = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          if (pos > end) {
+            controller.close();
+            await reader.cancel().catch(() => undefined);
+            return;
+          }
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          const from = Math.max(0, start - pos);
+          const to = Math.min(value.length, end + 1 - pos);
+          pos += value.length;
+          if (from < to) {
+            controller.enqueue(value.subarray(from, to));
+            return;
+          }
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * The body of a ranged answer, guarded by {@link exactLength} and cut to the requested bytes when
+ * the store served more (see `checkServedRange`).
+ *
+ * @param raw - the store's body
+ * @param served - `checkServedRange`'s answer
+ * @param store - store name
+ * @param failure - status and request id of the response
+ * @returns the requested bytes
+ * @example
+ * ```ts
+ * const body = servedBody(raw, checkServedRange(name, range, contentRange, failure), name, failure);
+ * ```
+ */
+export function servedBody(
+  raw: ReadableStream<Uint8Array>,
+  served: { start: number; end: number; offset: number; servedLength: number },
+  store: string,
+  failure: { status?: number; requestId?: string },
+): ReadableStream<Uint8Array> {
+  const guarded = exactLength(raw, served.servedLength, store, failure);
+  const length = served.end - served.start + 1;
+  return served.offset === 0 && length === served.servedLength ? guarded : sliceStream(guarded, served.offset, served.offset + length - 1);
+}
+
+interface NodeStreamModule {
+  Readable: { fromWeb(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> & { destroy(e?: Error): void } };
+}
+
+/**
+ * A Node `Readable` over a Web stream, for SDKs whose Node HTTP layer takes only Node streams.
+ *
+ * @param body - the Web stream
+ * @returns a Node `Readable`, or `undefined` outside Node (no `process.getBuiltinModule`)
+ * @example
+ * ```ts
+ * const readable = nodeReadable(stream) ?? await collectBody(stream);
+ * ```
+ */
+export function nodeReadable(body: ReadableStream<Uint8Array>): (AsyncIterable<Uint8Array> & { destroy(e?: Error): void }) | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof proc?.getBuiltinModule !== 'function') return undefined;
+  const mod = proc.getBuiltinModule('node:stream') as NodeStreamModule | undefined;
+  return mod?.Readable.fromWeb(body);
+}

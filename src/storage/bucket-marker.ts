@@ -1,0 +1,130 @@
+/**
+ * The metadata an encrypting bucket stores beside each object (docs/FORMAT.md §"Object
+ * storage"). Everything here is a **hint**: metadata is not authenticated, may be lost by a
+ * copy, and is never used to decide anything about security. Readers take sizes and keys from
+ * the authenticated object and check the hints against it.
+ *
+ * ```
+ * enseal-format          "1"                       the object body is an enseal v1 object
+ * enseal-plaintext-size  decimal                   plaintext bytes (lets headObject skip a GET)
+ * enseal-header-length   decimal                   body header bytes (sizes the first ranged GET)
+ * enseal-header          base64 (RFC 4648 §4)      a rewrapped header, see {@link METADATA_HEADER}
+ * ```
+ *
+ * @module
+ */
+import { fromBase64, toBase64 } from '../bytes.js';
+import { MAX_HEADER_LENGTH } from '../format/limits.js';
+import type { ObjectMetadata } from './store.js';
+
+/** Metadata names starting with this prefix are reserved for the bucket. */
+export const RESERVED_PREFIX = 'enseal-';
+/** Marker: the body is an enseal object of this format version. */
+export const METADATA_FORMAT = 'enseal-format';
+/** Marker: plaintext size in bytes (a hint). */
+export const METADATA_PLAINTEXT_SIZE = 'enseal-plaintext-size';
+/** Marker: length of the header at the start of the body (a hint). */
+export const METADATA_HEADER_LENGTH = 'enseal-header-length';
+/**
+ * A header that replaces the body's after a server-side rewrap. Trusted only when its MAC
+ * verifies under the data key it unwraps to, its bound part equals the body header's, and the
+ * payload's key commitment then verifies.
+ */
+export const METADATA_HEADER = 'enseal-header';
+/** The format version written in {@link METADATA_FORMAT}. */
+export const FORMAT_VERSION = '1';
+
+const TOKEN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+
+/** The hints read back from metadata; each is `undefined` when absent or malformed. */
+export interface Marker {
+  readonly format?: string;
+  readonly plaintextSize?: number;
+  readonly headerLength?: number;
+  /** The rewrapped header bytes, decoded from base64 (not yet verified in any way). */
+  readonly header?: Uint8Array;
+}
+
+/**
+ * Validates user metadata for an encrypted object: lower-case token names outside the reserved
+ * `enseal-` prefix, printable-ASCII values without surrounding whitespace.
+ * @param md - user metadata or `undefined`
+ * @returns a copy
+ * @throws TypeError naming the offending entry
+ */
+export function checkUserMetadata(md: unknown): Record<string, string> {
+  if (md === undefined) return {};
+  if (typeof md !== 'object' || md === null || Array.isArray(md)) throw new TypeError('"metadata" expected a plain object of strings');
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(md as Record<string, unknown>)) {
+    if (!TOKEN.test(name)) throw new TypeError(`metadata name ${JSON.stringify(name.slice(0, 64))} expected a lower-case HTTP token`);
+    if (name.startsWith(RESERVED_PREFIX)) throw new TypeError(`metadata name "${name}" uses the reserved "${RESERVED_PREFIX}" prefix`);
+    if (typeof value !== 'string') throw new TypeError(`metadata "${name}" expected a string value`);
+    if (!HEADER_VALUE.test(value) || value.trim() !== value) {
+      throw new TypeError(`metadata "${name}" expected printable ASCII without surrounding whitespace`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The metadata written with an object: the user's entries plus the marker.
+ * @param user - validated user metadata
+ * @param plaintextSize - plaintext bytes, when known before the upload
+ * @param headerLength - body header bytes
+ * @param header - a rewrapped header to carry, if any
+ * @returns the metadata map
+ */
+export function withMarker(user: ObjectMetadata, plaintextSize: number | undefined, headerLength: number, header?: Uint8Array): ObjectMetadata {
+  const md: Record<string, string> = { ...user, [METADATA_FORMAT]: FORMAT_VERSION, [METADATA_HEADER_LENGTH]: String(headerLength) };
+  if (plaintextSize !== undefined) md[METADATA_PLAINTEXT_SIZE] = String(plaintextSize);
+  if (header !== undefined) md[METADATA_HEADER] = toBase64(header);
+  return md;
+}
+
+/** The user's part of stored metadata (reserved names removed). */
+export function userMetadata(md: ObjectMetadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md)) if (!k.startsWith(RESERVED_PREFIX)) out[k] = v;
+  return out;
+}
+
+function decimal(v: string | undefined, max: number): number | undefined {
+  if (v === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n <= max ? n : undefined;
+}
+
+/**
+ * Reads the marker hints; malformed entries read as absent (they are hints, never errors).
+ * @param md - stored metadata
+ * @returns the hints
+ */
+export function readMarker(md: ObjectMetadata): Marker {
+  const out: { format?: string; plaintextSize?: number; headerLength?: number; header?: Uint8Array } = {};
+  const format = md[METADATA_FORMAT];
+  if (format !== undefined) out.format = format;
+  const size = decimal(md[METADATA_PLAINTEXT_SIZE], Number.MAX_SAFE_INTEGER);
+  if (size !== undefined) out.plaintextSize = size;
+  const hl = decimal(md[METADATA_HEADER_LENGTH], MAX_HEADER_LENGTH);
+  if (hl !== undefined) out.headerLength = hl;
+  const h = md[METADATA_HEADER];
+  // Bounded before decoding: a header is at most 64 KiB.
+  if (h !== undefined && h.length <= Math.ceil(MAX_HEADER_LENGTH / 3) * 4) {
+    try {
+      out.header = fromBase64(h);
+    } catch {
+      // malformed: ignored like every other hint
+    }
+  }
+  return out;
+}
+
+/** UTF-8 bytes of names plus values, as S3 and OSS count their user-metadata limits. */
+export function metadataBytes(md: ObjectMetadata): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(md)) n += k.length + v.length; // ASCII only (checked)
+  return n;
+}

@@ -1,0 +1,91 @@
+/**
+ * Reading a plaintext body in fixed-size pieces for a multipart upload, with one byte of
+ * look-ahead so the last part is known when it is read (the last part carries the C2SP final
+ * chunk). A `Uint8Array` body is served as views (never copied, never wiped: the caller owns
+ * it); a stream body is copied into fresh buffers the upload owns and wipes.
+ *
+ * @module
+ */
+
+/** A piece of plaintext and whether the upload owns (and must wipe) its buffer. */
+export interface Piece {
+  readonly bytes: Uint8Array;
+  readonly owned: boolean;
+}
+
+/** Sequential reader of a body. */
+export interface PartSource {
+  /** Up to `n` bytes; fewer only at the end of the body. */
+  read(n: number): Promise<Piece>;
+  /** Whether the body has no more bytes (reads ahead at most one stream chunk). */
+  atEnd(): Promise<boolean>;
+  /** Cancels the underlying stream (after a failure). */
+  cancel(reason: unknown): Promise<void>;
+}
+
+/**
+ * A {@link PartSource} over bytes.
+ * @param bytes - the body (not copied, not modified)
+ * @returns the source
+ */
+export function bytesSource(bytes: Uint8Array): PartSource {
+  let pos = 0;
+  return {
+    read: async (n) => {
+      const out = bytes.subarray(pos, Math.min(bytes.length, pos + n));
+      pos += out.length;
+      return { bytes: out, owned: false };
+    },
+    atEnd: async () => pos >= bytes.length,
+    cancel: async () => undefined,
+  };
+}
+
+/**
+ * A {@link PartSource} over a stream, after bytes already taken from it.
+ * @param reader - the stream's reader (owned: cancelled on failure)
+ * @param initial - bytes already read from it, in order (copied)
+ * @returns the source
+ */
+export function streamSource(reader: ReadableStreamDefaultReader<Uint8Array>, initial: readonly Uint8Array[] = []): PartSource {
+  const queue: Uint8Array[] = initial.filter((b) => b.length > 0).map((b) => b.slice());
+  let done = false;
+  const pull = async (): Promise<boolean> => {
+    if (done) return false;
+    const { done: d, value } = await reader.read();
+    if (d) {
+      done = true;
+      return false;
+    }
+    if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
+    if (value.length > 0) queue.push(value.slice());
+    return true;
+  };
+  return {
+    async read(n) {
+      const out = new Uint8Array(n);
+      let fill = 0;
+      while (fill < n) {
+        if (queue.length === 0 && !(await pull())) break;
+        const head = queue[0];
+        if (head === undefined) continue;
+        const k = Math.min(head.length, n - fill);
+        out.set(head.subarray(0, k), fill);
+        head.subarray(0, k).fill(0); // our copy of the caller's plaintext
+        fill += k;
+        if (k === head.length) queue.shift();
+        else queue[0] = head.subarray(k);
+      }
+      return { bytes: fill === n ? out : out.subarray(0, fill), owned: true };
+    },
+    async atEnd() {
+      while (queue.length === 0) if (!(await pull())) return true;
+      return false;
+    },
+    async cancel(reason) {
+      for (const b of queue) b.fill(0);
+      queue.length = 0;
+      await reader.cancel(reason).catch(() => undefined);
+    },
+  };
+}

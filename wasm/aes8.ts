@@ -1,0 +1,112 @@
+// Bitsliced AES encryption of 8 blocks at once (the bulk path of CTR and GCM).
+//
+// The 8 blocks are transposed into 8 bit planes: byte p of plane j holds bit j of state byte p of
+// the 8 blocks (bit k for block k). In this form SubBytes is the Boolean circuit of sbox.ts
+// (AND/XOR/NOT, no table), ShiftRows and the column rotations of MixColumns are constant byte
+// shuffles of every plane, multiplication by x is a renaming of planes with 3 XORs, and the round
+// keys are planes of 0x00/0xff bytes. No memory address and no branch depends on a key or data bit.
+
+import { rounds } from './aes';
+import { BLOCKS8, PLANES, RK, RKB } from './layout';
+import { absorbBlock } from './ghash';
+import { subBytesPlanes } from './sbox';
+
+// The 8 × 8 bit transpose of every byte position across 8 registers: three SWAPMOVE stages.
+// Stage n exchanges bit q+n of register r with bit q of register r+n (r, q with bit n clear), so
+// after the three stages a bit at (register r, bit q) is at (register q, bit r). An involution.
+@inline function transpose(src: usize, dst: usize): void {
+  let r0 = v128.load(src, 0), r1 = v128.load(src, 16), r2 = v128.load(src, 32), r3 = v128.load(src, 48);
+  let r4 = v128.load(src, 64), r5 = v128.load(src, 80), r6 = v128.load(src, 96), r7 = v128.load(src, 112);
+  let t: v128;
+  const m1 = i8x16.splat(0x55), m2 = i8x16.splat(0x33), m4 = i8x16.splat(0x0f);
+  t = v128.and(v128.xor(i32x4.shr_u(r0, 1), r1), m1); r1 = v128.xor(r1, t); r0 = v128.xor(r0, i32x4.shl(t, 1));
+  t = v128.and(v128.xor(i32x4.shr_u(r2, 1), r3), m1); r3 = v128.xor(r3, t); r2 = v128.xor(r2, i32x4.shl(t, 1));
+  t = v128.and(v128.xor(i32x4.shr_u(r4, 1), r5), m1); r5 = v128.xor(r5, t); r4 = v128.xor(r4, i32x4.shl(t, 1));
+  t = v128.and(v128.xor(i32x4.shr_u(r6, 1), r7), m1); r7 = v128.xor(r7, t); r6 = v128.xor(r6, i32x4.shl(t, 1));
+  t = v128.and(v128.xor(i32x4.shr_u(r0, 2), r2), m2); r2 = v128.xor(r2, t); r0 = v128.xor(r0, i32x4.shl(t, 2));
+  t = v128.and(v128.xor(i32x4.shr_u(r1, 2), r3), m2); r3 = v128.xor(r3, t); r1 = v128.xor(r1, i32x4.shl(t, 2));
+  t = v128.and(v128.xor(i32x4.shr_u(r4, 2), r6), m2); r6 = v128.xor(r6, t); r4 = v128.xor(r4, i32x4.shl(t, 2));
+  t = v128.and(v128.xor(i32x4.shr_u(r5, 2), r7), m2); r7 = v128.xor(r7, t); r5 = v128.xor(r5, i32x4.shl(t, 2));
+  t = v128.and(v128.xor(i32x4.shr_u(r0, 4), r4), m4); r4 = v128.xor(r4, t); r0 = v128.xor(r0, i32x4.shl(t, 4));
+  t = v128.and(v128.xor(i32x4.shr_u(r1, 4), r5), m4); r5 = v128.xor(r5, t); r1 = v128.xor(r1, i32x4.shl(t, 4));
+  t = v128.and(v128.xor(i32x4.shr_u(r2, 4), r6), m4); r6 = v128.xor(r6, t); r2 = v128.xor(r2, i32x4.shl(t, 4));
+  t = v128.and(v128.xor(i32x4.shr_u(r3, 4), r7), m4); r7 = v128.xor(r7, t); r3 = v128.xor(r3, i32x4.shl(t, 4));
+  v128.store(dst, r0, 0); v128.store(dst, r1, 16); v128.store(dst, r2, 32); v128.store(dst, r3, 48);
+  v128.store(dst, r4, 64); v128.store(dst, r5, 80); v128.store(dst, r6, 96); v128.store(dst, r7, 112);
+}
+
+/** Writes the round keys of the loaded key (RK) in plane form to RKB: bit j of every byte → 0x00/0xff. */
+export function expandPlanes(): void {
+  const nr = rounds;
+  for (let r = 0; r <= nr; r++) {
+    const k = v128.load(RK + (<usize>r << 4));
+    const o = RKB + (<usize>r << 7);
+    v128.store(o, i8x16.shr_s(i8x16.shl(k, 7), 7), 0);
+    v128.store(o, i8x16.shr_s(i8x16.shl(k, 6), 7), 16);
+    v128.store(o, i8x16.shr_s(i8x16.shl(k, 5), 7), 32);
+    v128.store(o, i8x16.shr_s(i8x16.shl(k, 4), 7), 48);
+    v128.store(o, i8x16.shr_s(i8x16.shl(k, 3), 7), 64);
+    v128.store(o, i8x16.shr_s(i8x16.shl(k, 2), 7), 80);
+    v128.store(o, i8x16.shr_s(i8x16.shl(k, 1), 7), 96);
+    v128.store(o, i8x16.shr_s(k, 7), 112);
+  }
+}
+
+@inline function sr(x: v128): v128 {
+  return i8x16.shuffle(x, x, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
+}
+@inline function rot1(x: v128): v128 {
+  return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+}
+@inline function rot2(x: v128): v128 {
+  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+}
+
+// ShiftRows, then (unless last) MixColumns out = x ⊕ t ⊕ xtime(b) with b = x ⊕ rot1(x),
+// t = b ⊕ rot2(b) (as in aes.ts), then AddRoundKey r. xtime on planes: bit j ← bit j−1, and
+// bit 7 goes into bits 0, 1, 3, 4 (0x1b).
+@inline function linearLayer(r: i32, mix: bool): void {
+  const k = RKB + (<usize>r << 7);
+  let x0 = sr(v128.load(PLANES, 0)), x1 = sr(v128.load(PLANES, 16)), x2 = sr(v128.load(PLANES, 32)), x3 = sr(v128.load(PLANES, 48));
+  let x4 = sr(v128.load(PLANES, 64)), x5 = sr(v128.load(PLANES, 80)), x6 = sr(v128.load(PLANES, 96)), x7 = sr(v128.load(PLANES, 112));
+  if (mix) {
+    const b0 = v128.xor(x0, rot1(x0)), b1 = v128.xor(x1, rot1(x1)), b2 = v128.xor(x2, rot1(x2)), b3 = v128.xor(x3, rot1(x3));
+    const b4 = v128.xor(x4, rot1(x4)), b5 = v128.xor(x5, rot1(x5)), b6 = v128.xor(x6, rot1(x6)), b7 = v128.xor(x7, rot1(x7));
+    x0 = v128.xor(v128.xor(x0, v128.xor(b0, rot2(b0))), b7);
+    x1 = v128.xor(v128.xor(x1, v128.xor(b1, rot2(b1))), v128.xor(b0, b7));
+    x2 = v128.xor(v128.xor(x2, v128.xor(b2, rot2(b2))), b1);
+    x3 = v128.xor(v128.xor(x3, v128.xor(b3, rot2(b3))), v128.xor(b2, b7));
+    x4 = v128.xor(v128.xor(x4, v128.xor(b4, rot2(b4))), v128.xor(b3, b7));
+    x5 = v128.xor(v128.xor(x5, v128.xor(b5, rot2(b5))), b4);
+    x6 = v128.xor(v128.xor(x6, v128.xor(b6, rot2(b6))), b5);
+    x7 = v128.xor(v128.xor(x7, v128.xor(b7, rot2(b7))), b6);
+  }
+  v128.store(PLANES, v128.xor(x0, v128.load(k, 0)), 0);
+  v128.store(PLANES, v128.xor(x1, v128.load(k, 16)), 16);
+  v128.store(PLANES, v128.xor(x2, v128.load(k, 32)), 32);
+  v128.store(PLANES, v128.xor(x3, v128.load(k, 48)), 48);
+  v128.store(PLANES, v128.xor(x4, v128.load(k, 64)), 64);
+  v128.store(PLANES, v128.xor(x5, v128.load(k, 80)), 80);
+  v128.store(PLANES, v128.xor(x6, v128.load(k, 96)), 96);
+  v128.store(PLANES, v128.xor(x7, v128.load(k, 112)), 112);
+}
+
+/**
+ * Encrypts the 8 blocks at BLOCKS8 in place (FIPS-197 §5.1 with SubBytes before ShiftRows), and
+ * absorbs the `nb` (≤ 8) GHASH blocks at `hp` into the running hash, one per round: the scalar
+ * multiplications of GHASH then run on the integer units while the SIMD units run AES ("stitched"
+ * GCM). `nb` and `hp` are public (lengths and positions), never data.
+ */
+export function encrypt8(hp: usize, nb: i32): void {
+  const nr = rounds;
+  transpose(BLOCKS8, PLANES);
+  for (let j: usize = 0; j < 128; j += 16) v128.store(PLANES + j, v128.xor(v128.load(PLANES + j), v128.load(RKB + j)));
+  for (let r = 1; r < nr; r++) {
+    if (r <= nb) absorbBlock(v128.load(hp + (<usize>(r - 1) << 4)));
+    subBytesPlanes();
+    linearLayer(r, true);
+  }
+  subBytesPlanes();
+  linearLayer(nr, false);
+  transpose(PLANES, BLOCKS8);
+}

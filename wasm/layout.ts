@@ -1,0 +1,37 @@
+// Fixed layout of the module's linear memory. Nothing is allocated at run time: every buffer is
+// one of these regions, and `wipe` zeroes the secret ones after every operation.
+//
+//   KEY      the raw AES key (16/24/32 bytes), written by JS, wiped as soon as it is expanded
+//   NONCE    a 12-byte GCM nonce / base nonce, or a 16-byte CTR counter block
+//   TAG      a GCM tag (written by seal, read by open)
+//   SCRATCH  one zero-padded partial block
+//   RK       the expanded encryption round keys (15 × 16 bytes)
+//   SBOX     the AES S-box and its inverse (public constants)
+//   PLANES   8 blocks in bit-plane form (bitsliced AES, aes8.ts), BLOCKS8 the same 8 blocks bytewise
+//   RKB      the round keys in bit-plane form (15 × 128 bytes)
+//   NONCES   12-byte nonces of a batch (one per chunk)
+//   LENS     u32 plaintext lengths of a batch
+//   IO       the I/O window: data is encrypted and decrypted in place here
+
+export const KEY: usize = 64;
+export const NONCE: usize = 96;
+export const TAG: usize = 112;
+export const SCRATCH: usize = 128;
+export const SCRATCH4: usize = 160;
+export const SBOX: usize = 256;
+export const INV_SBOX: usize = 512;
+export const RK: usize = 1024;
+export const NONCES: usize = 1536;
+export const LENS: usize = 1792;
+export const PLANES: usize = 2048;
+export const BLOCKS8: usize = 2176;
+export const RKB: usize = 2304;
+/** End of the secret regions after RK (RK … WIPE_END is zeroed by `wipe`). */
+export const WIPE_END: usize = 4352;
+export const IO: usize = 65536;
+/** Bytes per chunk slot of a batch: a 16 KiB plaintext and its tag. */
+export const STRIDE: usize = 16400;
+/** Chunks per batch call. */
+export const MAX_BATCH: u32 = 16;
+/** Size of the I/O window. */
+export const IO_SIZE: usize = STRIDE * MAX_BATCH;
