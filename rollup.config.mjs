@@ -19,10 +19,15 @@ const entries = [
   'src/pkcs11.ts',
   'src/storage.ts',
   'src/storage/memory.ts',
+  'src/interop.ts',
+  'src/storage/fs.ts',
+  'src/storage/s3.ts',
+  'src/storage/oss.ts',
+  'src/storage/fetch.ts',
   'src/cli/main.ts',
 ];
 // Dependencies stay imports in the package build (npm installs them); only the browser bundle inlines.
-const external = (id) => id.startsWith('node:') || id === 'pkcs11js' || id === 'hash-wasm';
+const external = (id) => id.startsWith('node:') || id === 'pkcs11js' || id === 'hash-wasm' || id === '@aws-sdk/client-s3' || id === 'ali-oss';
 
 export default [
   {

@@ -40,7 +40,9 @@ export type ErrorCode =
   /** An object store request failed (HTTP status and request id in `cause`). */
   | 'ERR_STORE'
   /** A plain `http://` endpoint was refused: only HTTPS, or loopback with explicit opt-in. */
-  | 'ERR_INSECURE_TRANSPORT';
+  | 'ERR_INSECURE_TRANSPORT'
+  /** A read of an unauthenticated foreign format (OSS AES-CTR, …) was refused: it needs `allowUnauthenticated: true`. */
+  | 'ERR_UNAUTHENTICATED';
 
 /** Options accepted by the {@link EnsealError} constructor. */
 export interface EnsealErrorOptions {

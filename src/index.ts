@@ -74,5 +74,6 @@ export type { GeneratedDataKey, KeyProvider, WrapContext } from './keys/provider
 export type { EncryptionContext, Stanza } from './format/header.js';
 export { EnsealError, RangeNotSatisfiableError, isEnsealError, type ErrorCode, type EnsealErrorOptions } from './errors.js';
 export { availableBackends, getBackend, type BackendChoice } from './backends/select.js';
+export { ready, wasmSync, type WasmSync } from './backends/wasm.js';
 export type { AesBlockKey, AesGcmKey, BackendName, CryptoBackend, HashName, RsaKey, RsaKeyInput, RsaOaepHash } from './backends/backend.js';
 export type { Bytes } from './bytes.js';

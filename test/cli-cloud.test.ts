@@ -18,10 +18,16 @@ const AWS = { region: 'eu-west-1', akid: 'AKIACLIFAKE000000001', secret: 'cli/Fa
 const ALI = { region: 'cn-hangzhou', akid: 'LTAI5tCLIFAKEKEYID', secret: 'CliFakeAlibabaSecret0123456789ab', token: 'CAIS-cli-fake-sts-token-0123456789' };
 const SECRETS = [VAULT_TOKEN, AWS.secret, AWS.token, ALI.secret, ALI.token];
 
-/** Vault Transit: token check, a namespace log, mount/name keys, `vault:v1:` ciphertexts. */
+/**
+ * Vault Transit: token check, a namespace log, mount/name keys, `vault:v1:` ciphertexts. Like
+ * Vault, it authenticates `associated_data` (AEAD keys) and derives per-`context` keys (derived
+ * keys): both are part of the AAD here, so a wrong context fails to decrypt.
+ */
 class FakeVault {
   readonly ring = new Keyring();
   readonly seen: string[] = [];
+  /** The binding fields of every request, in order. */
+  readonly bindings: { op: string; associatedData: string | undefined; context: string | undefined }[] = [];
   handle = (req: SeenRequest): Reply => {
     const err = (status: number, message: string): Reply => ({ status, body: { errors: [message] } });
     if (req.headers['x-vault-token'] !== VAULT_TOKEN) return err(403, 'permission denied');
@@ -32,12 +38,14 @@ class FakeVault {
     if (name === 'off') return err(400, 'key is disabled');
     const id = `${mount}/${name}`;
     const body = JSON.parse(req.body) as Record<string, string>;
+    this.bindings.push({ op, associatedData: body.associated_data, context: body.context });
+    const aad = `${body.associated_data ?? ''}|${body.context ?? ''}`;
     if (op === 'decrypt') {
-      const pt = this.ring.open(id, Buffer.from(body.ciphertext!.replace(/^vault:v1:/, ''), 'base64'), '');
+      const pt = this.ring.open(id, Buffer.from(body.ciphertext!.replace(/^vault:v1:/, ''), 'base64'), aad);
       return pt === undefined ? err(400, 'cipher: message authentication failed') : { status: 200, body: { data: { plaintext: pt.toString('base64') } } };
     }
     const pt = op === 'encrypt' ? Buffer.from(body.plaintext!, 'base64') : randomBytes(32);
-    const ciphertext = `vault:v1:${this.ring.seal(id, pt, '').toString('base64')}`;
+    const ciphertext = `vault:v1:${this.ring.seal(id, pt, aad).toString('base64')}`;
     return { status: 200, body: { data: op === 'encrypt' ? { ciphertext } : { ciphertext, plaintext: pt.toString('base64') } } };
   };
 }
@@ -170,11 +178,47 @@ describe('cloud KMS recipients configured from the environment', () => {
     const env = { ...cloudEnv(), ENSEAL_VAULT_TRANSIT_MOUNT: 'secret/transit2' };
     const n = vault.seen.length;
     expectSuccess(await sb.run(['encrypt', '--kms', 'vault:app', '--key', 'k.json', 'plain', 'sealed'], { env }));
-    expect(vault.seen.slice(n)).toEqual(['team-a secret/transit2/datakey/plaintext/app']);
+    expect(vault.seen.slice(n)).toEqual(['team-a secret/transit2/encrypt/app']); // associated data: the data key is made locally
     const r = await sb.run(['decrypt', '--kms', 'vault:app', 'sealed', '-'], { env });
     expectSuccess(r);
     expect(r.stdout.equals(plain)).toBe(true);
     expect(vault.seen.slice(n + 1)).toEqual(['team-a secret/transit2/decrypt/app']);
+  });
+
+  it('vault: the object\'s encryption context is bound to every call (associated data, or derived keys with ENSEAL_VAULT_DERIVED=1)', async () => {
+    const plain = plainFile(3000);
+    for (const [derived, firstOp, field] of [['0', 'encrypt', 'associatedData'], ['1', 'datakey/plaintext', 'context']] as const) {
+      const env = { ...cloudEnv(), ENSEAL_VAULT_DERIVED: derived };
+      const n = vault.bindings.length;
+      expectSuccess(await sb.run(['encrypt', '--kms', 'vault:app', '--context', 'tenant=t-42', 'plain', 'sealed'], { env }));
+      const r = await sb.run(['decrypt', '--kms', 'vault:app', 'sealed', '-'], { env });
+      expectSuccess(r);
+      expect(r.stdout.equals(plain)).toBe(true);
+      const [wrap, unwrap] = vault.bindings.slice(n);
+      expect([wrap?.op, unwrap?.op]).toEqual([firstOp, 'decrypt']);
+      const sent = Buffer.from(String(wrap?.[field]), 'base64');
+      expect(sent.includes(Buffer.from('tenant'))).toBe(true);
+      expect(sent.includes(Buffer.from('t-42'))).toBe(true);
+      expect(sent.includes(Buffer.from('enseal:bound'))).toBe(true);
+      expect(unwrap?.[field]).toBe(wrap?.[field]); // the same context on decrypt
+    }
+    const bad = await sb.run(['encrypt', '--kms', 'vault:app', 'plain', 'other'], { env: { ...cloudEnv(), ENSEAL_VAULT_DERIVED: 'yes' } });
+    expectFailure(bad, 'ERR_USAGE', 2);
+    expect(bad.stderr).toContain('ENSEAL_VAULT_DERIVED');
+  });
+
+  it('cloud keys are strict: another key of the same KMS does not unwrap; --kms-discovery lets it', async () => {
+    const plain = plainFile(4000);
+    const env = cloudEnv();
+    expectSuccess(await sb.run(['encrypt', '--kms', 'vault:app', 'plain', 'sealed'], { env }));
+    const strict = await sb.run(['decrypt', '--kms', 'vault:other', 'sealed', 'out'], { env });
+    expectFailure(strict, 'ERR_NO_KEY', 1);
+    expect(existsSync(sb.at('out'))).toBe(false);
+    const n = vault.seen.length;
+    const discovery = await sb.run(['decrypt', '--kms', 'vault:other', '--kms-discovery', 'sealed', '-'], { env });
+    expectSuccess(discovery);
+    expect(discovery.stdout.equals(plain)).toBe(true);
+    expect(vault.seen.slice(n)).toEqual(['team-a transit/decrypt/app']); // the stanza's own key
   });
 
   it('a KMS refusal is reported with its code (encrypt) and as the cause (decrypt)', async () => {

@@ -785,7 +785,7 @@ describe('argument parsing and error classification (units)', () => {
   it('maps errors to codes and exit statuses', () => {
     expect(describeFailure(new EnsealError('ERR_AUTH', 'chunk 3 failed authentication', { chunk: 3 }))).toEqual({
       code: 'ERR_AUTH',
-      message: 'chunk 3 failed authentication: IN was tampered with or truncated',
+      message: 'chunk 3 failed authentication: IN is damaged (tampered or truncated)',
       details: [],
       exitCode: 1,
     });

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { aesKey, decrypt, encrypt, EnsealError, getBackend, inspect, kdfCost, type KeyProvider, type Stanza, type WrapContext } from '../src/index.js';
 import { kdfSpent } from '../src/keys/kdf-budget.js';
 import { deriveInWorker, kdfWorkerConcurrency, kdfWorkerEnvironment, liveKdfWorkers, type KdfWorkerEnvironment } from '../src/keys/kdf-thread.js';
-import { passphrase, PASSPHRASE_STANZA, type PassphraseOptions, type PassphraseProvider } from '../src/keys/passphrase.js';
+import { chargeKeptPassphraseStanzas, passphrase, PASSPHRASE_STANZA, type PassphraseOptions, type PassphraseProvider } from '../src/keys/passphrase.js';
 import { deriveKey, deriveKeyOnThisThread, type KdfParams } from '../src/keys/passphrase-kdf.js';
 import { DEFAULT_KDF_PARAMS, PASSPHRASE_LIMITS } from '../src/keys/passphrase-params.js';
 import { expectCode, pseudoRandom, toHex } from './helpers.js';
@@ -295,6 +295,7 @@ describe('KDFs off the main thread', () => {
     await expect(deriveInWorker(job, fake((emit) => (emit('message', { type: 'started' }), emit('message', { type: 'error', name: 'Error', message: 'bad \x1b cost' }))))).rejects.toThrow(
       /pbkdf2-sha256: bad \\x1b cost/,
     );
+    await expectCode(deriveInWorker(job, fake((emit) => (emit('message', { type: 'started' }), emit('message', { type: 'key', key: new ArrayBuffer(16) })))), 'ERR_UNSUPPORTED');
     // The job's buffers cross by transfer: fresh copies, so the caller's stay as they were.
     let transferred: ArrayBuffer[] = [];
     const key = await deriveInWorker(job, fake((emit, _m, t) => ((transferred = t), emit('message', { type: 'started' }), emit('message', { type: 'key', key: new Uint8Array(32).fill(7).buffer }))));
@@ -420,5 +421,53 @@ describe('ERR_NO_KEY says what it tried', () => {
     expect(err.message).toBe(
       'no key could unwrap the data key (1 recipient(s), 1 key(s): no provider recognised any recipient); recipients: aes256-gcm "theirs"; keys tried: aes256-gcm:ours',
     );
+  });
+});
+
+describe('rewrap support', () => {
+  it('chargeKeptPassphraseStanzas counts an object\'s passphrase stanzas against the recipients added to it', async () => {
+    const small = { maxCost: 0.25 };
+    const ctx = ctxOf();
+    const a = await cheap('a').wrap(pseudoRandom(32), ctxOf());
+    const b = await cheap('b').wrap(pseudoRandom(32), ctxOf());
+    const aes = await aesKey({ id: 'x', key: pseudoRandom(32) }).wrap(pseudoRandom(32), ctxOf());
+    const malformed: Stanza = { ...a, params: { ...a.params, t: '0' } };
+    expect(chargeKeptPassphraseStanzas(ctx, [a, aes, malformed])).toBeCloseTo(0.106, 9);
+    expect(kdfSpent(ctx, 'wrap')).toBeCloseTo(0.106, 9);
+    expect((await cheap('c', 'argon2id', small).wrap(pseudoRandom(32), ctx)).type).toBe(PASSPHRASE_STANZA); // 0.212 fits
+    await expect(cheap('d', 'argon2id', small).wrap(pseudoRandom(32), ctx)).rejects.toThrow(/0\.318 cost units/);
+    expect(chargeKeptPassphraseStanzas(ctxOf(), [a, b])).toBeCloseTo(0.212, 9);
+  });
+});
+
+describe('provider template (provider.ts)', () => {
+  it('wipes the data key when the first recipient fails; an unwrapCost that throws or is not a number counts as cheap', async () => {
+    const real = getBackend('node');
+    const made: Uint8Array[] = [];
+    const backend = new Proxy(real, {
+      get: (target, prop) => {
+        if (prop === 'randomBytes') return (n: number) => { const b = target.randomBytes(n); if (n === 32) made.push(b); return b; };
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const failing: KeyProvider = { description: 'failing', wrap: async () => { throw new Error('wrap failed'); }, unwrap: async () => null };
+    await expect(encrypt(text, { recipients: [failing], backend: backend as never })).rejects.toThrow('wrap failed');
+    expect(made).toHaveLength(1);
+    expect(made[0]!.every((b) => b === 0)).toBe(true);
+
+    const alice = aesKey({ id: 'alice', key: pseudoRandom(32, 4) });
+    const ct = await encrypt(text, { recipients: [alice] });
+    const order: string[] = [];
+    const odd = (name: string, cost: () => number): KeyProvider => ({
+      description: name,
+      wrap: alice.wrap,
+      unwrap: async (s, c) => (order.push(name), alice.unwrap(s, c)),
+      unwrapCost: cost,
+    });
+    // Costly first in the caller's order, but tried last; the broken costs count as 0.
+    const keys = [odd('costly', () => 5), odd('throws', () => { throw new Error('x'); }), odd('nan', () => Number.NaN)];
+    expect(await decrypt(ct, { keys })).toEqual(text);
+    expect(order).toEqual(['throws']);
   });
 });

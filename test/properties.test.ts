@@ -23,6 +23,7 @@ import {
 } from '../src/index.js';
 import * as chunked from '../src/chunked.js';
 import { EnsealError } from '../src/errors.js';
+import { liveKeyCount } from '../src/backends/live-keys.js';
 import { atOddOffset, BACKENDS, expectCode, pipeBytes, pseudoRandom } from './helpers.js';
 
 const CHUNK = 16384;
@@ -290,6 +291,36 @@ for (const backend of BACKENDS) {
           expect(chunked.plaintextSize(c.length)).toBe(n);
         }),
         { numRuns: 30 },
+      );
+    });
+
+    it('a stream stopped at any byte (cancel, abort or a bad chunk) holds no key afterwards', async () => {
+      const sealedObject = await enc(pseudoRandom(3 * CHUNK + 500, 5), {});
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('encrypt', 'decrypt'),
+          fc.constantFrom('cancel', 'abort', 'error'),
+          fc.integer({ min: 0, max: sealedObject.length }),
+          fc.integer({ min: 1, max: 20_000 }),
+          async (kind, end, stopAt, step) => {
+            const before = liveKeyCount();
+            const ts = kind === 'encrypt' ? encryptStream({ recipients: [KEY], backend }) : decryptStream({ keys: [KEY], backend });
+            const input = kind === 'encrypt' ? pseudoRandom(stopAt, 6) : sealedObject.subarray(0, stopAt);
+            const reader = ts.readable.getReader();
+            const writer = ts.writable.getWriter();
+            const reading = (async () => {
+              for (;;) if ((await reader.read()).done) return;
+            })().catch(() => undefined);
+            for (let off = 0; off < input.length; off += step) await writer.write(input.slice(off, off + step));
+            if (end === 'cancel') await reader.cancel(new Error('stop'));
+            else if (end === 'abort') await writer.abort(new Error('stop'));
+            else await writer.write(42 as never).catch(() => undefined);
+            await reading;
+            for (let i = 0; i < 200 && liveKeyCount() !== before; i++) await new Promise((r) => setTimeout(r, 2));
+            expect(liveKeyCount()).toBe(before);
+          },
+        ),
+        { numRuns: 25 },
       );
     });
   });

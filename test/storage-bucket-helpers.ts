@@ -151,3 +151,11 @@ export function deterministicBackend(name: BackendName, seed: number): CryptoBac
     },
   });
 }
+
+/** Fast byte equality for large arrays (vitest's deep equality is slow on MiBs). */
+export function expectBytes(actual: Uint8Array, expected: Uint8Array, what = 'bytes'): void {
+  if (actual.length === expected.length && Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(Buffer.from(expected.buffer, expected.byteOffset, expected.length))) return;
+  let i = 0;
+  while (i < Math.min(actual.length, expected.length) && actual[i] === expected[i]) i++;
+  throw new Error(`${what}: ${actual.length} bytes vs expected ${expected.length}; first difference at ${i}`);
+}

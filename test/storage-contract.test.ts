@@ -23,8 +23,9 @@ interface Fixture {
   store: ObjectStore;
   /**
    * s3rver's gaps beyond the known three (suffix ranges, ListParts, part sizes): no
-   * AbortMultipartUpload (405), and a replaced object's metadata and bytes are written apart.
-   * Where they matter the suite asserts s3rver's actual answer instead.
+   * AbortMultipartUpload (405), part ETags not compared at completion, concurrent replacements
+   * of one key not atomic. Where they matter the suite asserts s3rver's actual answer instead,
+   * or leaves that one check to the other stores.
    */
   s3rver?: boolean;
   /** Requests the store's backend has received so far (undefined for fs: it makes none). */
@@ -347,14 +348,11 @@ describe.each(Object.keys(FIXTURES))('ObjectStore contract: %s', (kind) => {
       expect(got.metadata.n).toBe(String(i));
       expectSame(await bytesOf(got.body), b);
     }
+    // s3rver writes concurrent replacements of one key into the same files (bytes and metadata
+    // can interleave); S3 itself, memory, fs and OSS replace atomically. Checked on the others.
+    if (fx.s3rver === true) return;
     await Promise.all(bodies.map((b, i) => store.put('conc/same', b, { metadata: { n: String(i) } })));
     const got = await store.get('conc/same');
-    if (fx.s3rver === true) {
-      // s3rver writes a replaced object's metadata and bytes apart: only the bytes are checked.
-      const whole = await bytesOf(got.body);
-      expect(bodies.some((b) => b.length === whole.length && Buffer.compare(b, whole) === 0)).toBe(true);
-      return;
-    }
     const n = Number(got.metadata.n);
     expect(n >= 0 && n < bodies.length).toBe(true);
     expect(got.size).toBe((bodies[n] as Uint8Array).length);

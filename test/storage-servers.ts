@@ -4,9 +4,9 @@
  * - {@link FakeOss}: the OSS REST calls the `ossStore` adapter uses (PUT/GET with Range/HEAD/
  *   DELETE/ListObjects(V2)/multipart/copy), over HTTP or HTTPS, which VERIFIES every request's
  *   OSS V1 signature (`Authorization: OSS ak:base64(HMAC-SHA1(secret, VERB\nContent-MD5\n
- *   Content-Type\nDate\nCanonicalizedOSSHeaders+CanonicalizedResource))`, written here from the
- *   OSS documentation, independently of ali-oss) and the Content-MD5 of bodies; it counts
- *   requests and body bytes;
+ *   Content-Type\nDate\nCanonicalizedOSSHeaders+CanonicalizedResource))`) or V4 signature
+ *   (`OSS4-HMAC-SHA256`), written here from the OSS documentation with node:crypto, and the
+ *   Content-MD5 of bodies; it counts requests and body bytes;
  * - {@link startS3rver}: npm `s3rver` (HTTP or HTTPS);
  * - {@link CountingProxy}: an HTTP reverse proxy that counts requests and bytes, records the
  *   requests, and can add response headers;
@@ -27,8 +27,12 @@ export interface Cert {
   readonly cert: string;
 }
 
-/** A self-signed certificate for 127.0.0.1 and localhost (openssl, 1 day, EC P-256). */
-export function selfSignedCert(): Cert {
+/**
+ * A self-signed certificate for 127.0.0.1 and localhost (openssl, 1 day, EC P-256), plus
+ * `extraDns` names (ali-oss validates an IP endpoint's certificate against its Host header,
+ * `<bucket>.<region>.aliyuncs.com`).
+ */
+export function selfSignedCert(extraDns: readonly string[] = []): Cert {
   const dir = mkdtempSync(join(tmpdir(), 'enseal-cert-'));
   try {
     execFileSync(
@@ -36,7 +40,7 @@ export function selfSignedCert(): Cert {
       [
         'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
         '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-subj', '/CN=127.0.0.1', '-addext', `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...extraDns.map((d) => `DNS:${d}`)].join(',')}`,
       ],
       { stdio: 'pipe', timeout: 30_000 },
     );
@@ -107,6 +111,8 @@ export interface FakeOssOptions {
   readonly tls?: Cert;
   /** Accept unsigned requests (a public bucket, for fetchStore). */
   readonly anonymous?: boolean;
+  /** Region a V4 signature must name (default `cn-hangzhou`). */
+  readonly region?: string;
 }
 
 /** A local OSS stand-in that verifies ali-oss's V1 signatures. */
@@ -121,6 +127,10 @@ export class FakeOss {
   bytesOut = 0;
   bytesIn = 0;
   signatureFailures = 0;
+  /** Requests signed with V4. */
+  v4Requests = 0;
+  /** The request id of the last answer. */
+  lastRequestId = '';
   #tracked: Tracked;
   #port = 0;
   #seq = 0;
@@ -166,13 +176,58 @@ export class FakeOss {
 
   #error(res: ServerResponse, rid: string, status: number, code: string, message: string, head = false): void {
     const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message><RequestId>${rid}</RequestId><HostId>fake-oss</HostId></Error>`;
-    this.#send(res, status, { 'content-type': 'application/xml', 'x-oss-request-id': rid }, head ? undefined : xml, head);
+    // OSS repeats the error document in x-oss-err (base64) for answers without a body (HEAD).
+    this.#send(res, status, { 'content-type': 'application/xml', 'x-oss-request-id': rid, 'x-oss-err': Buffer.from(xml).toString('base64') }, head ? undefined : xml, head);
   }
 
-  /** V1 signature check; returns an error code or undefined. */
+  /**
+   * V4 signature check (OSS4-HMAC-SHA256: canonical request of verb, URI-encoded /bucket/key,
+   * sorted encoded query, content-type/content-md5/x-oss-* plus additional headers, additional
+   * header names, payload hash; HMAC-SHA256 key chain "aliyun_v4"+secret → date → region → oss
+   * → aliyun_v4_request).
+   */
+  #verifyV4(req: IncomingMessage, auth: string, key: string, query: URLSearchParams): string | undefined {
+    const m = /^OSS4-HMAC-SHA256 Credential=([^/,]+)\/(\d{8})\/([^/,]+)\/oss\/aliyun_v4_request,(?:AdditionalHeaders=([^,]*),)?Signature=([0-9a-f]{64})$/.exec(auth);
+    if (m === null) return 'InvalidArgument';
+    const [, ak, day, region, additional, signature] = m as unknown as [string, string, string, string, string | undefined, string];
+    if (ak !== this.accessKeyId) return 'InvalidAccessKeyId';
+    if (region !== (this.opts.region ?? 'cn-hangzhou')) return 'SignatureDoesNotMatch';
+    const h = req.headers;
+    const stamp = String(h['x-oss-date'] ?? '');
+    const t = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp);
+    if (t === null || stamp.slice(0, 8) !== day) return 'RequestTimeTooSkewed';
+    const when = Date.UTC(Number(t[1]), Number(t[2]) - 1, Number(t[3]), Number(t[4]), Number(t[5]), Number(t[6]));
+    if (Math.abs(Date.now() - when) > 15 * 60_000) return 'RequestTimeTooSkewed';
+    const enc = (x: string): string => encodeURIComponent(x).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const uri = enc(`/${this.bucket}/${key}`).replace(/%2F/g, '/');
+    const q = [...query.keys()].sort().map((k) => {
+      const v = query.get(k) ?? '';
+      return v === '' ? enc(k) : `${enc(k)}=${enc(v)}`;
+    });
+    const extra = additional === undefined || additional === '' ? [] : additional.split(';');
+    const names = new Set(extra);
+    for (const k of Object.keys(h)) if (k === 'content-type' || k === 'content-md5' || k.startsWith('x-oss-')) names.add(k);
+    for (const n of names) if (h[n] === undefined) return 'SignatureDoesNotMatch';
+    const canonicalHeaders = [...names].sort().map((n) => `${n}:${String(h[n]).trim()}\n`).join('');
+    const canonical = [req.method ?? '', uri, q.join('&'), canonicalHeaders, extra.join(';'), String(h['x-oss-content-sha256'] ?? 'UNSIGNED-PAYLOAD')].join('\n');
+    const toSign = ['OSS4-HMAC-SHA256', stamp, `${day}/${region}/oss/aliyun_v4_request`, createHash('sha256').update(canonical).digest('hex')].join('\n');
+    let k = createHmac('sha256', `aliyun_v4${this.accessKeySecret}`).update(day).digest();
+    for (const part of [region, 'oss', 'aliyun_v4_request']) k = createHmac('sha256', k).update(part).digest();
+    const want = createHmac('sha256', k).update(toSign).digest();
+    const got = Buffer.from(signature, 'hex');
+    return got.length === want.length && timingSafeEqual(got, want) ? undefined : 'SignatureDoesNotMatch';
+  }
+
+  /** V1 (or V4) signature check; returns an error code or undefined. */
   #verify(req: IncomingMessage, key: string, query: URLSearchParams, body: Buffer): string | undefined {
     const auth = req.headers.authorization;
     if (auth === undefined) return this.opts.anonymous === true ? undefined : 'AccessDenied';
+    const md5v4 = (req.headers['content-md5'] as string | undefined) ?? '';
+    if (md5v4 !== '' && createHash('md5').update(body).digest('base64') !== md5v4) return 'InvalidDigest';
+    if (auth.startsWith('OSS4-HMAC-SHA256 ')) {
+      this.v4Requests++;
+      return this.#verifyV4(req, auth, key, query);
+    }
     const m = /^OSS ([^:]+):(.+)$/.exec(auth);
     if (m === null) return 'InvalidArgument';
     if (m[1] !== this.accessKeyId) return 'InvalidAccessKeyId';
@@ -235,6 +290,7 @@ export class FakeOss {
     this.bytesIn += body.length;
     this.seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes: body.length });
     const rid = `fake-oss-${++this.#seq}-${randomBytes(4).toString('hex')}`;
+    this.lastRequestId = rid;
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
     const url = new URL(req.url ?? '/', 'http://x');
@@ -392,6 +448,7 @@ export interface S3rverHandle {
 
 /** Starts s3rver on 127.0.0.1 (HTTPS with `tls`) with bucket `b`, in a fresh temp directory. */
 export async function startS3rver(tls?: Cert): Promise<S3rverHandle> {
+  // @ts-expect-error s3rver ships no type declarations
   const { default: S3rver } = (await import('s3rver')) as unknown as { default: new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> } };
   const directory = mkdtempSync(join(tmpdir(), 'enseal-s3rver-'));
   const server = new S3rver({

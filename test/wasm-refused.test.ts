@@ -19,8 +19,9 @@ afterEach(() => {
 
 /** What a browser's CSP does: compilation throws (Chromium: CompileError; others: EvalError). */
 function refuseWasm(): void {
-  WebAssembly.instantiate = (() =>
-    Promise.reject(new WebAssembly.CompileError("WebAssembly.instantiate(): Refused to compile or instantiate WebAssembly module because 'unsafe-eval' is not an allowed source of script"))) as typeof WebAssembly.instantiate;
+  const refuse = (): Promise<never> =>
+    Promise.reject(new WebAssembly.CompileError("WebAssembly.instantiate(): Refused to compile or instantiate WebAssembly module because 'unsafe-eval' is not an allowed source of script"));
+  WebAssembly.instantiate = refuse as unknown as typeof WebAssembly.instantiate;
 }
 
 it('a refused module is ERR_UNSUPPORTED for ready(), the sync API and every backend operation', async () => {

@@ -246,7 +246,7 @@ describe('wasm equals node:crypto (fast-check)', () => {
         expectClean(core);
         if (sealed.length > 0) {
           const bad = sealed.slice();
-          bad[(seed >>> 0) % bad.length] ^= 1 << (seed & 7);
+          bad[(seed >>> 0) % bad.length]! ^= 1 << (seed & 7);
           await expectCode(gcm.open(nonce, bad, aad), 'ERR_AUTH');
           expectClean(core);
         }
@@ -272,7 +272,7 @@ describe('wasm equals node:crypto (fast-check)', () => {
         if (sealed.length > 0) {
           const at = (seed >>> 0) % sealed.length;
           const bad = sealed.map((s) => s.slice());
-          bad[at]![0] ^= 0x80;
+          bad[at]![0]! ^= 0x80;
           const e = await expectCode(gcm.openBatch(nonces, bad), 'ERR_AUTH');
           expect(e.chunk).toBe(at);
         }
@@ -303,7 +303,7 @@ describe('wasm equals node:crypto (fast-check)', () => {
           if (count > 0) {
             const at = (seed >>> 0) % count;
             const bad = out.map((s) => s.slice());
-            bad[at]![bad[at]!.length - 1] ^= 1;
+            bad[at]![bad[at]!.length - 1]! ^= 1;
             let err: unknown;
             try {
               openChunks(key, base, first, bad);
@@ -424,7 +424,7 @@ describe('wasm backend contract', () => {
     const sealed = await gcm.seal(nonce, pt, aad);
     expect(sha512hex(sealed)).toBe(sha512hex(nodeSeal(key, nonce, pt, aad)));
     expect(sha512hex(await gcm.open(nonce, sealed, aad))).toBe(sha512hex(pt));
-    sealed[1000] ^= 1;
+    sealed[1000]! ^= 1;
     await expectCode(gcm.open(nonce, sealed, aad), 'ERR_AUTH');
     const batch = await gcm.sealBatch([nonce], [pt]); // > 16 KiB: one message at a time
     expect(sha512hex(cat(...batch))).toBe(sha512hex(nodeSeal(key, nonce, pt, new Uint8Array(0))));

@@ -2,7 +2,7 @@
 
 import { encrypt4, encryptBlock } from './aes';
 import { encrypt8 } from './aes8';
-import { absorb, absorbBlock, hashBlock, resetY, reverse, setH } from './ghash';
+import { absorb, absorb4, absorbBlock, hashBlock, resetY, reverse, setH } from './ghash';
 import { BLOCKS8, SCRATCH, SCRATCH4 } from './layout';
 
 /** J0 with its last 32-bit word cleared (96-bit IV: J0 = IV || 0^31 || 1, §7.1 step 2). */
@@ -100,6 +100,7 @@ export function gctr(p: usize, len: usize): void {
 /** GHASH over `len` bytes at `p`; a final partial block is zero-padded (§7.1 step 5). */
 export function ghash(p: usize, len: usize): void {
   let i: usize = 0;
+  for (; i + 64 <= len; i += 64) absorb4(p + i);
   for (; i + 16 <= len; i += 16) absorbBlock(v128.load(p + i));
   if (i < len) {
     memory.fill(SCRATCH, 0, 16);

@@ -9,6 +9,7 @@
 //   SBOX     the AES S-box and its inverse (public constants)
 //   PLANES   8 blocks in bit-plane form (bitsliced AES, aes8.ts), BLOCKS8 the same 8 blocks bytewise
 //   RKB      the round keys in bit-plane form (15 × 128 bytes)
+//   HPOW     the GHASH key powers H … H^4 and their derived operands
 //   NONCES   12-byte nonces of a batch (one per chunk)
 //   LENS     u32 plaintext lengths of a batch
 //   IO       the I/O window: data is encrypted and decrypted in place here
@@ -26,8 +27,10 @@ export const LENS: usize = 1792;
 export const PLANES: usize = 2048;
 export const BLOCKS8: usize = 2176;
 export const RKB: usize = 2304;
+/** H, H^2, H^3, H^4 for the 4-block GHASH (6 u64 operands each, see ghash.ts). */
+export const HPOW: usize = 4352;
 /** End of the secret regions after RK (RK … WIPE_END is zeroed by `wipe`). */
-export const WIPE_END: usize = 4352;
+export const WIPE_END: usize = 4608;
 export const IO: usize = 65536;
 /** Bytes per chunk slot of a batch: a 16 KiB plaintext and its tag. */
 export const STRIDE: usize = 16400;

@@ -306,9 +306,29 @@ export class WasmCore {
 let compiled: Promise<WasmCore> | undefined;
 let core: WasmCore | undefined;
 
-/** True when this runtime has a WebAssembly implementation with SIMD (checked without compiling). */
+/** `(module (func (result v128) (v128.const i32x4 0 0 0 0)))`: validates only where SIMD exists. */
+const SIMD_PROBE = Uint8Array.of(
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+  0x03, 0x02, 0x01, 0x00, // function section
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // code: v128.const 0
+);
+let simd: boolean | undefined;
+
+/**
+ * True when this runtime has WebAssembly with SIMD, checked by validating a 43-byte module (no
+ * compilation, so a CSP does not interfere; a refusal only shows when the core is compiled).
+ * @returns whether the wasm backend can exist here
+ */
 export function hasWebAssembly(): boolean {
-  return typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function';
+  if (simd === undefined) {
+    try {
+      simd = typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function' && WebAssembly.validate(SIMD_PROBE);
+    } catch {
+      simd = false;
+    }
+  }
+  return simd;
 }
 
 /**
@@ -324,7 +344,7 @@ export function hasWebAssembly(): boolean {
 export function loadWasmCore(): Promise<WasmCore> {
   if (compiled === undefined) {
     compiled = (async () => {
-      if (!hasWebAssembly()) throw new EnsealError('ERR_UNSUPPORTED', 'the wasm backend needs WebAssembly');
+      if (!hasWebAssembly()) throw new EnsealError('ERR_UNSUPPORTED', 'the wasm backend needs WebAssembly with SIMD');
       try {
         const bytes = fromBase64(WASM_BASE64);
         const { instance } = await WebAssembly.instantiate(bytes, {});

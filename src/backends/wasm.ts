@@ -294,7 +294,7 @@ function rsaDelegate(): CryptoBackend | undefined {
 /**
  * Creates the wasm backend. Compilation starts on first use (or with {@link ready}).
  * @returns the backend
- * @throws EnsealError `ERR_UNSUPPORTED` when the runtime has no WebAssembly
+ * @throws EnsealError `ERR_UNSUPPORTED` when the runtime has no WebAssembly with SIMD
  * @example
  * ```ts
  * const b = createWasmBackend();
@@ -302,7 +302,7 @@ function rsaDelegate(): CryptoBackend | undefined {
  * ```
  */
 export function createWasmBackend(): CryptoBackend {
-  if (!hasWebAssembly()) throw new EnsealError('ERR_UNSUPPORTED', 'the wasm backend needs WebAssembly');
+  if (!hasWebAssembly()) throw new EnsealError('ERR_UNSUPPORTED', 'the wasm backend needs WebAssembly with SIMD');
   let delegate: CryptoBackend | undefined | null = null;
   const rsaBackend = (): CryptoBackend => {
     if (delegate === null) delegate = rsaDelegate();

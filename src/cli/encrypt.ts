@@ -24,7 +24,7 @@ export async function encryptCommand(cmd: EncryptCommand, io: Pick<KeyLoaderOpti
   const loader = new KeyLoader({ kmsStore: cmd.kmsStore, kdf: cmd.kdf, ...io });
   try {
     const [recipients] = await loader.load([{ sources: cmd.recipients, role: 'recipient', promptLabel: 'Passphrase' }]);
-    await transfer(cmd.input, cmd.output, () => createEncryptStream({ recipients: recipients!, context: cmd.context }), { followSymlink: cmd.force });
+    await transfer(cmd.input, cmd.output, () => createEncryptStream({ recipients: recipients!, context: cmd.context }), { followSymlink: cmd.force, refuseTerminal: !cmd.force });
   } finally {
     loader.dispose();
   }

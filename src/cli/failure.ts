@@ -36,9 +36,9 @@ function isSystemError(e: unknown): e is Error & { code: string; syscall: string
   return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { syscall?: unknown }).syscall === 'string';
 }
 
-/** One printable line: whitespace runs with line breaks collapse, then terminal-safe. */
+/** One printable line: line feeds (a multi-line message) become spaces, the rest is escaped. */
 function line(s: string): string {
-  return terminalSafe(s.replace(/\s*[\r\n]+\s*/g, ' ').trim());
+  return terminalSafe(s.replace(/[ \t]*\n+[ \t]*/g, ' ').trim());
 }
 
 /** One cause of an `ERR_NO_KEY`, as `CODE: message`. */
@@ -73,13 +73,14 @@ function soleKmsCause(e: EnsealError): EnsealError | undefined {
 function dataMessage(e: EnsealError): string {
   switch (e.code) {
     case 'ERR_AUTH':
-      return e.chunk === undefined ? e.message : `${e.message}: IN was tampered with or truncated`;
-    case 'ERR_TRUNCATED':
-      return /inside the header/.test(e.message)
-        ? `IN is too short to be an enseal object, or was cut short inside its header (${e.message})`
-        : `IN was tampered with or truncated (${e.message})`;
+      return e.chunk === undefined ? e.message : `${e.message}: IN is damaged (tampered or truncated)`;
+    case 'ERR_TRUNCATED': {
+      // Shorter than the 12-byte prefix: the library says "not an enseal object: …".
+      const tooShort = /^not an enseal object: (.*)$/.exec(e.message);
+      return tooShort !== null ? `IN is too short to be an enseal object: ${tooShort[1]}` : `IN is damaged (tampered or truncated): ${e.message}`;
+    }
     case 'ERR_HEADER':
-      return /bad magic/.test(e.message) ? 'IN is not an enseal object (it does not start with the bytes "enseal")' : e.message;
+      return /not an enseal object|bad magic/.test(e.message) ? 'IN is not an enseal object (it does not start with the bytes "enseal")' : e.message;
     default:
       return e.message;
   }

@@ -50,6 +50,8 @@ export interface Output {
 export interface OutputOptions {
   /** `--force`: follow a symbolic link OUT (write its target). Default false: refuse. */
   readonly followSymlink?: boolean;
+  /** Ciphertext without `--force`: refuse an OUT that is a terminal device. Default false. */
+  readonly refuseTerminal?: boolean;
 }
 
 /**
@@ -95,7 +97,7 @@ async function linkTarget(path: string): Promise<string> {
 /**
  * Opens OUT.
  * @param path - a file path, or `-` for stdout
- * @param opts - `followSymlink` (`--force`)
+ * @param opts - `followSymlink` (`--force`), `refuseTerminal` (ciphertext without `--force`)
  * @returns the output; for a regular file, nothing appears at `path` before `commit()`
  * @throws CliError `ERR_USAGE` for a symbolic link without `followSymlink`, `ERR_IO` for a
  *   directory or a dangling link; system errors (e.g. the directory does not exist or is not
@@ -123,7 +125,7 @@ export async function openOutput(path: string, opts: OutputOptions = {}): Promis
   }
   if (st === undefined || st.isFile()) return AtomicFile.create(target);
   if (st.isDirectory()) throw new CliError('ERR_IO', `OUT ${quoted(path)} is a directory`);
-  if (isSpecialNode(st)) return openSpecialOutput(target, st);
+  if (isSpecialNode(st)) return openSpecialOutput(target, st, { refuseTerminal: opts.refuseTerminal === true });
   throw new CliError('ERR_IO', `OUT ${quoted(path)} is neither a file nor a device, FIFO or socket`);
 }
 

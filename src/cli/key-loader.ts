@@ -7,6 +7,10 @@
  * environment, KMS clients), then the terminal prompts, so a bad key file or a missing variable
  * is reported before anyone types a passphrase. The providers come back in command-line order.
  *
+ * KMS keys are strict (`kms({ client, keyId })` unwraps only stanzas made under that key), except
+ * `--kms local` on decryption (any key of the store: `discovery: true`) and, with
+ * `--kms-discovery`, the cloud keys that unlock (never the recipients written).
+ *
  * @module
  */
 import type { KeyProvider } from '../keys/provider.js';
@@ -100,7 +104,7 @@ export class KeyLoader {
           ? loadRsaKeyFile(source.path, 'public')
           : loadRsaKeyFile(source.path, 'private', { legacy: this.#opts.legacyRsa === true, warn: this.#opts.warn });
       case 'kms':
-        return this.#kms(source.spec);
+        return this.#kms(source.spec, writing);
       case 'passphrase-env':
         return passphraseFromEnv(source.variable, writing ? this.#opts.kdf : undefined, this.#opts.env);
       case 'passphrase-prompt':
@@ -108,7 +112,7 @@ export class KeyLoader {
     }
   }
 
-  async #kms(spec: KmsSpec): Promise<KeyProvider> {
+  async #kms(spec: KmsSpec, writing: boolean): Promise<KeyProvider> {
     if (spec.kms === 'local') {
       this.#local ??= openLocalStore(this.#opts.kmsStore, false);
       const client = await this.#local;
@@ -121,7 +125,7 @@ export class KeyLoader {
       this.#clouds.set(spec.kms, client);
     }
     const keyId = spec.keyId as string;
-    // Strict by default: only stanzas made under the configured key.
-    return this.#opts.kmsDiscovery === true ? kms({ client, keyId, discovery: true }) : kms({ client, keyId });
+    // Strict by default: only stanzas made under the configured key. Discovery only unwraps.
+    return this.#opts.kmsDiscovery === true && !writing ? kms({ client, discovery: true }) : kms({ client, keyId });
   }
 }

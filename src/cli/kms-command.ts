@@ -12,7 +12,7 @@ import { LOCAL_ALIAS_RE } from '../kms/local-store.js';
 import { usageError } from './cli-error.js';
 import type { KmsCommand } from './kms-args.js';
 import { openLocalStore } from './local-kms.js';
-import { safeJson } from './terminal-text.js';
+import { quoted, safeJson } from './terminal-text.js';
 
 const COLUMNS = ['ID', 'ALIAS', 'ENABLED', 'VERSIONS', 'CREATED'] as const;
 const WIDTHS = [35, 24, 7, 8, 0];
@@ -63,7 +63,7 @@ export function formatKeyJson(keys: readonly LocalKeyInfo[]): string {
  */
 export async function kmsCommand(cmd: KmsCommand, stdout: NodeJS.WritableStream): Promise<void> {
   if (cmd.action === 'create-key' && cmd.alias !== undefined && !LOCAL_ALIAS_RE.test(cmd.alias)) {
-    throw usageError('--alias expects 1..128 of [A-Za-z0-9._/-], starting with a letter or digit, not "lk-…"');
+    throw usageError(`--alias expects 1..128 of [A-Za-z0-9._/-], starting with a letter or digit, not "lk-…", got ${quoted(cmd.alias, 60)}`);
   }
   const store = await openLocalStore(cmd.store, cmd.action === 'create-key');
   switch (cmd.action) {

@@ -74,7 +74,7 @@ export async function rewrapCommand(cmd: RewrapCommand, io: Pick<KeyLoaderOption
     checkRemovals(header, cmd.remove);
     const remove = (s: Stanza): boolean => cmd.remove.some((id) => removes(s, id));
     const newHeader = await rewrap(header, { keys: keys!, add: add!, remove, context: cmd.context });
-    const output: Output = await openOutput(cmd.output, { followSymlink: cmd.force });
+    const output: Output = await openOutput(cmd.output, { followSymlink: cmd.force, refuseTerminal: !cmd.force });
     const stream = input.stream;
     input = undefined; // owned by the pipeline from here
     await pipeToOutput([stream, prepend(newHeader)], output);

@@ -24,6 +24,14 @@ import { KeyLoader, type KeyLoaderOptions } from './key-loader.js';
 import { transfer } from './transfer.js';
 
 /**
+ * The TransformStreams in use. `Duplex.fromWeb` keeps only the two sides of a TransformStream,
+ * and the library aborts a stream whose TransformStream object was garbage-collected (its
+ * fallback for runtimes without the `cancel` hook): without this reference a collection during
+ * a long rotate (a passphrase KDF allocates a lot) aborts it part-way with ERR_STATE.
+ */
+const live = new Set<object>();
+
+/**
  * Runs `rotate`.
  * @param cmd - parsed command
  * @param io - the environment, terminal and warning sink (default: the process's own)
@@ -38,9 +46,18 @@ export async function rotateCommand(cmd: RotateCommand, io: Pick<KeyLoaderOption
       { sources: cmd.keys, role: 'unlock', promptLabel: 'Passphrase' },
       { sources: cmd.add, role: 'recipient', promptLabel: 'New passphrase' },
     ]);
+    let stream: TransformStream<Uint8Array, Uint8Array> | undefined;
     // A destroyed Duplex cancels both sides of the TransformStream: its keys are disposed.
-    const rotating = (): Duplex => Duplex.fromWeb(rotateStream({ keys: keys!, recipients: recipients!, context: cmd.context }) as unknown as NodeTransformStream);
-    await transfer(cmd.input, cmd.output, rotating, { followSymlink: cmd.force });
+    const rotating = (): Duplex => {
+      stream = rotateStream({ keys: keys!, recipients: recipients!, context: cmd.context });
+      live.add(stream);
+      return Duplex.fromWeb(stream as unknown as NodeTransformStream);
+    };
+    try {
+      await transfer(cmd.input, cmd.output, rotating, { followSymlink: cmd.force, refuseTerminal: !cmd.force });
+    } finally {
+      if (stream !== undefined) live.delete(stream);
+    }
   } finally {
     loader.dispose();
   }

@@ -17,9 +17,16 @@ import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { CliError } from './cli-error.js';
+import { isatty } from 'node:tty';
+import { CliError, usageError } from './cli-error.js';
 import type { Output } from './io.js';
 import { quoted } from './terminal-text.js';
+
+/** Options of {@link openSpecialOutput}. */
+export interface SpecialOutputOptions {
+  /** Refuse a terminal device (`/dev/tty`, a pty): ciphertext is not written to terminals. */
+  readonly refuseTerminal?: boolean;
+}
 
 /**
  * Whether a node is written in place by {@link openSpecialOutput}.
@@ -54,13 +61,16 @@ class NodeSink extends Writable {
 }
 
 /** Opens a device or FIFO for writing, and checks it is still the node `before` described. */
-async function openNode(path: string, before: Stats): Promise<Output> {
+async function openNode(path: string, before: Stats, opts: SpecialOutputOptions): Promise<Output> {
   // Blocks (in the thread pool) until a FIFO has a reader, as a shell redirection does.
   const fh = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NOCTTY);
   try {
     const after = await fh.stat();
     if (after.dev !== before.dev || after.ino !== before.ino || after.isFile()) {
       throw new CliError('ERR_IO', `OUT ${quoted(path)} changed while it was being opened; nothing was written`);
+    }
+    if (opts.refuseTerminal === true && isatty(fh.fd)) {
+      throw usageError(`refusing to write ciphertext to the terminal ${quoted(path)}: give a file, or --force`);
     }
   } catch (e) {
     await fh.close();
@@ -106,14 +116,16 @@ async function connectSocket(path: string): Promise<Output> {
  * Opens an existing device, FIFO or socket as OUT, to be written in place.
  * @param path - OUT
  * @param before - its `lstat`
+ * @param opts - `refuseTerminal`: refuse a terminal device (ciphertext without `--force`)
  * @returns the output (`commit` closes it; `abort` closes it, keeping what was written)
- * @throws CliError `ERR_IO` when the node changed in between; system errors (`EACCES`, `ENXIO`,
+ * @throws CliError `ERR_IO` when the node changed in between, `ERR_USAGE` for a refused terminal;
+ *   system errors (`EACCES`, `ENXIO`,
  *   `ECONNREFUSED`, …)
  * @example
  * ```ts
  * const out = await openSpecialOutput('/dev/null', await lstat('/dev/null'));
  * ```
  */
-export async function openSpecialOutput(path: string, before: Stats): Promise<Output> {
-  return before.isSocket() ? connectSocket(path) : openNode(path, before);
+export async function openSpecialOutput(path: string, before: Stats, opts: SpecialOutputOptions = {}): Promise<Output> {
+  return before.isSocket() ? connectSocket(path) : openNode(path, before, opts);
 }

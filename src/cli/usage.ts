@@ -136,7 +136,7 @@ Input and output:
   --force the link is followed: its target is written as above (atomically, in the target's
   own directory) and the link stays a link.
   Ciphertext (encrypt, rewrap, rotate) is not written to a terminal: with OUT "-" and stdout
-  a terminal they refuse (ERR_USAGE) unless --force is given.
+  a terminal, or OUT a terminal device (/dev/tty), they refuse (ERR_USAGE) unless --force.
   With OUT "-" (or a device, FIFO or socket), output goes out as it is produced. If
   decryption fails part-way, stdout may already hold the chunks that authenticated before
   the failure: only the exit status tells whether the output is complete. If the reader goes

@@ -37,6 +37,11 @@ function removalPredicate(remove: RewrapOptions['remove']): (s: Stanza) => boole
  * provider, and returns the new header. The payload is unchanged: the new object is
  * `newHeader || object.subarray(oldHeaderLength)` (see `inspect(...).headerLength`).
  *
+ * Rewrap or rotate? The data key does not change: a removed recipient who ever unwrapped it can
+ * still read the object, and forge a new payload with a valid header MAC for it. Use `rewrap` to
+ * add readers or drop one that never held the data key; after a compromise, re-encrypt with
+ * `rotate` (a fresh data key).
+ *
  * @param bytes - the object, or at least its whole header
  * @param opts - `keys` to unlock it, `add`, `remove`, expected `context`, `backend`
  * @returns the new header bytes

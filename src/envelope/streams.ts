@@ -37,6 +37,10 @@ export function encryptStream(opts: EncryptOptions): TransformStream<Uint8Array,
  * The state machine behind {@link encryptStream} (shared with the Node stream adapter).
  * @param opts - as {@link encryptStream}
  * @returns a factory of the machine: seals the header, then the payload chunk by chunk
+ * @example
+ * ```ts
+ * const ts = pushTransform(encryptMachine({ recipients: [key] }));
+ * ```
  */
 export function encryptMachine(opts: EncryptOptions): () => Promise<PushMachine> {
   const backend = getBackend(opts?.backend);
@@ -84,6 +88,10 @@ export function decryptStream(opts: DecryptOptions): TransformStream<Uint8Array,
  * @param onHeader - called once with the authenticated header, before any plaintext
  * @returns a factory of the machine: collects and unlocks the header, then opens the payload
  * @throws TypeError for invalid options
+ * @example
+ * ```ts
+ * const ts = pushTransform(decryptMachine({ keys: [key] }, (h) => console.log(h.context)));
+ * ```
  */
 export function decryptMachine(opts: DecryptOptions, onHeader?: (header: Header) => void): () => Promise<PushMachine> {
   const backend = checkDecryptOptions(opts);

@@ -112,6 +112,10 @@ export function openedSize(sealedLength: number): number {
 /**
  * The error of a message that ends inside a chunk, or right after a full chunk.
  * @returns a fresh `EnsealError` `ERR_TRUNCATED`
+ * @example
+ * ```ts
+ * if (rest < TAG_LENGTH) throw missingFinalChunk();
+ * ```
  */
 export function missingFinalChunk(): EnsealError {
   return new EnsealError('ERR_TRUNCATED', 'ciphertext was tampered with or truncated: it ends without a short final chunk');
@@ -121,6 +125,10 @@ export function missingFinalChunk(): EnsealError {
  * The error of a chunk whose tag did not verify (fixed message plus the index, never bytes).
  * @param index - the chunk index
  * @returns a fresh `EnsealError` `ERR_AUTH` with `chunk = index`
+ * @example
+ * ```ts
+ * chunkFailure(3).message; // "chunk 3 failed authentication: ciphertext was tampered with or truncated"
+ * ```
  */
 export function chunkFailure(index: number): EnsealError {
   const e = chunkAuthError(index);

@@ -257,6 +257,10 @@ class Reader {
  * @param headerLength - the declared header length
  * @param present - the bytes there are
  * @returns a fresh `EnsealError` `ERR_TRUNCATED`
+ * @example
+ * ```ts
+ * if (bytes.length < length) throw headerCut(length, bytes.length);
+ * ```
  */
 export function headerCut(headerLength: number, present: number): EnsealError {
   return new EnsealError('ERR_TRUNCATED', `ciphertext was truncated: it ends inside the ${headerLength}-byte header (${present} bytes present)`);

@@ -147,8 +147,17 @@ function workerFailure(e: unknown): EnsealError {
 
 /** Outcome of one worker: a key, a KDF refusal, or "no worker here" (`undefined`). */
 function runOne(env: KdfWorkerEnvironment, worker: ThreadWorker, job: KdfJob): Promise<Bytes | undefined> {
-  return new Promise<Bytes | undefined>((resolve, reject) => {
+  return new Promise<Bytes | undefined>((resolveOnce, rejectOnce) => {
     let started = false;
+    let settled = false;
+    const resolve = (v: Bytes | undefined): void => {
+      settled = true;
+      resolveOnce(v);
+    };
+    const reject = (e: unknown): void => {
+      settled = true;
+      rejectOnce(e);
+    };
     worker.on('message', (m) => {
       const msg = m as { type?: unknown; key?: unknown; name?: unknown; message?: unknown };
       if (msg?.type === 'started') {
@@ -157,7 +166,13 @@ function runOne(env: KdfWorkerEnvironment, worker: ThreadWorker, job: KdfJob): P
         if (env === cached) cached = null; // hash-wasm does not load in workers here: do not try again
         resolve(undefined);
       } else if (msg?.type === 'key' && msg.key instanceof ArrayBuffer) {
-        resolve(new Uint8Array(msg.key));
+        const key = new Uint8Array(msg.key);
+        if (settled || key.length !== job.length) {
+          key.fill(0); // late or malformed: nobody will own it
+          reject(new EnsealError('ERR_UNSUPPORTED', 'the passphrase KDF worker returned a key of the wrong length'));
+        } else {
+          resolve(key);
+        }
       } else if (msg?.type === 'error') {
         // hash-wasm's own parameter checks; its messages never echo the password.
         const text = `${job.params.kdf}: ${escapeControl(String(msg.message), 200)}`;

@@ -97,6 +97,34 @@ export const PASSPHRASE_LIMITS = Object.freeze({
   maxCostCeiling: 1000,
 });
 
+/**
+ * Reads an options object naming some of a KDF's costs (`params`, `expect.params`): only the
+ * KDF's own cost names (those of {@link DEFAULT_KDF_PARAMS}) are allowed; `undefined` values are
+ * skipped.
+ * @param kdf - the KDF whose cost names apply
+ * @param given - the caller's object (or `undefined`: no costs)
+ * @param name - the option's name, for errors
+ * @param check - validates one value (throws) and returns it
+ * @returns the costs given, by `KdfParams` field name
+ * @throws TypeError for a non-object or an unknown cost name; whatever `check` throws
+ * @example
+ * ```ts
+ * costOptions('scrypt', { N: 1024 }, 'params', (_k, v) => v as number); // { N: 1024 }
+ * ```
+ */
+export function costOptions(kdf: PassphraseKdf, given: unknown, name: string, check: (k: string, v: unknown) => number): Record<string, number> {
+  if (given === undefined) return {};
+  if (typeof given !== 'object' || given === null) throw new TypeError(`"${name}" expected an object`);
+  const names = Object.keys(DEFAULT_KDF_PARAMS[kdf]);
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(given)) {
+    if (!names.includes(k)) throw new TypeError(`"${name}" of ${kdf} expected only ${names.join(', ')}, got ${k.slice(0, 40)}`);
+    const v = (given as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = check(k, v);
+  }
+  return out;
+}
+
 /** KDF names accepted in options besides the canonical ones, and the canonical name each stands for. */
 const KDF_ALIASES: Readonly<Record<string, PassphraseKdf>> = Object.freeze({ pbkdf2: 'pbkdf2-sha256' });
 

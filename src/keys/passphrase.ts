@@ -21,24 +21,17 @@ import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import { chargeKdfBudget } from './kdf-budget.js';
 import { kdfCostMilli, MILLI } from './kdf-cost.js';
-import { deriveKey, type Argon2idCost, type KdfParams, type PassphraseKdf, type Pbkdf2Cost, type ScryptCost } from './passphrase-kdf.js';
-import { canonicalKdf, checkKdfParams, DEFAULT_KDF_PARAMS, encodeStanzaParams, parseStanzaParams, PASSPHRASE_LIMITS, SALT_LENGTH } from './passphrase-params.js';
+import { deriveKey, type Argon2idCost, type KdfParams, type Pbkdf2Cost, type ScryptCost } from './passphrase-kdf.js';
+
+export type { PassphraseExpectation } from './kdf-pin.js';
+import { pinFromOptions, pinMismatch, type PassphraseExpectation } from './kdf-pin.js';
+import { canonicalKdf, checkKdfParams, costOptions, DEFAULT_KDF_PARAMS, encodeStanzaParams, parseStanzaParams, PASSPHRASE_LIMITS, SALT_LENGTH } from './passphrase-params.js';
 import type { KeyProvider, Stanza, WrapContext } from './provider.js';
 
 /** Stanza type written by {@link passphrase}. */
 export const PASSPHRASE_STANZA = 'passphrase';
 const WRAPPED_LENGTH = 12 + 32 + 16;
 const AAD_LABEL = utf8('enseal/v1 passphrase');
-
-/**
- * Parameters a reader insists on (option `expect` of {@link passphrase}): the KDF, and any of
- * its costs. A stanza with another KDF, or another value for a cost named here, is refused
- * before any derivation. Costs not named may take any value within the bounds.
- */
-export type PassphraseExpectation =
-  | { kdf: 'argon2id'; params?: Partial<Argon2idCost> }
-  | { kdf: 'scrypt'; params?: Partial<ScryptCost> }
-  | { kdf: 'pbkdf2-sha256' | 'pbkdf2'; params?: Partial<Pbkdf2Cost> };
 
 /** Options shared by every KDF choice of {@link passphrase}. */
 export interface PassphraseCommonOptions {
@@ -111,55 +104,12 @@ function passphraseBytes(p: unknown): Bytes {
   throw new TypeError(`"passphrase" expected a string or Uint8Array, got ${p === null ? 'null' : typeof p}`);
 }
 
-/** Reads `params` (any subset of the KDF's cost names) against the KDF's defaults. */
-function costsFrom(kdf: PassphraseKdf, given: unknown, name: string, check: (k: string, v: unknown) => number): Record<string, number> {
-  if (given === undefined) return {};
-  if (typeof given !== 'object' || given === null) throw new TypeError(`"${name}" expected an object`);
-  const names = Object.keys(DEFAULT_KDF_PARAMS[kdf]);
-  const out: Record<string, number> = {};
-  for (const k of Object.keys(given)) {
-    if (!names.includes(k)) throw new TypeError(`"${name}" of ${kdf} expected only ${names.join(', ')}, got ${k.slice(0, 40)}`);
-    const v = (given as Record<string, unknown>)[k];
-    if (v !== undefined) out[k] = check(k, v);
-  }
-  return out;
-}
-
 function kdfFromOptions(opts: PassphraseOptions, maxMemoryKiB: number): KdfParams {
   const kdf = canonicalKdf(opts.kdf);
-  const given = costsFrom(kdf, opts.params, 'params', (_k, v) => v as number);
+  const given = costOptions(kdf, opts.params, 'params', (_k, v) => v as number);
   const params = { kdf, ...DEFAULT_KDF_PARAMS[kdf], ...given } as KdfParams;
   checkKdfParams(params, maxMemoryKiB, 'options');
   return Object.freeze(params);
-}
-
-interface Pin {
-  readonly kdf: PassphraseKdf;
-  readonly costs: Readonly<Record<string, number>>;
-}
-
-function pinFromOptions(e: unknown): Pin | undefined {
-  if (e === undefined) return undefined;
-  if (typeof e !== 'object' || e === null) throw new TypeError('"expect" expected an object { kdf, params? }');
-  const { kdf: name, params } = e as { kdf?: unknown; params?: unknown };
-  if (name === undefined) throw new TypeError('"expect.kdf" expected a KDF name');
-  const kdf = canonicalKdf(name);
-  const costs = costsFrom(kdf, params, 'expect.params', (k, v) => {
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new RangeError(`"expect.params.${k}" expected a positive integer, got ${String(v)}`);
-    return v;
-  });
-  return Object.freeze({ kdf, costs: Object.freeze(costs) });
-}
-
-/** Why `p` is not what the pin asks for, or `undefined` if it is. */
-function pinMismatch(pin: Pin | undefined, p: KdfParams): string | undefined {
-  if (pin === undefined) return undefined;
-  if (p.kdf !== pin.kdf) return `kdf ${p.kdf} is not the pinned ${pin.kdf}`;
-  const actual = p as unknown as Record<string, number>;
-  for (const [k, v] of Object.entries(pin.costs)) {
-    if (actual[k] !== v) return `${p.kdf} ${k} = ${actual[k]} differs from the pinned ${v}`;
-  }
-  return undefined;
 }
 
 function maxCostOption(v: unknown): number {
@@ -355,4 +305,36 @@ export function passphrase(opts: PassphraseOptions): PassphraseProvider {
       secret.fill(0);
     },
   };
+}
+
+/**
+ * Counts the passphrase stanzas an object already has against the wrap budget of `ctx`, so that
+ * passphrase recipients added to it afterwards (rewrap) are refused, like at encryption, when a
+ * reader could no longer try every passphrase stanza within `maxCost`. Stanzas that are not
+ * passphrase stanzas, or that no reader would derive (malformed, beyond the largest bounds), are
+ * not counted.
+ * @param ctx - the context the new recipients will wrap with
+ * @param stanzas - the recipients the object keeps
+ * @returns the cost counted, in units
+ * @example
+ * ```ts
+ * chargeKeptPassphraseStanzas(ctx, kept);
+ * for (const p of add) added.push(await p.wrap(dataKey, ctx)); // RangeError when over budget
+ * ```
+ */
+export function chargeKeptPassphraseStanzas(ctx: WrapContext, stanzas: readonly Stanza[]): number {
+  let total = 0;
+  for (const s of stanzas) {
+    if (s?.type !== PASSPHRASE_STANZA) continue;
+    let cost: number;
+    try {
+      cost = kdfCostMilli(parseStanzaParams(s.params, PASSPHRASE_LIMITS.maxMemoryKiBCeiling).kdf);
+    } catch {
+      continue;
+    }
+    // An unlimited budget: this records, it never refuses (the recipients are already there).
+    chargeKdfBudget(ctx, 'wrap', cost, Number.MAX_SAFE_INTEGER);
+    total += cost;
+  }
+  return total / MILLI;
 }

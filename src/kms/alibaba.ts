@@ -15,8 +15,8 @@
  * ```
  *
  * **Key ids.** The canonical id is the `KeyId` KMS returns (stanzas record it). `resolveKeyId`
- * asks `DescribeKey` for an alias (`alias/…`) or an ARN (`acs:kms:…`) and takes anything else as
- * a key id already. `Decrypt` takes no key id (the blob names its key), so when the caller names
+ * asks `DescribeKey` for an alias (`alias/…`) or an ARN (`acs:kms:…`; this needs permission to
+ * call `DescribeKey`) and takes anything else as a key id already. `Decrypt` takes no key id (the blob names its key), so when the caller names
  * the key the blob must be decrypted under, the `KeyId` of the answer is compared with it and a
  * plaintext of any other key is wiped and refused (`ERR_KMS_DENIED`).
  *

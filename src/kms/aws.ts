@@ -13,7 +13,8 @@
  *
  * **Key ids.** The canonical id is the key ARN (`arn:aws:kms:<region>:<account>:key/<id>`), which
  * `GenerateDataKey`/`Encrypt` return and stanzas record. `resolveKeyId` returns a key ARN as it
- * is and asks `DescribeKey` for anything else (a bare key id, an alias name or alias ARN).
+ * is and asks `DescribeKey` for anything else (a bare key id, an alias name or alias ARN; this
+ * needs the `kms:DescribeKey` permission — configure readers with the key ARN to avoid it).
  * `Decrypt` always sends `KeyId` when the caller names a key, so KMS itself refuses a blob of
  * another key (`IncorrectKeyException`), and the answer's `KeyId` is checked again here.
  *

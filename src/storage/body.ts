@@ -78,22 +78,40 @@ export async function collectBody(body: Uint8Array | ReadableStream<Uint8Array>,
  *
  * @param source - async iterable of `Uint8Array` (Node `Buffer`s included)
  * @param cancel - releases the source
+ * @param onDone - called once when the stream ends, errors or is cancelled (e.g. to remove an
+ *   abort listener)
  * @returns a `ReadableStream<Uint8Array>`
  * @example
  * ```ts
  * const web = iterableStream(nodeReadable, () => nodeReadable.destroy());
  * ```
  */
-export function iterableStream(source: AsyncIterable<Uint8Array>, cancel: (reason: unknown) => void): ReadableStream<Uint8Array> {
+export function iterableStream(source: AsyncIterable<Uint8Array>, cancel: (reason: unknown) => void, onDone?: () => void): ReadableStream<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
+  let finished = false;
+  const finish = (): void => {
+    if (!finished) {
+      finished = true;
+      onDone?.();
+    }
+  };
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const { done, value } = await it.next();
-        if (done) controller.close();
-        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+        let r: IteratorResult<Uint8Array>;
+        try {
+          r = await it.next();
+        } catch (e) {
+          finish();
+          throw e;
+        }
+        if (r.done) {
+          finish();
+          controller.close();
+        } else controller.enqueue(new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.byteLength));
       },
       async cancel(reason) {
+        finish();
         cancel(reason);
         await it.return?.().catch(() => undefined);
       },

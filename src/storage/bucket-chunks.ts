@@ -109,12 +109,14 @@ export function chunkStream(
     return out;
   };
 
-  const emit = (controller: ReadableStreamDefaultController<Uint8Array>, chunkIndex: number, pt: Uint8Array): void => {
+  /** Enqueues the part of a chunk's plaintext inside the range; returns whether it enqueued. */
+  const emit = (controller: ReadableStreamDefaultController<Uint8Array>, chunkIndex: number, pt: Uint8Array): boolean => {
     const chunkStart = chunkIndex * CHUNK_SIZE;
     const from = Math.max(run.start, chunkStart) - chunkStart;
     const to = Math.min(run.end + 1, chunkStart + pt.length) - chunkStart;
     if (to > from) controller.enqueue(pt.slice(from, to));
     pt.fill(0);
+    return to > from;
   };
 
   try {
@@ -146,23 +148,28 @@ export function chunkStream(
               const parts: Uint8Array[] = [];
               for (let k = 0; k < n; k++) parts.push(sealed.subarray(k * SEALED_CHUNK_SIZE, (k + 1) * SEALED_CHUNK_SIZE));
               const pts = await cipher.openChunks(index, parts);
+              let emitted = false;
               if (run.emit === 'ciphertext') {
                 for (const pt of pts) pt.fill(0);
                 controller.enqueue(sealed);
-              } else pts.forEach((pt, k) => emit(controller, index + k, pt));
+                emitted = true;
+              } else pts.forEach((pt, k) => (emitted = emit(controller, index + k, pt) || emitted));
               index += n;
-              return;
+              if (emitted) return; // else keep going: a pull must enqueue or close
+              continue;
             }
             if (index === run.finalIndex && pendingBytes >= run.finalSealedLength) {
               const sealed = cut(run.finalSealedLength);
               const pt = await cipher.open(index, sealed);
               hooks.onFinalVerified?.();
+              let emitted = true;
               if (run.emit === 'ciphertext') {
                 pt.fill(0);
                 controller.enqueue(sealed);
-              } else emit(controller, index, pt);
+              } else emitted = emit(controller, index, pt);
               index++;
-              return;
+              if (emitted) return;
+              continue;
             }
             if (bodyDone) {
               throw new EnsealError('ERR_TRUNCATED', `store body ended after ${received} of ${total} bytes`);

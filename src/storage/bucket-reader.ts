@@ -286,6 +286,11 @@ export class ObjectReader {
     return this.#state.opened.bodyHeaderLength;
   }
 
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#cipher === undefined;
+  }
+
   /** True once the final chunk authenticated (the size is then verified). */
   get sizeVerified(): boolean {
     return this.#finalVerified;
@@ -347,7 +352,7 @@ export class ObjectReader {
     }
     const end = Math.min(range?.end ?? size - 1, size - 1);
     const first = Math.floor(start / CHUNK_SIZE);
-    const last = Math.floor(end / CHUNK_SIZE);
+    const last = end === size - 1 ? this.#finalIndex : Math.floor(end / CHUNK_SIZE);
     const storedStart = this.#chunksAt + first * SEALED_CHUNK_SIZE;
     const storedEnd = last === this.#finalIndex ? this.#state.storedSize - 1 : this.#chunksAt + (last + 1) * SEALED_CHUNK_SIZE - 1;
     if (storedEnd < this.#state.cache.length) {
@@ -430,9 +435,10 @@ export class ObjectReader {
     end: number,
     closeWhenSettled: boolean,
   ): ReadableStream<Uint8Array> {
+    // A range reaching the last byte includes the final chunk (possibly empty): it authenticates the length.
     const run: ChunkRun = {
       firstChunk: Math.floor(start / CHUNK_SIZE),
-      lastChunk: Math.floor(end / CHUNK_SIZE),
+      lastChunk: end >= this.#size - 1 ? this.#finalIndex : Math.floor(end / CHUNK_SIZE),
       finalIndex: this.#finalIndex,
       finalSealedLength: this.#state.storedSize - this.#finalAt,
       start,

@@ -25,7 +25,7 @@ import { decodeHeaderPrefix, type EncryptionContext } from '../format/header.js'
 import { checkProviders, type KeyProvider } from '../keys/provider.js';
 import { checkUserMetadata, metadataBytes, readMarker, userMetadata, withMarker } from './bucket-marker.js';
 import { OBJECT_KEY_CONTEXT } from './bucket-open.js';
-import { DEFAULT_HEADER_GUESS, ObjectReader } from './bucket-reader.js';
+import { DEFAULT_HEADER_GUESS, ObjectReader, type ReaderOptions } from './bucket-reader.js';
 import { rewrapStoredObject, type RewrapObjectOptions, type RewrapObjectResult } from './bucket-rewrap.js';
 import { S3_MAX_METADATA_BYTES } from './metadata.js';
 import { checkKey } from './object-key.js';
@@ -124,9 +124,10 @@ export interface GetObjectResult {
   /** Which header was trusted. */
   readonly headerSource: 'body' | 'metadata';
   /**
-   * Authenticates the length (the final chunk; one more GET unless the body reached the end).
-   * Call it before the body settles, or use {@link EncryptedBucket.openObject}: the reader is
-   * closed once the body ends.
+   * Authenticates the length: resolves at once when the body reached the final chunk, else
+   * fetches it (one GET while the body is open; once the body settled, the reader's key is
+   * released, so the object is opened again: two GETs, checked to be the same object). Use
+   * {@link EncryptedBucket.openObject} for repeated reads.
    */
   verifiedSize(): Promise<number>;
 }
@@ -408,7 +409,7 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
       if (o.range === undefined) {
         const { reader, body } = await ObjectReader.openStream(store, key, ro);
         remember(key, reader.bodyHeaderLength);
-        return result(reader, body, undefined);
+        return result(reader, body, undefined, ro, store, key);
       }
       const range = o.range;
       if (typeof range !== 'object' || range === null) throw new TypeError('"range" expected { start, end? }');
@@ -418,7 +419,7 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
       try {
         remember(key, reader.bodyHeaderLength);
         const body = await reader.read(snapshot, { autoClose: true });
-        return result(reader, body, { start: snapshot.start, end: Math.min(snapshot.end ?? reader.size - 1, reader.size - 1) });
+        return result(reader, body, { start: snapshot.start, end: Math.min(snapshot.end ?? reader.size - 1, reader.size - 1) }, ro, store, key);
       } catch (e) {
         reader.close();
         throw e;
@@ -522,7 +523,30 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
   };
 }
 
-function result(reader: ObjectReader, body: ReadableStream<Uint8Array>, range: { start: number; end: number } | undefined): GetObjectResult {
+function result(
+  reader: ObjectReader,
+  body: ReadableStream<Uint8Array>,
+  range: { start: number; end: number } | undefined,
+  ro: ReaderOptions,
+  store: ObjectStore,
+  key: string,
+): GetObjectResult {
+  let reopened: Promise<number> | undefined;
+  const verifiedSize = (): Promise<number> => {
+    if (reader.sizeVerified || !reader.closed) return reader.verifiedSize();
+    reopened ??= (async () => {
+      const again = await ObjectReader.open(store, key, ro, { headerLength: reader.bodyHeaderLength });
+      try {
+        if (again.storedSize !== reader.storedSize || (again.etag !== undefined && reader.etag !== undefined && again.etag !== reader.etag)) {
+          throw new EnsealError('ERR_STORE', 'the object changed since it was read', { cause: { status: 412, code: 'PreconditionFailed' } });
+        }
+        return await again.verifiedSize();
+      } finally {
+        again.close();
+      }
+    })();
+    return reopened;
+  };
   return {
     body,
     size: reader.size,
@@ -531,6 +555,6 @@ function result(reader: ObjectReader, body: ReadableStream<Uint8Array>, range: {
     ...(reader.etag === undefined ? {} : { etag: reader.etag }),
     ...(reader.sse === undefined ? {} : { sse: reader.sse }),
     headerSource: reader.headerSource,
-    verifiedSize: () => reader.verifiedSize(),
+    verifiedSize,
   };
 }

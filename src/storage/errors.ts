@@ -62,6 +62,26 @@ export function storeFailureOf(e: unknown): StoreFailure | undefined {
 }
 
 /**
+ * A summary of an SDK or network error, safe to keep as a `cause`: its name and (escaped,
+ * shortened) message only. SDK errors carry the request they failed on (ali-oss attaches its
+ * headers, with the signature and any STS token), so they are never attached as they are.
+ *
+ * @param e - the underlying error
+ * @returns a plain `Error` with the same `name` and message, and nothing else
+ * @example
+ * ```ts
+ * storeError(name, 'get', { status: 503, cause: summariseCause(sdkError) });
+ * ```
+ */
+export function summariseCause(e: unknown): Error {
+  const name = typeof e === 'object' && e !== null && typeof (e as { name?: unknown }).name === 'string' ? (e as { name: string }).name : 'Error';
+  const message = typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string' ? (e as { message: string }).message : String(e);
+  const out = new Error(escapeControl(message, 300));
+  out.name = escapeControl(name, 64);
+  return out;
+}
+
+/**
  * A key as it may appear in a message: control characters escaped, at most 100 characters.
  *
  * @param key - an object key (possibly from the store)

@@ -34,7 +34,7 @@
  */
 import { EnsealError } from '../errors.js';
 import { checkBody, collectBody, exactLength, servedBody, sliceStream } from './body.js';
-import { notFoundError, quoteKey, storeError } from './errors.js';
+import { notFoundError, quoteKey, storeError, summariseCause } from './errors.js';
 import { checkRange, checkServedRange, parseContentRange, rangeHeader, rangeNotSatisfiable } from './http-range.js';
 import { checkMetadata, metadataFromHeaders, S3_MAX_METADATA_BYTES } from './metadata.js';
 import { checkKey } from './object-key.js';
@@ -196,7 +196,7 @@ export function fetchStore(opts: FetchStoreOptions): ObjectStore {
       });
     } catch (e) {
       if (init.signal?.aborted) throw init.signal.reason;
-      throw storeError(name, what, { code: 'NetworkError', cause: e });
+      throw storeError(name, what, { code: 'NetworkError', cause: summariseCause(e) });
     }
     if (res.ok) return res;
     const code = method === 'HEAD' ? undefined : await errorCode(res);

@@ -25,7 +25,7 @@
  *   the order given, each checked against its ETag) into a temporary file beside the object,
  *   then commits as a put does.
  * - **Confinement:** a key that is absolute (`/a`), has an empty, `.` or `..` segment, a
- *   backslash or a drive prefix (`C:`) is a `TypeError`. At run time every directory on the
+ *   backslash or a drive prefix (`C:`, `C:/…`) is a `TypeError`. At run time every directory on the
  *   way is checked with `lstat`/`realpath`: a symlinked directory that resolves outside `dir`
  *   is `ERR_STORE` (code `SymlinkEscape`); object files are opened with `O_NOFOLLOW`, so a
  *   symlinked record or data file is `ERR_STORE` (code `SymlinkRefused`).
@@ -122,7 +122,8 @@ function keySegments(key: string): string[] {
   checkKey(key);
   if (key.startsWith('/')) throw new TypeError(`fsStore: key "${quoteKey(key)}" is an absolute path`);
   if (key.includes('\\')) throw new TypeError(`fsStore: key "${quoteKey(key)}" contains a backslash (a path separator on Windows)`);
-  if (/^[A-Za-z]:/.test(key)) throw new TypeError(`fsStore: key "${quoteKey(key)}" starts with a drive prefix`);
+  // A drive path (`C:`, `C:/x`): refused as Windows-like input. (`a:b` is a fine key: `:` is encoded.)
+  if (/^[A-Za-z]:(?:[\\/]|$)/.test(key)) throw new TypeError(`fsStore: key "${quoteKey(key)}" starts with a drive prefix`);
   const segments = key.split('/');
   return segments.map((s) => {
     if (s === '' || s === '.' || s === '..') throw new TypeError(`fsStore: key "${quoteKey(key)}" has an empty, "." or ".." segment`);
@@ -197,8 +198,9 @@ export function fsStore(dir: string, opts: FsStoreOptions = {}): ObjectStore {
     if (e instanceof EnsealError || e instanceof TypeError || e instanceof RangeError) throw e;
     if (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError') throw e;
     const code = errno(e);
+    if (code === undefined) throw e; // not a file-system error: e.g. the caller's body stream failed
     if (code === 'ELOOP') throw storeError(name, `${what}: a symlink in the store`, { code: 'SymlinkRefused', cause: e });
-    throw storeError(name, what, { code: code ?? 'IOError', cause: e });
+    throw storeError(name, what, { code, cause: e });
   };
 
   /** Checks that `p` (an existing directory under the root) resolves inside the root. */

@@ -26,7 +26,7 @@
 import type OSS from 'ali-oss';
 import { EnsealError } from '../errors.js';
 import { checkBody, collectBody, exactLength, servedBody, iterableStream, nodeReadable, sliceStream } from './body.js';
-import { notFoundError, quoteKey, storeError } from './errors.js';
+import { notFoundError, quoteKey, storeError, summariseCause } from './errors.js';
 import { checkRange, checkServedRange, parseContentRange, rangeHeader, rangeNotSatisfiable } from './http-range.js';
 import { checkMetadata, metadataFromHeaders, OSS_MAX_METADATA_BYTES } from './metadata.js';
 import { checkKey } from './object-key.js';
@@ -148,12 +148,12 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
     if (e instanceof EnsealError || e instanceof TypeError || e instanceof RangeError) throw e;
     const err = (typeof e === 'object' && e !== null ? e : {}) as OssError;
     const status = typeof err.status === 'number' && err.status > 0 ? err.status : undefined;
-    const code = typeof err.code === 'string' && err.code !== '' ? err.code : err.name;
+    const code = typeof err.code === 'string' && err.code !== '' ? err.code : err.name === 'UnknownError' ? undefined : err.name;
     const failure: StoreFailure = {
       ...(status === undefined ? {} : { status }),
       ...(typeof err.requestId === 'string' && err.requestId !== '' ? { requestId: err.requestId } : {}),
       ...(code === undefined ? {} : { code }),
-      cause: e,
+      cause: summariseCause(e), // ali-oss errors hold the request's headers (signature, STS token)
     };
     if (key !== undefined && (status === 404 || code === 'NoSuchKey') && code !== 'NoSuchBucket' && code !== 'NoSuchUpload') throw notFoundError(name, key, failure);
     if (status === 416 || code === 'InvalidRange') throw rangeNotSatisfiable(name, -1, undefined, failure);
@@ -261,7 +261,11 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       const failure = failureOf(res);
       const onAbort = (): void => stream.destroy();
       o.signal?.addEventListener('abort', onAbort, { once: true });
-      const raw = iterableStream(stream, () => stream.destroy());
+      const raw = iterableStream(
+        stream,
+        () => stream.destroy(),
+        () => o.signal?.removeEventListener('abort', onAbort),
+      );
       const drop = async (): Promise<void> => {
         o.signal?.removeEventListener('abort', onAbort);
         await raw.cancel().catch(() => undefined);

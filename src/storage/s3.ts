@@ -3,8 +3,9 @@
  * (optional peer dependency, imported only here and only its command classes). Works with any
  * S3-compatible endpoint the client is configured for (AWS, MinIO, Ceph, R2, s3rver, …).
  *
- * - **HTTPS only** (issue 7 item 6): the client's endpoint is checked when the store is made,
- *   and every request is checked again by a middleware added to each command (not to the
+ * - **HTTPS only** (issue 7 item 6): the client's endpoint is checked when the store is made
+ *   (the SDK holds it as an async provider: it is resolved then, and every operation awaits that
+ *   verdict before sending anything), and every request is checked again by a middleware added to each command (not to the
  *   caller's client) at the `build` step, after the endpoint is resolved and before anything
  *   is signed or sent: `http:` is `ERR_INSECURE_TRANSPORT` unless the host is loopback and
  *   `allowInsecureHttp: true` was passed.
@@ -39,7 +40,7 @@ import { md5 } from 'hash-wasm';
 import { toBase64, utf8 } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { checkBody, collectBody, exactLength, servedBody, iterableStream, nodeReadable } from './body.js';
-import { notFoundError, quoteKey, storeError } from './errors.js';
+import { notFoundError, quoteKey, storeError, summariseCause } from './errors.js';
 import { checkRange, checkServedRange, parseContentRange, rangeHeader, rangeNotSatisfiable } from './http-range.js';
 import { checkMetadata, normaliseMetadata, S3_MAX_METADATA_BYTES } from './metadata.js';
 import { checkKey } from './object-key.js';
@@ -98,7 +99,9 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
   const maxMetadataBytes = opts.maxMetadataBytes ?? S3_MAX_METADATA_BYTES;
   const name = `s3://${bucket}`;
 
-  // Construction-time check of the client's configuration; the per-request middleware below is the authority.
+  // Construction-time check of the client's configuration. The SDK keeps even a literal endpoint
+  // as an async provider, so it is resolved now and its verdict awaited before the first request;
+  // the per-request middleware below is the authority.
   const config = (client as unknown as { config?: { tls?: boolean; endpoint?: () => Promise<{ protocol?: string; hostname?: string }> } }).config;
   let endpointCheck: Promise<void> = Promise.resolve();
   if (typeof config?.endpoint === 'function') {
@@ -134,7 +137,7 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
         ...(status === undefined ? {} : { status }),
         ...(err.$metadata?.requestId === undefined ? {} : { requestId: err.$metadata.requestId }),
         ...(code === undefined ? {} : { code }),
-        cause: e,
+        cause: summariseCause(e),
       };
       if (code === 'NoSuchUpload' && expect404 === 'ok') return undefined as T;
       if (key !== undefined && expect404 === 'not-found' && (code === 'NoSuchKey' || code === 'NotFound' || (status === 404 && code !== 'NoSuchBucket'))) {

@@ -35,7 +35,7 @@ export function isLoopbackHost(hostname: string): boolean {
  * @param url - absolute URL (string or `URL`)
  * @param allowInsecureHttp - the caller's explicit opt-in for loopback `http:`
  * @param what - what the URL is for, in messages (e.g. `s3 endpoint`)
- * @returns the parsed URL
+ * @returns the parsed URL (whole: path, query and port kept)
  * @throws TypeError for a malformed URL, credentials in it, or a scheme other than http/https
  * @throws EnsealError `ERR_INSECURE_TRANSPORT` for `http:` unless loopback and allowed
  * @example
@@ -53,7 +53,8 @@ export function checkTransport(url: string | URL, allowInsecureHttp: boolean | u
     throw new TypeError(`${what} expected an absolute URL`);
   }
   if (u.username !== '' || u.password !== '') throw new TypeError(`${what} must not contain credentials`);
-  return checkProtocol(u.protocol, u.hostname, allowInsecureHttp, what);
+  checkProtocol(u.protocol, u.hostname, allowInsecureHttp, what);
+  return u;
 }
 
 /**

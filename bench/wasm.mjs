@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// The WASM core against node:crypto and WebCrypto (tinybench), run by `npm run bench` after the
+// build (dist/). Machines here are shared and noisy: compare the ratios and medians, not MB/s.
+//
+// 1. Checks first that every contender produces identical bytes (GCM per chunk and batched, CTR).
+// 2. Times AES-256-GCM seal and open of 16 KiB chunks (one call per chunk, and batched: 64 chunks
+//    per call, C2SP nonces derived in the module), AES-256-CTR, and enseal/chunked on the wasm
+//    backend, in interleaved rounds; prints MB/s from the median and ratios.
+// 3. A dudect-style timing-independence check (Reia, Reparaz, Balasch, Verbauwhede 2017): Welch's
+//    t-test between the timings of two input classes (fixed key and fixed data vs random key and
+//    random data, chosen at random per measurement), over a few seconds. |t| > 4.5 would be
+//    evidence of a data-dependent timing; it is reported, never turned into a unit test.
+import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
+import { Bench } from 'tinybench';
+import { ready, wasmSync } from '../dist/index.js';
+import { open as chunkedOpen, seal as chunkedSeal } from '../dist/chunked.js';
+
+const MiB = 1 << 20;
+const SIZE = Number(process.env.BENCH_WASM_MIB ?? 8) * MiB;
+const CHUNK = 16384;
+const BATCH = 64;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+
+await ready();
+const w = wasmSync();
+const subtle = globalThis.crypto.subtle;
+const key = randomBytes(32);
+const base = randomBytes(12);
+const data = randomBytes(SIZE);
+const chunks = Array.from({ length: SIZE / CHUNK }, (_, i) => data.subarray(i * CHUNK, (i + 1) * CHUNK));
+const nonce = (i) => {
+  const n = Buffer.from(base);
+  n.writeUInt32BE((n.readUInt32BE(8) ^ i) >>> 0, 8); // C2SP nonce_i for i < 2^32
+  return n;
+};
+const nonces = chunks.map((_, i) => nonce(i));
+const webKey = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']);
+const webCtrKey = await subtle.importKey('raw', key, 'AES-CTR', false, ['encrypt']);
+const counter = randomBytes(16);
+
+// --- 1. Identical outputs. -------------------------------------------------------------------------
+const nodeSeal = (i) => {
+  const c = createCipheriv('aes-256-gcm', key, nonces[i]);
+  const ct = c.update(chunks[i]);
+  c.final();
+  return Buffer.concat([ct, c.getAuthTag()]);
+};
+const sealedChunks = chunks.map((_, i) => nodeSeal(i));
+for (let i = 0; i < chunks.length; i += 97) {
+  if (!Buffer.from(w.gcmSeal(key, nonces[i], chunks[i])).equals(sealedChunks[i])) throw new Error(`wasm gcmSeal differs at chunk ${i}`);
+  const web = Buffer.from(await subtle.encrypt({ name: 'AES-GCM', iv: nonces[i] }, webKey, chunks[i]));
+  if (!web.equals(sealedChunks[i])) throw new Error(`webcrypto differs at chunk ${i}`);
+}
+const batched = w.sealChunks(key, base, 0, chunks.slice(0, BATCH));
+batched.forEach((b, i) => {
+  if (!Buffer.from(b).equals(sealedChunks[i])) throw new Error(`wasm sealChunks differs at chunk ${i}`);
+});
+const nodeCtr = () => {
+  const c = createCipheriv('aes-256-ctr', key, counter);
+  return Buffer.concat([c.update(data), c.final()]);
+};
+if (!Buffer.from(w.ctr(key, counter, data)).equals(nodeCtr())) throw new Error('wasm ctr differs');
+const salt = randomBytes(24);
+const payloadNode = await chunkedSeal(key, data, { salt, backend: 'node' });
+if (!Buffer.from(await chunkedSeal(key, data, { salt, backend: 'wasm' })).equals(payloadNode)) throw new Error('enseal/chunked on wasm differs');
+console.log(`outputs checked: wasm == node:crypto == WebCrypto (GCM per chunk and batched), CTR, enseal/chunked (${SIZE / MiB} MiB)`);
+
+// --- 2. Timing. ------------------------------------------------------------------------------------
+const eachChunk = (f) => () => {
+  for (let i = 0; i < chunks.length; i++) f(i);
+};
+const batches = async (f) => {
+  for (let i = 0; i < chunks.length; i += BATCH) await f(i, Math.min(chunks.length, i + BATCH));
+};
+const seal = {
+  'node:crypto GCM seal, per chunk': eachChunk(nodeSeal),
+  'wasm GCM seal, per chunk': eachChunk((i) => w.gcmSeal(key, nonces[i], chunks[i])),
+  'wasm GCM seal, batched (64)': () => batches(async (a, b) => w.sealChunks(key, base, a, chunks.slice(a, b))),
+  'webcrypto GCM seal (64 in flight)': () => batches((a, b) => Promise.all(chunks.slice(a, b).map((c, j) => subtle.encrypt({ name: 'AES-GCM', iv: nonces[a + j] }, webKey, c)))),
+  'wasm enseal/chunked seal': () => chunkedSeal(key, data, { salt, backend: 'wasm' }),
+};
+const open = {
+  'node:crypto GCM open, per chunk': eachChunk((i) => {
+    const s = sealedChunks[i];
+    const d = createDecipheriv('aes-256-gcm', key, nonces[i]);
+    d.setAuthTag(s.subarray(CHUNK));
+    d.update(s.subarray(0, CHUNK));
+    d.final();
+  }),
+  'wasm GCM open, per chunk': eachChunk((i) => w.gcmOpen(key, nonces[i], sealedChunks[i])),
+  'wasm GCM open, batched (64)': () => batches(async (a, b) => w.openChunks(key, base, a, sealedChunks.slice(a, b))),
+  'webcrypto GCM open (64 in flight)': () => batches((a, b) => Promise.all(sealedChunks.slice(a, b).map((c, j) => subtle.decrypt({ name: 'AES-GCM', iv: nonces[a + j] }, webKey, c)))),
+  'wasm enseal/chunked open': () => chunkedOpen(key, payloadNode, { backend: 'wasm' }),
+};
+const ctr = {
+  'node:crypto CTR': nodeCtr,
+  'wasm CTR': () => w.ctr(key, counter, data),
+  'webcrypto CTR': () => subtle.encrypt({ name: 'AES-CTR', counter, length: 128 }, webCtrKey, data),
+};
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const results = {};
+async function group(title, tasks) {
+  const names = Object.keys(tasks);
+  const samples = Object.fromEntries(names.map((k) => [k, []]));
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
+    for (const name of names.slice(r % names.length).concat(names.slice(0, r % names.length))) bench.add(name, tasks[name], { async: true });
+    await bench.run();
+    if (r < 1) continue; // warm-up round
+    for (const t of bench.tasks) samples[t.name].push(t.result.latency.mean);
+  }
+  console.log(`\n${title}`);
+  for (const name of names) {
+    results[name] = SIZE / 1e6 / (median(samples[name]) / 1000);
+    console.log(`  ${name.padEnd(36)} ${results[name].toFixed(0).padStart(6)} MB/s  ${(results[name] / results[names[0]]).toFixed(2)}× ${names[0]}`);
+  }
+}
+console.log(`\n${SIZE / MiB} MiB of 16 KiB chunks, AES-256, node ${process.version}; MB/s from the median of ${ROUNDS} interleaved rounds`);
+await group('Seal', seal);
+await group('Open', open);
+await group('CTR', ctr);
+const ratio = (a, b) => (results[a] / results[b]).toFixed(2);
+console.log('\nRatios (same run):');
+console.log(`  wasm per-chunk seal / webcrypto seal        ${ratio('wasm GCM seal, per chunk', 'webcrypto GCM seal (64 in flight)')}`);
+console.log(`  wasm per-chunk open / webcrypto open        ${ratio('wasm GCM open, per chunk', 'webcrypto GCM open (64 in flight)')}`);
+console.log(`  wasm batched seal / wasm per-chunk seal     ${ratio('wasm GCM seal, batched (64)', 'wasm GCM seal, per chunk')}`);
+console.log(`  enseal/chunked seal on wasm / raw wasm loop ${ratio('wasm enseal/chunked seal', 'wasm GCM seal, per chunk')}`);
+console.log(`  enseal/chunked open on wasm / raw wasm loop ${ratio('wasm enseal/chunked open', 'wasm GCM open, per chunk')}`);
+
+// Under contention (8 engineers on 2 cores) medians mostly measure the neighbours: the fastest of
+// many single-chunk calls, interleaved, estimates the uncontended speed of each contender.
+const BEST_OF = Number(process.env.BENCH_BEST_OF ?? 400);
+const single = {
+  'node:crypto GCM seal': () => nodeSeal(5),
+  'wasm GCM seal': () => w.gcmSeal(key, nonces[5], chunks[5]),
+  'wasm GCM open': () => w.gcmOpen(key, nonces[5], sealedChunks[5]),
+  'wasm CTR': () => w.ctr(key, counter, chunks[5]),
+};
+const best = Object.fromEntries(Object.keys(single).map((k) => [k, Infinity]));
+for (let r = 0; r < BEST_OF; r++) {
+  for (const [name, f] of Object.entries(single)) {
+    const t0 = performance.now();
+    f();
+    best[name] = Math.min(best[name], performance.now() - t0);
+  }
+}
+console.log(`\nOne 16 KiB chunk, fastest of ${BEST_OF} interleaved calls:`);
+for (const [name, ms] of Object.entries(best)) {
+  console.log(`  ${name.padEnd(36)} ${(CHUNK / 1e3 / ms).toFixed(0).padStart(6)} MB/s  ${(best['node:crypto GCM seal'] / ms).toFixed(2)}× node:crypto GCM seal`);
+}
+
+// --- 3. dudect-style timing check. -------------------------------------------------------------
+// Each measurement seals one 1 KiB message; the class (0: fixed all-zero key and data, 1: fresh
+// random key and data) is drawn at random, inputs are prepared before the clock starts. The upper
+// 10% of each class is cropped (interrupts, GC), as dudect does, then Welch's t is computed.
+const SECONDS = Number(process.env.BENCH_DUDECT_SECONDS ?? 4);
+const fixedKey = new Uint8Array(32);
+const fixedData = new Uint8Array(1024);
+const n12 = new Uint8Array(12);
+const times = [[], []];
+const until = performance.now() + SECONDS * 1000;
+while (performance.now() < until) {
+  for (let k = 0; k < 256; k++) {
+    // Both classes get fresh buffers written just before (same allocation and cache state);
+    // only their contents differ.
+    const cls = randomInt(2);
+    const kk = randomBytes(32);
+    const dd = randomBytes(1024);
+    if (cls === 0) {
+      kk.set(fixedKey);
+      dd.set(fixedData);
+    }
+    const t0 = process.hrtime.bigint();
+    w.gcmSeal(kk, n12, dd);
+    times[cls].push(Number(process.hrtime.bigint() - t0));
+  }
+}
+const crop = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.slice(0, Math.floor(s.length * 0.9));
+};
+const stats = (xs) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1);
+  return { n: xs.length, m, v };
+};
+const [a, b] = times.map(crop).map(stats);
+const t = (a.m - b.m) / Math.sqrt(a.v / a.n + b.v / b.n);
+console.log(`\nTiming independence (dudect-style Welch t-test, ${SECONDS} s, 1 KiB GCM seals): fixed key+data vs random key+data`);
+console.log(`  n = ${a.n} / ${b.n}, mean ${(a.m / 1000).toFixed(2)} µs / ${(b.m / 1000).toFixed(2)} µs, t = ${t.toFixed(2)} (|t| < 4.5: no evidence of data-dependent timing)`);

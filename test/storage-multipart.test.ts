@@ -1,0 +1,177 @@
+/**
+ * Encrypted multipart uploads: the stored object is byte-identical to `encrypt` output given
+ * the same randomness (a seeded backend wrapper), parts fall on chunk boundaries and respect
+ * the store's minimum part size, parts go up in parallel within the concurrency limit, progress
+ * is reported, and an interrupted upload resumed from its file-backed state (a new bucket, as a
+ * new process would have) sends only the missing parts and completes byte-identical. The state
+ * never holds the data key.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { aesKey, encrypt } from '../src/index.js';
+import { toBase64, toHex } from '../src/bytes.js';
+import { CHUNK_SIZE, PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH } from '../src/format/cobblestone.js';
+import { encryptedBucket, fileUploadState, memoryUploadState, OBJECT_KEY_CONTEXT, type UploadProgress } from '../src/storage.js';
+import type { ObjectStore } from '../src/storage/store.js';
+import { BACKENDS, expectCode, pseudoRandom } from './helpers.js';
+import { collect, deterministicBackend, expectBytes, MIN_PART, piecewise, smallMemoryStore, tempDir } from './storage-bucket-helpers.js';
+
+const KEY = aesKey({ id: 'mp', key: pseudoRandom(32, 31) });
+const CONTEXT = { tenant: 't1' };
+const K = Math.ceil(MIN_PART / SEALED_CHUNK_SIZE); // chunks per part the layout chooses
+const PART = K * CHUNK_SIZE; // plaintext bytes per part
+
+/** Records the body size of every uploadPart and the highest number of parts in flight. */
+function recording(inner: ObjectStore, delayMs = 0) {
+  const sizes = new Map<number, number>();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const store: ObjectStore = {
+    ...inner,
+    name: inner.name,
+    multipart: inner.multipart,
+    put: inner.put.bind(inner),
+    get: inner.get.bind(inner),
+    head: inner.head.bind(inner),
+    delete: inner.delete.bind(inner),
+    list: inner.list.bind(inner),
+    createMultipart: inner.createMultipart.bind(inner),
+    completeMultipart: inner.completeMultipart.bind(inner),
+    abortMultipart: inner.abortMultipart.bind(inner),
+    async uploadPart(key, id, n, body, o) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        sizes.set(n, body.length);
+        return await inner.uploadPart(key, id, n, body, o);
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+  return { store, sizes, maxInFlight: () => maxInFlight };
+}
+
+for (const backend of BACKENDS) {
+  describe(`encrypted multipart upload (${backend})`, () => {
+    const lengths = [PART, PART + 1, 3 * PART - 1, 3 * PART, 3 * PART + CHUNK_SIZE + 5];
+    for (const len of lengths) {
+      it(`${len} bytes: byte-identical to encrypt() with the same randomness, parts on chunk boundaries`, async () => {
+        const plain = pseudoRandom(len, len);
+        const mem = smallMemoryStore();
+        const rec = recording(mem);
+        const bucket = encryptedBucket(rec.store, {
+          recipients: [KEY],
+          keys: [KEY],
+          backend: deterministicBackend(backend, 1000),
+          context: CONTEXT,
+          partSize: 1, // raised to the store minimum
+          multipartThreshold: 0,
+          concurrency: 3,
+        });
+        const r = await bucket.putObject('obj', piecewise(plain, [50_000, 3, 70_001]));
+        const single = await encrypt(plain, { recipients: [KEY], context: { ...CONTEXT, [OBJECT_KEY_CONTEXT]: 'obj' }, backend: deterministicBackend(backend, 1000) });
+        expectBytes(mem.peek('obj')!, single, 'multipart object vs encrypt()');
+        expect(r.storedSize).toBe(single.length);
+        // Layout: every part but the last holds exactly K chunks (part 1 also the header) and
+        // meets the minimum part size.
+        const parts = [...rec.sizes.entries()].sort(([a], [b]) => a - b);
+        expect(parts.length).toBe(r.parts);
+        expect(parts.length).toBe(Math.max(1, Math.ceil(len / PART)));
+        const headerLength = single.length - (PREAMBLE_LENGTH + len + (Math.floor(len / CHUNK_SIZE) + 1) * TAG_LENGTH);
+        parts.forEach(([n, size], i) => {
+          if (i === parts.length - 1) return;
+          expect(size, `part ${n}`).toBe((n === 1 ? headerLength + PREAMBLE_LENGTH : 0) + K * SEALED_CHUNK_SIZE);
+          expect(size).toBeGreaterThanOrEqual(MIN_PART);
+        });
+        expectBytes(await collect((await bucket.getObject('obj')).body), plain);
+      });
+    }
+
+    it('parts go up in parallel, within the concurrency limit, with progress', async () => {
+      const plain = pseudoRandom(8 * PART + 10, 3);
+      const rec = recording(smallMemoryStore(), 15);
+      const bucket = encryptedBucket(rec.store, { recipients: [KEY], keys: [KEY], backend, partSize: PART, concurrency: 3, multipartThreshold: PART });
+      const progress: UploadProgress[] = [];
+      const r = await bucket.putObject('p', plain, { onProgress: (p) => progress.push(p) });
+      expect(r.parts).toBe(9);
+      expect(rec.maxInFlight()).toBe(3);
+      expect(progress.length).toBe(9);
+      for (let i = 1; i < progress.length; i++) expect(progress[i]!.loaded).toBeGreaterThan(progress[i - 1]!.loaded);
+      expect(progress.at(-1)).toMatchObject({ loaded: plain.length, total: plain.length });
+      expectBytes(await collect((await bucket.getObject('p')).body), plain);
+
+      const seq = recording(smallMemoryStore(), 5);
+      await encryptedBucket(seq.store, { recipients: [KEY], backend, partSize: PART, concurrency: 1, multipartThreshold: PART }).putObject('p', plain);
+      expect(seq.maxInFlight()).toBe(1);
+    });
+
+    it('an interrupted upload resumes from its state file: only missing parts, byte-identical, no data key in the state', async () => {
+      const plain = pseudoRandom(6 * PART + 321, 9);
+      const path = join(tempDir(), 'upload.json');
+      const det = deterministicBackend(backend, 4242);
+      const reference = await encrypt(plain, { recipients: [KEY], context: { [OBJECT_KEY_CONTEXT]: 'r' }, backend: deterministicBackend(backend, 4242) });
+      const dataKey = pseudoRandom(32, 4243 * 7919); // the seeded backend's first randomBytes(32)
+
+      const store = smallMemoryStore();
+      const first = encryptedBucket(store, { recipients: [KEY], keys: [KEY], backend: det, partSize: PART, concurrency: 2, multipartThreshold: PART, retry: { retries: 0 } });
+      store.resetStats();
+      store.failOn(5, 'throw'); // createMultipart, then parts 1..3 succeed; the 4th request to a part fails
+      await expectCode(first.putObject('r', plain, { uploadState: fileUploadState(path), leavePartsOnError: true }), 'ERR_STORE');
+      expect(store.keys()).not.toContain('r'); // nothing visible
+      expect(store.pendingUploads()).toHaveLength(1);
+      const text = readFileSync(path, 'utf8');
+      const saved = JSON.parse(text) as { parts: { partNumber: number }[] };
+      const done = saved.parts.length;
+      expect(done).toBeGreaterThanOrEqual(2);
+      expect(done).toBeLessThan(7);
+      expect(text).not.toContain(toHex(dataKey));
+      expect(text).not.toContain(toBase64(dataKey));
+      expect(text).not.toContain(toBase64(dataKey).slice(0, 20));
+
+      // A new bucket (a new process): keys unwrap the saved header; the same plaintext again.
+      const second = encryptedBucket(store, { recipients: [KEY], keys: [KEY], backend, partSize: PART, concurrency: 2, multipartThreshold: PART });
+      store.resetStats();
+      const r = await second.putObject('r', piecewise(plain), { uploadState: fileUploadState(path), resume: true });
+      expect(r.parts).toBe(7);
+      expect(r.uploadedParts).toBe(7 - done);
+      expect(store.stats.byOperation.uploadPart).toBe(7 - done);
+      expect(store.stats.byOperation.createMultipart).toBe(0);
+      expectBytes(store.peek('r')!, reference, 'resumed object vs uninterrupted');
+      expect(existsSync(path)).toBe(false); // state cleared on completion
+      expect(store.pendingUploads()).toHaveLength(0);
+    });
+
+    it('resuming with another plaintext is refused and aborts; resuming needs keys', async () => {
+      const plain = pseudoRandom(4 * PART, 10);
+      const state = memoryUploadState();
+      const store = smallMemoryStore();
+      const bucket = encryptedBucket(store, { recipients: [KEY], keys: [KEY], backend, partSize: PART, multipartThreshold: PART, retry: { retries: 0 }, concurrency: 1 });
+      store.failOn(4, 'throw');
+      await expectCode(bucket.putObject('x', plain, { uploadState: state, leavePartsOnError: true }), 'ERR_STORE');
+      expect(state.record?.parts.length).toBe(2);
+      const noKeys = encryptedBucket(store, { recipients: [KEY], backend, partSize: PART, multipartThreshold: PART });
+      await expect(noKeys.putObject('x', plain, { uploadState: state, resume: true })).rejects.toThrow(TypeError);
+      const other = plain.slice();
+      other[5] = (other[5]! + 1) & 0xff;
+      await expectCode(bucket.putObject('x', other, { uploadState: state, resume: true }), 'ERR_STATE');
+      expect(store.keys()).not.toContain('x');
+      expect(store.pendingUploads()).toHaveLength(0); // aborted
+      expect(state.record).toBeUndefined();
+    });
+
+    it('an upload aborted by its signal is aborted in the store', async () => {
+      const ms = smallMemoryStore();
+      const rec = recording(ms, 20);
+      const bucket = encryptedBucket(rec.store, { recipients: [KEY], backend, partSize: PART, multipartThreshold: PART });
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error('user abort')), 30);
+      await expect(bucket.putObject('a', pseudoRandom(10 * PART, 1), { signal: ac.signal })).rejects.toThrow('user abort');
+      await expectCode(bucket.store.head('a'), 'ERR_NOT_FOUND');
+      expect(ms.pendingUploads()).toHaveLength(0);
+      expect(ms.stats.byOperation.abortMultipart).toBe(1);
+    });
+  });
+}

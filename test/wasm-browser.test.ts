@@ -1,0 +1,204 @@
+/**
+ * The WASM core in headless Chromium (dist/enseal.browser.js): once from a page over plain
+ * http:// on a non-secure origin (`http://enseal.test:PORT/`, mapped to 127.0.0.1 with
+ * `--host-resolver-rules`, so it stays on loopback) where `crypto.subtle` is missing and the
+ * default backend must be the WASM core; once from localhost (secure) where `backend: 'wasm'`
+ * must give the same bytes as WebCrypto. Both run Wycheproof AES-GCM (96-bit IVs), the
+ * enseal-v1 vectors, round trips (one-shot, streams, ranges) and tamper checks.
+ *
+ * Chromium comes from @sparticuz/chromium (as in test/browser.test.ts; `CHROMIUM_PATH`
+ * overrides it). A launch failure fails the suite with its reason.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BUNDLE = new URL('../dist/enseal.browser.js', import.meta.url);
+const files: Record<string, [URL | '', string]> = {
+  '/enseal.browser.js': [BUNDLE, 'text/javascript'],
+  '/enseal-v1.json': [new URL('./vectors/enseal-v1.json', import.meta.url), 'application/json'],
+  '/aes_gcm_test.json': [new URL('./vectors/wycheproof/aes_gcm_test.json', import.meta.url), 'application/json'],
+  '/': ['', 'text/html'],
+};
+const PAGE = `<!doctype html><title>enseal wasm</title>
+<script type="module">import * as enseal from '/enseal.browser.js'; window.enseal = enseal;</script>`;
+let server: Server | undefined;
+let port = 0;
+let browser: Browser | undefined;
+let context: BrowserContext | undefined;
+
+async function chromiumBinary(): Promise<{ executablePath: string; args: string[] }> {
+  const extra = ['--disable-background-networking', '--disable-component-update', '--host-resolver-rules=MAP enseal.test 127.0.0.1'];
+  const sparticuz = (await import('@sparticuz/chromium')).default;
+  const override = process.env.CHROMIUM_PATH;
+  if (override !== undefined && override !== '') {
+    if (!existsSync(override)) throw new Error(`CHROMIUM_PATH=${override} does not exist`);
+    return { executablePath: override, args: [...sparticuz.args, ...extra] };
+  }
+  return { executablePath: await sparticuz.executablePath(), args: [...sparticuz.args, ...extra] };
+}
+
+interface PageResult {
+  secure: boolean;
+  subtle: boolean;
+  backends: string[];
+  defaultBackend: string;
+  gcm: { total: number; failed: number[] };
+  vectors: boolean[];
+  roundTrips: boolean[];
+  sameAsWebCrypto: boolean | null;
+  tamper: string;
+}
+
+/** Runs the checks inside a page at `url` with backend `backend` (undefined: the default). */
+async function runPage(url: string, backend: 'wasm' | undefined): Promise<PageResult> {
+  // One context for the whole file (the sparticuz build runs Chromium single-process: closing a
+  // context can take the browser down); one page per check.
+  const page = await context!.newPage();
+  try {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    await page.waitForFunction(() => 'enseal' in window, undefined, { timeout: 30_000 });
+    const result = await page.evaluate(async (backend) => {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const e = (window as any).enseal;
+      const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+      const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+      const out: Record<string, unknown> = {
+        secure: isSecureContext,
+        subtle: typeof globalThis.crypto?.subtle?.encrypt === 'function',
+        backends: e.availableBackends(),
+        defaultBackend: e.getBackend().name,
+      };
+      const opts = backend === undefined ? {} : { backend };
+      // Wycheproof AES-GCM, every 96-bit IV case, through the synchronous API.
+      await e.ready();
+      const w = e.wasmSync();
+      const groups = (await (await fetch('/aes_gcm_test.json')).json()).testGroups.filter((g: { ivSize: number }) => g.ivSize === 96);
+      const failed: number[] = [];
+      let total = 0;
+      for (const g of groups) {
+        for (const t of g.tests) {
+          total++;
+          const sealed = hex(t.ct + t.tag);
+          let ok: boolean;
+          if (t.result === 'valid') {
+            ok = toHex(w.gcmSeal(hex(t.key), hex(t.iv), hex(t.msg), hex(t.aad))) === t.ct + t.tag && toHex(w.gcmOpen(hex(t.key), hex(t.iv), sealed, hex(t.aad))) === t.msg;
+          } else {
+            try {
+              w.gcmOpen(hex(t.key), hex(t.iv), sealed, hex(t.aad));
+              ok = false;
+            } catch (err) {
+              ok = (err as { code?: string }).code === 'ERR_AUTH';
+            }
+          }
+          if (!ok) failed.push(t.tcId);
+        }
+      }
+      out.gcm = { total, failed };
+      // enseal-v1 vectors.
+      const v = await (await fetch('/enseal-v1.json')).json();
+      out.vectors = await Promise.all(
+        v.positive.map(async (p: { recipients: string[]; ciphertext: string; plaintext: string; context: Record<string, string> }) => {
+          const k = v.keys[p.recipients[0]!];
+          const pt = await e.decrypt(hex(p.ciphertext), { keys: [e.aesKey({ id: k.id, key: hex(k.key) })], context: p.context, ...opts });
+          return toHex(pt) === p.plaintext;
+        }),
+      );
+      // Round trips: one-shot, streams, a range.
+      const key = e.aesKey({ id: 'w', key: crypto.getRandomValues(new Uint8Array(32)) });
+      const plain = crypto.getRandomValues(new Uint8Array(50000));
+      const sealed = await e.encrypt(plain, { recipients: [key], ...opts });
+      const trips: boolean[] = [toHex(await e.decrypt(sealed, { keys: [key], ...opts })) === toHex(plain)];
+      const streamed = new Uint8Array(await new Response(new Blob([plain]).stream().pipeThrough(e.encryptStream({ recipients: [key], ...opts }))).arrayBuffer());
+      const back = new Uint8Array(await new Response(new Blob([streamed]).stream().pipeThrough(e.decryptStream({ keys: [key], ...opts }))).arrayBuffer());
+      trips.push(toHex(back) === toHex(plain));
+      const source = { size: sealed.length, read: async (o: number, n: number) => sealed.slice(o, o + n) };
+      trips.push(toHex(await e.decryptRange(source, { start: 20000, end: 33000 }, { keys: [key], ...opts })) === toHex(plain.subarray(20000, 33001)));
+      out.roundTrips = trips;
+      // The same bytes as WebCrypto where WebCrypto exists.
+      if (out.subtle) {
+        const k = crypto.getRandomValues(new Uint8Array(32));
+        const iv = crypto.getRandomValues(new Uint8Array(12));
+        const aad = crypto.getRandomValues(new Uint8Array(33));
+        const ck = await crypto.subtle.importKey('raw', k, 'AES-GCM', false, ['encrypt']);
+        const web = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, ck, plain));
+        out.sameAsWebCrypto = toHex(w.gcmSeal(k, iv, plain, aad)) === toHex(web);
+      } else {
+        out.sameAsWebCrypto = null;
+      }
+      // Tampering.
+      const bad = sealed.slice();
+      bad[bad.length - 20] ^= 1;
+      out.tamper = await e.decrypt(bad, { keys: [key], ...opts }).then(() => 'decrypted', (err: { code?: string }) => err.code);
+      return out;
+    }, backend);
+    expect(errors).toEqual([]);
+    return result as unknown as PageResult;
+  } finally {
+    await page.close().catch(() => undefined);
+  }
+}
+
+describe('the WASM core in headless Chromium', () => {
+  beforeAll(async () => {
+    if (!existsSync(BUNDLE)) throw new Error('dist/enseal.browser.js is missing: run `npm run build`');
+    const { executablePath, args } = await chromiumBinary();
+    server = createServer((req, res) => {
+      const f = files[req.url ?? ''];
+      if (f === undefined) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': f[1] }).end(f[0] === '' ? PAGE : readFileSync(f[0]));
+    });
+    const s = server;
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', resolve);
+    });
+    port = (s.address() as AddressInfo).port;
+    try {
+      browser = await chromium.launch({ executablePath, headless: true, args, timeout: 30_000 });
+    } catch (e) {
+      throw new Error(`Chromium (${executablePath}) did not launch: ${String(e)}`, { cause: e });
+    }
+    context = await browser.newContext();
+  }, 90_000);
+
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    const s = server;
+    if (s?.listening) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  }, 30_000);
+
+  it('a non-secure origin over plain http:// has no crypto.subtle, and the default is the WASM core', async () => {
+    const r = await runPage(`http://enseal.test:${port}/`, undefined);
+    expect(r.secure).toBe(false);
+    expect(r.subtle).toBe(false);
+    expect(r.backends).toEqual(['wasm']);
+    expect(r.defaultBackend).toBe('wasm');
+    expect(r.sameAsWebCrypto).toBeNull();
+    expect(r.gcm).toEqual({ total: 197, failed: [] });
+    expect(r.vectors).toEqual([true, true, true, true]);
+    expect(r.roundTrips).toEqual([true, true, true]);
+    expect(r.tamper).toBe('ERR_AUTH');
+  }, 120_000);
+
+  it("on localhost (secure) backend: 'wasm' passes the same checks next to WebCrypto", async () => {
+    const r = await runPage(`http://127.0.0.1:${port}/`, 'wasm');
+    expect(r.secure).toBe(true);
+    expect(r.subtle).toBe(true);
+    expect(r.backends).toEqual(['webcrypto', 'wasm']);
+    expect(r.defaultBackend).toBe('webcrypto');
+    expect(r.sameAsWebCrypto).toBe(true);
+    expect(r.gcm).toEqual({ total: 197, failed: [] });
+    expect(r.vectors).toEqual([true, true, true, true]);
+    expect(r.roundTrips).toEqual([true, true, true]);
+    expect(r.tamper).toBe('ERR_AUTH');
+  }, 120_000);
+});
