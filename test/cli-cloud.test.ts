@@ -71,6 +71,11 @@ class FakeAws {
     const arn = (id: string): string => `arn:aws:kms:${AWS.region}:111122223333:key/${id}`;
     const aad = (id: string): string => `${id}|${sortedJson(body.EncryptionContext)}`;
     const target = String(req.headers['x-amz-target']);
+    if (target === 'TrentService.DescribeKey') {
+      // A strict reader configured with an alias or bare id resolves it to the key ARN first.
+      const id = String(body.KeyId).replace(/^alias\//, 'alias-');
+      return { status: 200, body: { KeyMetadata: { KeyId: id, Arn: arn(id) } } };
+    }
     if (target === 'TrentService.Decrypt') {
       const blob = Buffer.from(String(body.CiphertextBlob), 'base64');
       const id = blob.subarray(1, 1 + blob[0]!).toString();

@@ -421,6 +421,43 @@ describe('a runtime whose TransformStream never calls the transformer cancel hoo
     });
   }
 
+  it('a stream in use through its two ends keeps its keys across garbage collections (the TransformStream object itself dropped)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    for (const hook of [true, false]) {
+      const run = async () => {
+        const before = await settled(liveKeyCount());
+        const make = () => {
+          const ts = encryptStream({ recipients: [KEY], backend: 'node' });
+          return { reader: ts.readable.getReader(), writer: ts.writable.getWriter() }; // `ts` is unreachable after this
+        };
+        const { reader, writer } = make();
+        const parts: Uint8Array[] = [];
+        const reading = (async () => {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return;
+            parts.push(value);
+          }
+        })();
+        for (let i = 0; i < 5; i++) {
+          gc();
+          await delay(10);
+          expect(liveKeyCount(), `hook=${hook}: collection ${i}`).toBeGreaterThan(before);
+          await writer.write(PLAIN.subarray(i * CHUNK, (i + 1) * CHUNK));
+        }
+        await writer.close();
+        await reading;
+        const ct = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        parts.reduce((o, p) => (ct.set(p, o), o + p.length), 0);
+        expect(await decrypt(ct, { keys: [KEY] })).toEqual(PLAIN.subarray(0, 5 * CHUNK));
+        expect(await settled(before)).toBe(before);
+      };
+      if (hook) await run();
+      else await withoutHook(run);
+    }
+  });
+
   it('an idle stream that is cancelled and dropped is disposed when it is garbage-collected', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;

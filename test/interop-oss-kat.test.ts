@@ -10,8 +10,9 @@ import { constants, createCipheriv, generateKeyPairSync, privateDecrypt, publicE
 import { describe, expect, it } from 'vitest';
 import type { BackendName } from '../src/backends/backend.js';
 import { memoryStore } from '../src/storage/memory.js';
-import { addBlocks, openOssObject, ossRsaKey, putOssObject } from '../src/interop.js';
-import { BACKENDS, pseudoRandom, toHex } from './helpers.js';
+import { getBackend } from '../src/backends/select.js';
+import { addBlocks, counterFromDecimal, openOssObject, ossCtrStream, ossRsaKey, putOssObject } from '../src/interop.js';
+import { BACKENDS, pipeBytes, pseudoRandom, toHex } from './helpers.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -56,6 +57,14 @@ it('addBlocks is 128-bit big-endian addition modulo 2^128', () => {
   expect(() => addBlocks(new Uint8Array(16), -1)).toThrow(RangeError);
 });
 
+it('legacy decimal starts: canonical decimals below 2^128 only', () => {
+  const enc = (t: string): Uint8Array => new TextEncoder().encode(t);
+  expect(toHex(counterFromDecimal(enc('8'))!)).toBe(block(8n).toString('hex'));
+  const max = ((1n << 128n) - 1n).toString();
+  expect(toHex(counterFromDecimal(enc(max))!)).toBe('ff'.repeat(16));
+  for (const bad of ['', '08', '-1', '1 ', 'a', (1n << 128n).toString()]) expect(counterFromDecimal(enc(bad)), bad).toBeUndefined();
+});
+
 function suite(name: BackendName): void {
   describe(`OSS known answers / ${name}`, () => {
     for (const [label, iv] of IVS) {
@@ -85,6 +94,24 @@ function suite(name: BackendName): void {
         expect(got.toString('hex')).toBe(Buffer.from(plain.subarray(start, start + 101)).toString('hex'));
       });
     }
+
+    it('ossCtrStream over odd write sizes (1, 7, 16, 33, 4097) equals node:crypto CTR from the same counter, with leading bytes skipped', async () => {
+      const key = randomBytes(32); // a Buffer: its slice() is a view, so a careless copy would be wiped with the stream's
+      const keyCopy = Buffer.from(key);
+      const iv = IVS[1]![1];
+      const plain = pseudoRandom(70_000, 4);
+      const expected = ctr(key, iv, plain);
+      for (const sizes of [[1], [7], [16], [33, 5], [4097]]) {
+        const { output, error } = await pipeBytes(ossCtrStream({ backend: getBackend(name), key, counter: iv, inputLength: plain.length, skip: 9 }), plain, sizes);
+        expect(error).toBeUndefined();
+        expect(Buffer.from(output).toString('hex'), String(sizes)).toBe(expected.subarray(9).toString('hex'));
+      }
+      const short = await pipeBytes(ossCtrStream({ backend: getBackend(name), key, counter: iv, inputLength: plain.length + 1 }), plain, [1000]);
+      expect((short.error as { code?: string }).code).toBe('ERR_TRUNCATED');
+      const long = await pipeBytes(ossCtrStream({ backend: getBackend(name), key, counter: iv, inputLength: plain.length - 1 }), plain, [1000]);
+      expect((long.error as { code?: string }).code).toBe('ERR_STORE');
+      expect(key.equals(keyCopy)).toBe(true); // the caller's key is never modified
+    });
 
     it('multipart object with 3 parts: part n is CTR at IV + (n − 1)·partSize/16 (one stream, no restart)', async () => {
       const partSize = 64 * 1024;

@@ -156,6 +156,33 @@ function suite(name: BackendName): void {
       });
     }
 
+    it('KMS: strict under keyId (another key is refused); legacy Python "kms" objects need a client with decryptText', async () => {
+      const plain = pseudoRandom(3000, 8);
+      const store = memoryStore();
+      const { body, metadata } = await sealOssObject(plain, { recipients: [ossKmsKey({ client: kmsClient, keyId: 'alias/oss' })], backend: name });
+      await store.put('k', body, { metadata });
+      const info = await store.head('k');
+      const e = await expectCode(openOssObject(store, 'k', info, { keys: [ossKmsKey({ client: kmsClient, keyId: 'key-9999' })], allowUnauthenticated: true, backend: name }), 'ERR_NO_KEY');
+      expect(e.errors).toHaveLength(1);
+      // A legacy object made by hand the PY 2.10 way: key = blob of the CEK, start = blob of the decimal "7".
+      const cek = randomBytes(32);
+      const enc = async (m: Uint8Array): Promise<string> => Buffer.from((await kmsClient.encrypt('key-0001', m, {})).ciphertext).toString('utf8');
+      const counter = Buffer.alloc(16);
+      counter[15] = 7;
+      const c = createCipheriv('aes-256-ctr', cek, counter);
+      await store.put('legacy', Buffer.concat([c.update(plain), c.final()]), {
+        metadata: { 'oss-crypto-key': await enc(cek), 'oss-crypto-start': await enc(new TextEncoder().encode('7')), 'oss-cek-alg': 'AES/GCM/NoPadding', 'oss-wrap-alg': 'kms' },
+      });
+      const linfo = await store.head('legacy');
+      const plainClient = await expectCode(openOssObject(store, 'legacy', linfo, { keys: [ossKmsKey({ client: kmsClient, keyId: 'alias/oss' })], allowUnauthenticated: true, backend: name }), 'ERR_NO_KEY');
+      expect((plainClient.errors[0] as { code?: string }).code).toBe('ERR_UNSUPPORTED');
+      const textClient = Object.assign(Object.create(kmsClient) as FakeOssKms, {
+        decryptText: async (ct: Uint8Array, ctx: Record<string, string>) => kmsClient.open(Buffer.from(ct).toString('utf8'), ctx).toString('utf8'),
+      });
+      const r = await openOssObject(store, 'legacy', linfo, { keys: [ossKmsKey({ client: textClient, keyId: 'alias/oss' })], allowUnauthenticated: true, backend: name, range: { start: 33, end: 2000 } });
+      expect(hex(await collect(r.body))).toBe(hex(plain.subarray(33, 2001)));
+    });
+
     it('an ossRsaKey / ossKmsKey is also an ordinary enseal key provider', async () => {
       const data = pseudoRandom(100, 3);
       const rsa = ossRsaKey({ privateKey: privatePem, publicKey: publicPem });

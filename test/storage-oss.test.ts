@@ -200,6 +200,19 @@ describe('ossStore over ali-oss (HTTP on loopback, opted in)', () => {
     expect(Buffer.compare(await bytesOf((await store.get('chunked')).body), data)).toBe(0);
   });
 
+  it('stops a listing whose continuation token does not advance (ERR_STORE ListLoop)', async () => {
+    const c = client(fake);
+    let calls = 0;
+    (c as unknown as { listV2: unknown }).listV2 = async () => {
+      calls++;
+      return { objects: [{ name: 'k', size: 1 }], isTruncated: true, nextContinuationToken: 'same' };
+    };
+    const store = ossStore({ client: c, allowInsecureHttp: true });
+    const e = await expectCode((async () => { for await (const _ of store.list('')) void _; })(), 'ERR_STORE');
+    expect((e.cause as { code?: string }).code).toBe('ListLoop');
+    expect(calls).toBe(2);
+  });
+
   it('rejects at once on an aborted signal, without a request', async () => {
     const store = ossStore({ client: client(fake), allowInsecureHttp: true });
     fake.resetCounters();

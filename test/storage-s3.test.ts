@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Agent } from 'node:https';
+import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +173,29 @@ describe('s3Store over s3rver (HTTP on loopback, opted in)', () => {
     await store.put('stream/unknown', mk());
     expect(proxy.log.map((r) => r.headers['content-length'])).toEqual([String(data.length), String(data.length)]);
     for (const k of ['stream/known', 'stream/unknown']) expect(Buffer.compare(await bytesOf((await store.get(k)).body), data)).toBe(0);
+  });
+});
+
+describe('s3Store against a hostile listing', () => {
+  it('stops a listing whose continuation token does not advance (ERR_STORE ListLoop)', async () => {
+    let calls = 0;
+    const xml = '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><Prefix></Prefix><KeyCount>1</KeyCount><MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken><Contents><Key>k</Key><Size>1</Size><ETag>"e"</ETag></Contents></ListBucketResult>';
+    const handler = {
+      handle: async () => {
+        calls++;
+        return { response: { statusCode: 200, headers: { 'content-type': 'application/xml', 'x-amz-request-id': 'LOOP' }, body: Readable.from([Buffer.from(xml)]) } };
+      },
+      metadata: { handlerProtocol: 'http/1.1' },
+      updateHttpClientConfig: () => undefined,
+      httpHandlerConfigs: () => ({}),
+    } as unknown as S3ClientConfig['requestHandler'];
+    const client = new S3Client({ ...base, endpoint: 'https://s3.example.com', requestHandler: handler });
+    const store = s3Store({ client, bucket: 'b' });
+    const keys: string[] = [];
+    const e = await expectCode((async () => { for await (const x of store.list('')) keys.push(x.key); })(), 'ERR_STORE');
+    expect((e.cause as { code?: string }).code).toBe('ListLoop');
+    expect(calls).toBe(2);
+    expect(keys).toEqual(['k', 'k']);
   });
 });
 

@@ -1,15 +1,15 @@
 // Bitsliced AES encryption of 8 blocks at once (the bulk path of CTR and GCM).
 //
 // The 8 blocks are transposed into 8 bit planes: byte p of plane j holds bit j of state byte p of
-// the 8 blocks (bit k for block k). In this form SubBytes is the Boolean circuit of sbox.ts
-// (AND/XOR/NOT, no table), ShiftRows and the column rotations of MixColumns are constant byte
-// shuffles of every plane, multiplication by x is a renaming of planes with 3 XORs, and the round
-// keys are planes of 0x00/0xff bytes. No memory address and no branch depends on a key or data bit.
+// the 8 blocks (bit k for block k). In this form (the round function is generated into sbox.ts)
+// SubBytes is a Boolean circuit (AND/XOR/NOT, no table), ShiftRows and the column rotations of
+// MixColumns are constant byte shuffles of every plane, multiplication by x is a renaming of planes
+// with 3 XORs, and the round keys are planes of 0x00/0xff bytes. No memory address and no branch depends on a key or data bit.
 
 import { rounds } from './aes';
 import { BLOCKS8, PLANES, RK, RKB } from './layout';
 import { absorb4 } from './ghash';
-import { subBytesPlanes } from './sbox';
+import { roundPlanes } from './sbox';
 
 // The 8 × 8 bit transpose of every byte position across 8 registers: three SWAPMOVE stages.
 // Stage n exchanges bit q+n of register r with bit q of register r+n (r, q with bit n clear), so
@@ -52,51 +52,11 @@ export function expandPlanes(): void {
   }
 }
 
-@inline function sr(x: v128): v128 {
-  return i8x16.shuffle(x, x, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-}
-@inline function rot1(x: v128): v128 {
-  return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-}
-@inline function rot2(x: v128): v128 {
-  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-}
-
-// ShiftRows, then (unless last) MixColumns out = x ⊕ t ⊕ xtime(b) with b = x ⊕ rot1(x),
-// t = b ⊕ rot2(b) (as in aes.ts), then AddRoundKey r. xtime on planes: bit j ← bit j−1, and
-// bit 7 goes into bits 0, 1, 3, 4 (0x1b).
-@inline function linearLayer(r: i32, mix: bool): void {
-  const k = RKB + (<usize>r << 7);
-  let x0 = sr(v128.load(PLANES, 0)), x1 = sr(v128.load(PLANES, 16)), x2 = sr(v128.load(PLANES, 32)), x3 = sr(v128.load(PLANES, 48));
-  let x4 = sr(v128.load(PLANES, 64)), x5 = sr(v128.load(PLANES, 80)), x6 = sr(v128.load(PLANES, 96)), x7 = sr(v128.load(PLANES, 112));
-  if (mix) {
-    const b0 = v128.xor(x0, rot1(x0)), b1 = v128.xor(x1, rot1(x1)), b2 = v128.xor(x2, rot1(x2)), b3 = v128.xor(x3, rot1(x3));
-    const b4 = v128.xor(x4, rot1(x4)), b5 = v128.xor(x5, rot1(x5)), b6 = v128.xor(x6, rot1(x6)), b7 = v128.xor(x7, rot1(x7));
-    x0 = v128.xor(v128.xor(x0, v128.xor(b0, rot2(b0))), b7);
-    x1 = v128.xor(v128.xor(x1, v128.xor(b1, rot2(b1))), v128.xor(b0, b7));
-    x2 = v128.xor(v128.xor(x2, v128.xor(b2, rot2(b2))), b1);
-    x3 = v128.xor(v128.xor(x3, v128.xor(b3, rot2(b3))), v128.xor(b2, b7));
-    x4 = v128.xor(v128.xor(x4, v128.xor(b4, rot2(b4))), v128.xor(b3, b7));
-    x5 = v128.xor(v128.xor(x5, v128.xor(b5, rot2(b5))), b4);
-    x6 = v128.xor(v128.xor(x6, v128.xor(b6, rot2(b6))), b5);
-    x7 = v128.xor(v128.xor(x7, v128.xor(b7, rot2(b7))), b6);
-  }
-  v128.store(PLANES, v128.xor(x0, v128.load(k, 0)), 0);
-  v128.store(PLANES, v128.xor(x1, v128.load(k, 16)), 16);
-  v128.store(PLANES, v128.xor(x2, v128.load(k, 32)), 32);
-  v128.store(PLANES, v128.xor(x3, v128.load(k, 48)), 48);
-  v128.store(PLANES, v128.xor(x4, v128.load(k, 64)), 64);
-  v128.store(PLANES, v128.xor(x5, v128.load(k, 80)), 80);
-  v128.store(PLANES, v128.xor(x6, v128.load(k, 96)), 96);
-  v128.store(PLANES, v128.xor(x7, v128.load(k, 112)), 112);
-}
-
 /**
  * Encrypts the 8 blocks at BLOCKS8 in place (FIPS-197 §5.1 with SubBytes before ShiftRows), and
  * absorbs the `nb` (0 or 8) GHASH blocks at `hp` into the running hash, 4 in round 2 and 4 in
- * round 6: the scalar
- * multiplications of GHASH then run on the integer units while the SIMD units run AES ("stitched"
- * GCM). `nb` and `hp` are public (lengths and positions), never data.
+ * round 6: the scalar multiplications of GHASH then run on the integer units while the SIMD units
+ * run AES ("stitched" GCM). `nb` and `hp` are public (lengths and positions), never data.
  */
 export function encrypt8(hp: usize, nb: i32): void {
   const nr = rounds;
@@ -105,10 +65,8 @@ export function encrypt8(hp: usize, nb: i32): void {
   for (let r = 1; r < nr; r++) {
     if (nb == 8 && r == 2) absorb4(hp);
     if (nb == 8 && r == 6) absorb4(hp + 64);
-    subBytesPlanes();
-    linearLayer(r, true);
+    roundPlanes(RKB + (<usize>r << 7), true);
   }
-  subBytesPlanes();
-  linearLayer(nr, false);
+  roundPlanes(RKB + (<usize>nr << 7), false);
   transpose(PLANES, BLOCKS8);
 }

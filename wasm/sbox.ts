@@ -5,8 +5,19 @@
 
 import { PLANES } from './layout';
 
-/** Substitutes the 8 planes at PLANES in place. */
-export function subBytesPlanes(): void {
+// FIPS-197 §5.1.2 ShiftRows and the column rotations of MixColumns, as byte shuffles of a plane.
+@inline function sr(x: v128): v128 {
+  return i8x16.shuffle(x, x, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
+}
+@inline function rot1(x: v128): v128 {
+  return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+}
+@inline function rot2(x: v128): v128 {
+  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+}
+
+/** One round on the 8 planes at PLANES, in place: SubBytes, ShiftRows, MixColumns (if `mix`), AddRoundKey (planes at k). */
+export function roundPlanes(k: usize, mix: bool): void {
   const x0 = v128.load(PLANES, 0);
   const x1 = v128.load(PLANES, 16);
   const x2 = v128.load(PLANES, 32);
@@ -204,12 +215,29 @@ export function subBytesPlanes(): void {
   const t186 = v128.not(t167);
   const t187 = v128.not(t181);
   const t188 = v128.not(t183);
-  v128.store(PLANES, t185, 0);
-  v128.store(PLANES, t186, 16);
-  v128.store(PLANES, t170, 32);
-  v128.store(PLANES, t172, 48);
-  v128.store(PLANES, t176, 64);
-  v128.store(PLANES, t187, 80);
-  v128.store(PLANES, t188, 96);
-  v128.store(PLANES, t184, 112);
+
+  let s0 = sr(t185), s1 = sr(t186), s2 = sr(t170), s3 = sr(t172);
+  let s4 = sr(t176), s5 = sr(t187), s6 = sr(t188), s7 = sr(t184);
+  if (mix) {
+    // out = x ⊕ t ⊕ xtime(b), b = x ⊕ rot1(x), t = b ⊕ rot2(b) (FIPS-197 §5.1.3); xtime on planes:
+    // bit j ← bit j−1, and bit 7 goes into bits 0, 1, 3, 4 (0x1b).
+    const b0 = v128.xor(s0, rot1(s0)), b1 = v128.xor(s1, rot1(s1)), b2 = v128.xor(s2, rot1(s2)), b3 = v128.xor(s3, rot1(s3));
+    const b4 = v128.xor(s4, rot1(s4)), b5 = v128.xor(s5, rot1(s5)), b6 = v128.xor(s6, rot1(s6)), b7 = v128.xor(s7, rot1(s7));
+    s0 = v128.xor(v128.xor(s0, v128.xor(b0, rot2(b0))), b7);
+    s1 = v128.xor(v128.xor(s1, v128.xor(b1, rot2(b1))), v128.xor(b0, b7));
+    s2 = v128.xor(v128.xor(s2, v128.xor(b2, rot2(b2))), b1);
+    s3 = v128.xor(v128.xor(s3, v128.xor(b3, rot2(b3))), v128.xor(b2, b7));
+    s4 = v128.xor(v128.xor(s4, v128.xor(b4, rot2(b4))), v128.xor(b3, b7));
+    s5 = v128.xor(v128.xor(s5, v128.xor(b5, rot2(b5))), b4);
+    s6 = v128.xor(v128.xor(s6, v128.xor(b6, rot2(b6))), b5);
+    s7 = v128.xor(v128.xor(s7, v128.xor(b7, rot2(b7))), b6);
+  }
+  v128.store(PLANES, v128.xor(s0, v128.load(k, 0)), 0);
+  v128.store(PLANES, v128.xor(s1, v128.load(k, 16)), 16);
+  v128.store(PLANES, v128.xor(s2, v128.load(k, 32)), 32);
+  v128.store(PLANES, v128.xor(s3, v128.load(k, 48)), 48);
+  v128.store(PLANES, v128.xor(s4, v128.load(k, 64)), 64);
+  v128.store(PLANES, v128.xor(s5, v128.load(k, 80)), 80);
+  v128.store(PLANES, v128.xor(s6, v128.load(k, 96)), 96);
+  v128.store(PLANES, v128.xor(s7, v128.load(k, 112)), 112);
 }

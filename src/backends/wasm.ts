@@ -306,7 +306,7 @@ export function createWasmBackend(): CryptoBackend {
   let delegate: CryptoBackend | undefined | null = null;
   const rsaBackend = (): CryptoBackend => {
     if (delegate === null) delegate = rsaDelegate();
-    if (delegate === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the wasm backend delegates RSA to node:crypto or WebCrypto, and neither is available here');
+    if (delegate === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the wasm backend delegates RSA to the node or webcrypto backend, and neither is available here');
     return delegate;
   };
   const handles = new WeakMap<RsaKey, RsaKey>();

@@ -64,8 +64,9 @@ export function ossCtrStream(opts: OssCtrStreamOptions): TransformStream<Uint8Ar
   if (inputLength !== undefined && (!Number.isSafeInteger(inputLength) || inputLength < 0)) throw new RangeError(`"inputLength" expected a non-negative safe integer, got ${String(inputLength)}`);
   if (!Number.isInteger(skip) || skip < 0 || skip > 15 || skip > (inputLength ?? Infinity)) throw new RangeError(`"skip" expected 0..15 and at most inputLength, got ${String(skip)}`);
   const expectedMd5 = opts.md5 === undefined ? undefined : fromBase64(opts.md5);
-  const key = opts.key.slice();
-  const counter = opts.counter.slice();
+  // Copies (Buffer#slice would return a view: wiping it would zero the caller's key).
+  const key = new Uint8Array(opts.key);
+  const counter = new Uint8Array(opts.counter);
   let pending: Bytes = new Uint8Array(0);
   let blocks = 0;
   let seen = 0;
@@ -107,7 +108,7 @@ export function ossCtrStream(opts: OssCtrStreamOptions): TransformStream<Uint8Ar
         data = joined;
       }
       const whole = data.length - (data.length % 16);
-      pending = data.slice(whole);
+      pending = new Uint8Array(data.subarray(whole));
       if (whole === 0) return;
       try {
         const plain = await backend.aesCtr(key, addBlocks(counter, blocks), data.subarray(0, whole));

@@ -100,8 +100,8 @@ export function ossRsaKey(opts: OssRsaKeyOptions): OssRsaKeyProvider {
   const matdesc = checkMatdesc(opts.matdesc);
   const legacy = opts.legacy === true;
   const rsaBackend = opts.rsaBackend === undefined ? undefined : getBackend(opts.rsaBackend);
-  const privateKey = opts.privateKey instanceof Uint8Array ? opts.privateKey.slice() : opts.privateKey;
-  const publicKey = opts.publicKey instanceof Uint8Array ? opts.publicKey.slice() : opts.publicKey;
+  const privateKey = opts.privateKey instanceof Uint8Array ? new Uint8Array(opts.privateKey) : opts.privateKey;
+  const publicKey = opts.publicKey instanceof Uint8Array ? new Uint8Array(opts.publicKey) : opts.publicKey;
   let caches = { private: new WeakMap<CryptoBackend, Promise<RsaKey>>(), public: new WeakMap<CryptoBackend, Promise<RsaKey>>() };
   let disposed = false;
   const description = `oss-${inner.description}${matdesc === undefined ? '' : ` (matdesc ${Object.keys(matdesc).length} entries)`}`;

@@ -75,19 +75,25 @@ export function checkUserMetadata(md: unknown): Record<string, string> {
  * @param plaintextSize - plaintext bytes, when known before the upload
  * @param headerLength - body header bytes
  * @param header - a rewrapped header to carry, if any
+ * @param prefix - the reserved prefix of the names (default `enseal-`)
  * @returns the metadata map
  */
-export function withMarker(user: ObjectMetadata, plaintextSize: number | undefined, headerLength: number, header?: Uint8Array): ObjectMetadata {
-  const md: Record<string, string> = { ...user, [METADATA_FORMAT]: FORMAT_VERSION, [METADATA_HEADER_LENGTH]: String(headerLength) };
-  if (plaintextSize !== undefined) md[METADATA_PLAINTEXT_SIZE] = String(plaintextSize);
-  if (header !== undefined) md[METADATA_HEADER] = toBase64(header);
+export function withMarker(user: ObjectMetadata, plaintextSize: number | undefined, headerLength: number, header?: Uint8Array, prefix = RESERVED_PREFIX): ObjectMetadata {
+  const md: Record<string, string> = { ...user, [`${prefix}format`]: FORMAT_VERSION, [`${prefix}header-length`]: String(headerLength) };
+  if (plaintextSize !== undefined) md[`${prefix}plaintext-size`] = String(plaintextSize);
+  if (header !== undefined) md[`${prefix}header`] = toBase64(header);
   return md;
 }
 
-/** The user's part of stored metadata (reserved names removed). */
-export function userMetadata(md: ObjectMetadata): Record<string, string> {
+/**
+ * The user's part of stored metadata (reserved names removed).
+ * @param md - stored metadata
+ * @param prefix - the reserved prefix (default `enseal-`; the at-rest layer uses its own)
+ * @returns the other entries
+ */
+export function userMetadata(md: ObjectMetadata, prefix = RESERVED_PREFIX): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(md)) if (!k.startsWith(RESERVED_PREFIX)) out[k] = v;
+  for (const [k, v] of Object.entries(md)) if (!k.startsWith(prefix)) out[k] = v;
   return out;
 }
 
@@ -100,17 +106,19 @@ function decimal(v: string | undefined, max: number): number | undefined {
 /**
  * Reads the marker hints; malformed entries read as absent (they are hints, never errors).
  * @param md - stored metadata
+ * @param prefix - the reserved prefix of the names (default `enseal-`)
  * @returns the hints
  */
-export function readMarker(md: ObjectMetadata): Marker {
+export function readMarker(md: ObjectMetadata, prefix = RESERVED_PREFIX): Marker {
   const out: { format?: string; plaintextSize?: number; headerLength?: number; header?: Uint8Array } = {};
-  const format = md[METADATA_FORMAT];
+  const get = (name: string): string | undefined => (Object.hasOwn(md, `${prefix}${name}`) ? md[`${prefix}${name}`] : undefined);
+  const format = get('format');
   if (format !== undefined) out.format = format;
-  const size = decimal(md[METADATA_PLAINTEXT_SIZE], Number.MAX_SAFE_INTEGER);
+  const size = decimal(get('plaintext-size'), Number.MAX_SAFE_INTEGER);
   if (size !== undefined) out.plaintextSize = size;
-  const hl = decimal(md[METADATA_HEADER_LENGTH], MAX_HEADER_LENGTH);
+  const hl = decimal(get('header-length'), MAX_HEADER_LENGTH);
   if (hl !== undefined) out.headerLength = hl;
-  const h = md[METADATA_HEADER];
+  const h = get('header');
   // Bounded before decoding: a header is at most 64 KiB.
   if (h !== undefined && h.length <= Math.ceil(MAX_HEADER_LENGTH / 3) * 4) {
     try {

@@ -41,6 +41,8 @@ export interface ReaderOptions extends DecryptOptions {
   readonly sse?: ServerSideEncryption;
   /** Aborts every request of this reader. */
   readonly signal?: AbortSignal;
+  /** Reserved metadata prefix of the marker (default `enseal-`; the at-rest layer has its own). */
+  readonly markerPrefix?: string;
 }
 
 /** Hints that size the first GET (never trusted). */
@@ -180,7 +182,7 @@ export class ObjectReader {
       joined.set(rest, head.length);
       head = joined;
     }
-    const marker = readMarker(metadata);
+    const marker = readMarker(metadata, opts.markerPrefix);
     const opened = await openObject(head.subarray(0, headerLength), head.subarray(headerLength, need), marker.header, key, opts, backend);
     let reader: ObjectReader;
     try {
@@ -227,7 +229,7 @@ export class ObjectReader {
       need = headerLength + PREAMBLE_LENGTH;
       await fill(need);
       if (buf.length < need) throw truncated('ciphertext ends inside the header or preamble');
-      const marker = readMarker(res.metadata);
+      const marker = readMarker(res.metadata, opts.markerPrefix);
       opened = await openObject(buf.subarray(0, headerLength), buf.subarray(headerLength, need), marker.header, key, opts, backend);
     } catch (e) {
       await source.cancel(e).catch(() => undefined);
@@ -236,7 +238,7 @@ export class ObjectReader {
     let reader: ObjectReader;
     try {
       reader = new ObjectReader(store, key, opts, { storedSize: res.size, etag: res.etag, metadata: { ...res.metadata }, sse: res.sse, opened, cache: buf.subarray(0, need) });
-      reader.#checkMarker(readMarker(res.metadata).plaintextSize);
+      reader.#checkMarker(readMarker(res.metadata, opts.markerPrefix).plaintextSize);
     } catch (e) {
       opened.cipher.dispose();
       await source.cancel(e).catch(() => undefined);
@@ -258,7 +260,12 @@ export class ObjectReader {
 
   /** User metadata (the bucket's reserved entries removed). */
   get metadata(): Record<string, string> {
-    return userMetadata(this.#state.metadata);
+    return userMetadata(this.#state.metadata, this.#opts.markerPrefix);
+  }
+
+  /** Stored metadata as the store returned it, the bucket's reserved entries included (hints). */
+  get rawMetadata(): Record<string, string> {
+    return { ...this.#state.metadata };
   }
 
   /** The store's entity tag at open time. */

@@ -153,15 +153,23 @@ async function putRaw(
   const sse = opts.sse === undefined ? {} : { sse: opts.sse };
   const signal = opts.signal;
   const reader = body.getReader();
+  let leftover: Uint8Array = new Uint8Array(0);
+  let total = 0;
+  /** Exactly `n` bytes, or fewer at the end of the body; never more than `size` in all. */
   const read = async (n: number): Promise<Uint8Array> => {
     const out = new Uint8Array(n);
     let fill = 0;
-    while (fill < n) {
+    for (;;) {
+      const k = Math.min(leftover.length, n - fill);
+      out.set(leftover.subarray(0, k), fill);
+      fill += k;
+      leftover = leftover.subarray(k);
+      if (fill === n) break;
       const { done, value } = await reader.read();
       if (done) break;
-      if (fill + value.length > n) throw new EnsealError('ERR_STORE', 'payload longer than expected');
-      out.set(value, fill);
-      fill += value.length;
+      total += value.length;
+      if (total > size) throw new EnsealError('ERR_STORE', 'payload longer than expected');
+      leftover = value;
     }
     return fill === n ? out : out.subarray(0, fill);
   };

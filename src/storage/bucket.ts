@@ -15,7 +15,6 @@
  *
  * @module
  */
-import { assertBytes } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
 import { encrypt } from '../envelope/oneshot.js';
@@ -32,7 +31,7 @@ import { checkKey } from './object-key.js';
 import { encryptedMultipartUpload, type UploadProgress } from './multipart.js';
 import { DEFAULT_PART_SIZE } from './multipart-layout.js';
 import { retryPolicy, withRetry, type RetryOptions } from './multipart-retry.js';
-import { bytesSource, streamSource } from './multipart-source.js';
+import { splitBody, type PartSource } from './multipart-source.js';
 import type { ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo, StoreRange } from './store.js';
 import type { UploadState } from './upload-state.js';
 
@@ -309,7 +308,7 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
 
   const putMultipart = async (
     key: string,
-    source: ReturnType<typeof bytesSource>,
+    source: PartSource,
     user: Record<string, string>,
     o: PutObjectOptions,
     contentLength: number | undefined,
@@ -355,52 +354,21 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
       }
       checkMd(withMarker(user, Number.MAX_SAFE_INTEGER, 65536)); // the largest marker, before any request
       o.signal?.throwIfAborted();
-      if (body instanceof Uint8Array) {
-        assertBytes(body, 'body');
-        if (o.contentLength !== undefined && o.contentLength !== body.length) throw new RangeError(`the body is ${body.length} bytes, not "contentLength" (${o.contentLength})`);
-        if (body.length <= threshold && o.uploadState === undefined) return putSingle(key, body, user, o);
-        return putMultipart(key, bytesSource(body), user, o, body.length);
+      if (body instanceof Uint8Array && o.contentLength !== undefined && o.contentLength !== body.length) {
+        throw new RangeError(`the body is ${body.length} bytes, not "contentLength" (${o.contentLength})`);
       }
-      if (!(body instanceof ReadableStream)) throw new TypeError('"body" expected Uint8Array or ReadableStream<Uint8Array>');
-      const reader = body.getReader();
-      // Read up to the threshold: a short stream is one PUT, a long one goes multipart.
-      const head: Uint8Array[] = [];
-      let n = 0;
-      let ended = false;
-      try {
-        while (n <= threshold) {
-          const { done, value } = await reader.read();
-          if (done) {
-            ended = true;
-            break;
-          }
-          if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
-          head.push(value.slice());
-          n += value.length;
-        }
-      } catch (e) {
-        for (const h of head) h.fill(0);
-        await reader.cancel(e).catch(() => undefined);
-        throw e;
-      }
-      if (ended && o.uploadState === undefined) {
-        const all = new Uint8Array(n);
-        let off = 0;
-        for (const h of head) {
-          all.set(h, off);
-          off += h.length;
-          h.fill(0);
-        }
+      const split = await splitBody(body, threshold, o.uploadState !== undefined);
+      if (split.kind === 'single') {
         try {
-          if (o.contentLength !== undefined && o.contentLength !== n) throw new RangeError(`the body is ${n} bytes, not "contentLength" (${o.contentLength})`);
-          return await putSingle(key, all, user, o);
+          if (o.contentLength !== undefined && o.contentLength !== split.bytes.length) {
+            throw new RangeError(`the body is ${split.bytes.length} bytes, not "contentLength" (${o.contentLength})`);
+          }
+          return await putSingle(key, split.bytes, user, o);
         } finally {
-          all.fill(0);
+          if (split.owned) split.bytes.fill(0);
         }
       }
-      const source = streamSource(reader, head);
-      for (const h of head) h.fill(0);
-      return putMultipart(key, source, user, o, o.contentLength);
+      return putMultipart(key, split.source, user, o, split.length ?? o.contentLength);
     },
 
     async getObject(key, o = {}) {

@@ -89,3 +89,56 @@ export function streamSource(reader: ReadableStreamDefaultReader<Uint8Array>, in
     },
   };
 }
+
+/** A body split by {@link splitBody}: small enough for one PUT, or a source for multipart. */
+export type SplitBody = { readonly kind: 'single'; readonly bytes: Uint8Array; readonly owned: boolean } | { readonly kind: 'multipart'; readonly source: PartSource; readonly length?: number };
+
+/**
+ * Decides between one PUT and a multipart upload: bytes up to `threshold` (or any length when
+ * `forceMultipart`) are sent whole; a stream is read up to `threshold + 1` bytes first.
+ *
+ * @param body - bytes (not copied) or a stream of unknown length
+ * @param threshold - largest body sent in one PUT
+ * @param forceMultipart - always multipart (resumable uploads)
+ * @returns the split body
+ * @throws TypeError for a body that is neither, or stream chunks that are not `Uint8Array`s
+ */
+export async function splitBody(body: Uint8Array | ReadableStream<Uint8Array>, threshold: number, forceMultipart = false): Promise<SplitBody> {
+  if (body instanceof Uint8Array) {
+    return body.length <= threshold && !forceMultipart ? { kind: 'single', bytes: body, owned: false } : { kind: 'multipart', source: bytesSource(body), length: body.length };
+  }
+  if (!(body instanceof ReadableStream)) throw new TypeError('"body" expected Uint8Array or ReadableStream<Uint8Array>');
+  const reader = body.getReader();
+  const head: Uint8Array[] = [];
+  let n = 0;
+  let ended = false;
+  try {
+    while (n <= threshold) {
+      const { done, value } = await reader.read();
+      if (done) {
+        ended = true;
+        break;
+      }
+      if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
+      head.push(value.slice());
+      n += value.length;
+    }
+  } catch (e) {
+    for (const h of head) h.fill(0);
+    await reader.cancel(e).catch(() => undefined);
+    throw e;
+  }
+  if (ended && !forceMultipart) {
+    const all = new Uint8Array(n);
+    let off = 0;
+    for (const h of head) {
+      all.set(h, off);
+      off += h.length;
+      h.fill(0);
+    }
+    return { kind: 'single', bytes: all, owned: true };
+  }
+  const source = streamSource(reader, head);
+  for (const h of head) h.fill(0);
+  return { kind: 'multipart', source };
+}

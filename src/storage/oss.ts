@@ -313,8 +313,11 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
               const lm = obj.lastModified === undefined ? NaN : Date.parse(obj.lastModified);
               yield { key: obj.name, size: Number(obj.size), ...(etag === undefined ? {} : { etag }), ...(Number.isNaN(lm) ? {} : { lastModified: new Date(lm) }) };
             }
-            token = out.isTruncated === true && typeof out.nextContinuationToken === 'string' ? out.nextContinuationToken : undefined;
-            if (token === undefined) return;
+            const next = out.isTruncated === true && typeof out.nextContinuationToken === 'string' ? out.nextContinuationToken : undefined;
+            if (next === undefined) return;
+            // A server that hands back the same token would make this loop forever.
+            if (next === token) throw storeError(name, 'list (the continuation token did not advance)', { code: 'ListLoop' });
+            token = next;
           }
         },
       };

@@ -313,8 +313,11 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
                 ...(c.LastModified instanceof Date ? { lastModified: c.LastModified } : {}),
               };
             }
-            token = out.IsTruncated === true ? (out.NextContinuationToken as string | undefined) : undefined;
-            if (token === undefined) return;
+            const next = out.IsTruncated === true ? (out.NextContinuationToken as string | undefined) : undefined;
+            if (next === undefined) return;
+            // A server that hands back the same token would make this loop forever.
+            if (next === token) throw storeError(name, 'list (the continuation token did not advance)', { ...failureOf(out), code: 'ListLoop' });
+            token = next;
           }
         },
       };

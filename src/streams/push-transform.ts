@@ -10,9 +10,11 @@
  * the stream already gone (an `enqueue` on a cancelled readable throws). A stream cancelled while
  * its machine is still being created aborts the machine as soon as it exists. Runtimes whose
  * TransformStream predates the `cancel` hook never call it; there, an idle stream that is
- * cancelled or aborted is aborted when it is garbage-collected (a `FinalizationRegistry`), and a
- * busy one at its next step. `abort()` may therefore run more than once: machines make it
- * idempotent.
+ * cancelled or aborted is aborted once both of its ends (`readable` and `writable`) have been
+ * garbage-collected (a `FinalizationRegistry`: nobody can use the stream any more), and a busy
+ * one at its next step. The TransformStream object itself is not watched: engines collect it
+ * while its ends are still in use (e.g. after `pipeThrough`, or `Duplex.fromWeb`). `abort()` may
+ * therefore run more than once: machines make it idempotent.
  *
  * @module
  */
@@ -33,11 +35,15 @@ export interface PushMachine {
 /** `Transformer` plus the `cancel` hook of the current Streams spec (absent from older DOM libs). */
 type CancellableTransformer = Transformer<Uint8Array, Uint8Array> & { cancel?: (reason: unknown) => void | PromiseLike<void> };
 
-/** Last resort for runtimes without the `cancel` hook: abort a machine whose stream was collected. */
+/**
+ * Last resort for runtimes without the `cancel` hook: abort a machine once both ends of its
+ * stream were collected. Each end is registered with the same countdown; the second collection
+ * runs the abort.
+ */
 let collected: FinalizationRegistry<() => void> | undefined;
 
 function collectedRegistry(): FinalizationRegistry<() => void> | undefined {
-  if (collected === undefined && typeof FinalizationRegistry === 'function') collected = new FinalizationRegistry((abort) => abort());
+  if (collected === undefined && typeof FinalizationRegistry === 'function') collected = new FinalizationRegistry((endGone) => endGone());
   return collected;
 }
 
@@ -95,6 +101,14 @@ export function pushTransform(make: () => Promise<PushMachine>): TransformStream
     cancel: () => abort(),
   };
   const ts = new TransformStream<Uint8Array, Uint8Array>(transformer);
-  collectedRegistry()?.register(ts, abort, token);
+  const registry = collectedRegistry();
+  if (registry !== undefined) {
+    let ends = 2;
+    const endGone = (): void => {
+      if (--ends === 0) abort();
+    };
+    registry.register(ts.readable, endGone, token);
+    registry.register(ts.writable, endGone, token);
+  }
   return ts;
 }
