@@ -34,7 +34,7 @@ export {
   type KmsProviderOptions,
 } from './keys/kms.js';
 export { awsKms, type AwsCredentials, type AwsKmsOptions } from './kms/aws.js';
-export { alibabaKms, ALIBABA_KMS_API_VERSION, type AlibabaCredentials, type AlibabaKmsOptions } from './kms/alibaba.js';
+export { alibabaKms, ALIBABA_KMS_API_VERSION, type AlibabaCredentials, type AlibabaKmsOptions, type AlibabaKmsClient } from './kms/alibaba.js';
 export { vaultTransit, type VaultTransitOptions } from './kms/vault.js';
 export type { KmsHttpOptions } from './kms/http.js';
 export { signSigV4, type SigV4Input, type SigV4Result } from './kms/sigv4.js';

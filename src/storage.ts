@@ -1,7 +1,20 @@
 /**
- * `enseal/storage`: the object-store contract ({@link ObjectStore}) and the encrypting bucket
- * built on it. Adapters are separate subpaths (`enseal/storage/memory`, `/fs`, `/s3`, `/oss`,
- * `/fetch`), each importing its SDK only there, so this entry stays importable in browsers.
+ * `enseal/storage`: the object-store contract ({@link ObjectStore}), the encrypting bucket built
+ * on it ({@link encryptedBucket}: ranged reads in at most two requests, parallel resumable
+ * multipart uploads, key rotation by server-side copy), server-side encryption at rest for any
+ * store ({@link atRestEncryption}), and the HTTPS-only bucket policy ({@link httpsOnlyPolicy}).
+ * Adapters are separate subpaths (`enseal/storage/memory`, `/fs`, `/s3`, `/oss`, `/fetch`), each
+ * importing its SDK only there; this entry imports no `node:` module and stays usable in
+ * browsers (`fileUploadState` reaches `node:fs` through `process.getBuiltinModule` when called).
+ *
+ * @example
+ * ```ts
+ * import { encryptedBucket } from 'enseal/storage';
+ * import { memoryStore } from 'enseal/storage/memory';
+ * const bucket = encryptedBucket(memoryStore(), { recipients: [key], keys: [key] });
+ * await bucket.putObject('a.txt', new TextEncoder().encode('hello'));
+ * const { body } = await bucket.getObject('a.txt', { range: { start: 1, end: 3 } });
+ * ```
  *
  * @module
  */
@@ -50,3 +63,4 @@ export type { RetryOptions } from './storage/multipart-retry.js';
 export { bytesSource, streamSource, type PartSource, type Piece } from './storage/multipart-source.js';
 export { fileUploadState, memoryUploadState, type UploadRecord, type UploadState, type UploadedPart } from './storage/upload-state.js';
 export { httpsOnlyPolicy, type HttpsOnlyPolicyOptions } from './storage/policy.js';
+export { atRestEncryption, AT_REST_PREFIX, AT_REST_STAGING_PREFIX, type AtRestOptions, type AtRestProvider } from './storage/at-rest.js';

@@ -304,14 +304,14 @@ describe('bad keys and bad options', () => {
     expect(existsSync(sb.at('out'))).toBe(false);
   });
 
-  it('a LocalKms key that does not exist: ERR_KMS_UNAVAILABLE without a store, ERR_KMS_DENIED with one', async () => {
+  it('a LocalKms key that does not exist: ERR_KMS_UNAVAILABLE without a store, ERR_KMS_NOT_FOUND with one', async () => {
     plainFile(100, 14);
     const noStore = await sb.run(['encrypt', '--kms', 'nope', 'plain', 'out']);
     expectFailure(noStore, 'ERR_KMS_UNAVAILABLE', 1);
     expect(noStore.stderr).toContain('enseal kms create-key');
     expect(existsSync(sb.at('kms.json'))).toBe(false); // encrypt never creates a store
     await localKey('real');
-    expectFailure(await sb.run(['encrypt', '--kms', 'nope', 'plain', 'out']), 'ERR_KMS_DENIED', 1);
+    expectFailure(await sb.run(['encrypt', '--kms', 'nope', 'plain', 'out']), 'ERR_KMS_NOT_FOUND', 1);
     expect(existsSync(sb.at('out'))).toBe(false);
     expect(sb.leftovers()).toEqual([]);
   });
@@ -333,6 +333,7 @@ describe('parsing and error classification (units)', () => {
       kdf: { kdf: 'scrypt', params: { N: 1024, r: 4 } },
       kmsStore: undefined,
       context: {},
+      force: false,
       input: 'in',
       output: 'out',
     });

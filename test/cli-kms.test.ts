@@ -76,7 +76,7 @@ describe('kms create-key and list', () => {
     expect(JSON.parse(r.stdout.toString()).map((k: ListedKey) => k.id)).toEqual([id]);
   });
 
-  it('errors: a taken alias (ERR_KMS_DENIED), a malformed alias (ERR_USAGE, no store), no store (ERR_KMS_UNAVAILABLE)', async () => {
+  it('errors: a taken alias (ERR_KMS_DENIED), an unknown key (ERR_KMS_NOT_FOUND), a malformed alias (ERR_USAGE, no store), no store (ERR_KMS_UNAVAILABLE)', async () => {
     const badAlias = await sb.run(['kms', 'create-key', '--alias', 'lk-nope']);
     expectFailure(badAlias, 'ERR_USAGE', 2);
     expect(existsSync(sb.at('kms.json'))).toBe(false);
@@ -88,7 +88,7 @@ describe('kms create-key and list', () => {
     expectFailure(await sb.run(['kms', 'create-key', '--alias', 'dup']), 'ERR_KMS_DENIED', 1);
     expect(await listJson()).toHaveLength(1);
     for (const args of [['rotate', 'nope'], ['disable', 'nope'], ['enable', 'nope']]) {
-      expectFailure(await sb.run(['kms', ...args]), 'ERR_KMS_DENIED', 1);
+      expectFailure(await sb.run(['kms', ...args]), 'ERR_KMS_NOT_FOUND', 1);
     }
     for (const args of [[], ['frobnicate'], ['list', 'extra'], ['rotate'], ['rotate', 'a', 'b'], ['list', '--json=yes'], ['create-key', '--store', '']]) {
       expectFailure(await sb.run(['kms', ...args]), 'ERR_USAGE', 2);

@@ -163,9 +163,12 @@ describe('rewrap (units)', () => {
       keys: [{ kind: 'kms', spec: { kms: 'local', keyId: undefined } }],
       add: [{ kind: 'kms', spec: { kms: 'aws', keyId: 'k' } }, { kind: 'passphrase-prompt' }],
       remove: ['x'],
+      legacyRsa: false,
+      kmsDiscovery: false,
       kdf: { kdf: 'scrypt', params: {} },
       kmsStore: undefined,
       context: {},
+      force: false,
       input: 'in',
       output: 'out',
     });

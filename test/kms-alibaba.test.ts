@@ -115,7 +115,7 @@ class FakeAlibaba {
       if (this.disabled.has(id)) return err('Rejected.Disabled', 409);
       const pt = this.ring.open(id, blob.subarray(1 + (blob[0] as number)), aad(id));
       if (pt === undefined) return err('InvalidCiphertext');
-      return { status: 200, body: { RequestId: 'r', KeyId: this.answerAs ?? id, KeyVersionId: 'v1', Plaintext: pt.toString('base64') } };
+      return { status: 200, body: { RequestId: 'r', KeyId: this.answerAs ?? id, KeyVersionId: 'v1', Plaintext: pt.toString('utf8') } };
     }
     if (action === 'DescribeKey') this.describes.push(p.get('KeyId') ?? '');
     const id = this.resolve(p.get('KeyId'));
@@ -128,10 +128,10 @@ class FakeAlibaba {
       if (p.get('KeySpec') !== 'AES_256') return err('InvalidParameter');
       const pt = randomBytes(32);
       this.generated.push(pt);
-      return { status: 200, body: { RequestId: 'r', KeyId: id, KeyVersionId: 'v1', Plaintext: pt.toString('base64'), CiphertextBlob: seal(id, pt) } };
+      return { status: 200, body: { RequestId: 'r', KeyId: id, KeyVersionId: 'v1', Plaintext: pt.toString('base64'), CiphertextBlob: seal(id, Buffer.from(pt.toString('base64'))) } };
     }
     if (action === 'Encrypt') {
-      return { status: 200, body: { RequestId: 'r', KeyId: id, KeyVersionId: 'v1', CiphertextBlob: seal(id, Buffer.from(p.get('Plaintext') ?? '', 'base64')) } };
+      return { status: 200, body: { RequestId: 'r', KeyId: id, KeyVersionId: 'v1', CiphertextBlob: seal(id, Buffer.from(p.get('Plaintext') ?? '', 'utf8')) } };
     }
     return err('InvalidAction.NotFound', 404);
   };
@@ -272,6 +272,16 @@ describe('Alibaba Cloud KMS client against a local KMS', () => {
     const n = server.requests;
     await expectCode(client().c.decrypt(Uint8Array.of(0, 1, 2), {}), 'ERR_HEADER');
     expect(server.requests).toBe(n);
+  });
+
+  it('decryptText returns the Plaintext string as Encrypt was given it (legacy OSS Python starts); decrypt base64-decodes it', async () => {
+    const { c } = client();
+    const bytes = new TextEncoder().encode('12345678901234567890');
+    const { ciphertext, keyId } = await c.encrypt(K1, bytes, { a: 'b' });
+    expect(await c.decryptText(ciphertext, { a: 'b' }, keyId)).toBe(Buffer.from(bytes).toString('base64'));
+    expect(await c.decrypt(ciphertext, { a: 'b' }, keyId)).toEqual(bytes);
+    expect((await collect(c.decryptText(ciphertext, { a: 'other' }, keyId))).code).toBe('ERR_KMS_DENIED');
+    expect((await collect(c.decryptText(ciphertext, { a: 'b' }, K2))).code).toBe('ERR_KMS_DENIED');
   });
 
   it('option checks', () => {

@@ -7,7 +7,7 @@
  * recipients and keys with hostile text escaped; the worker fallback paths.
  */
 import { describe, expect, it } from 'vitest';
-import { aesKey, decrypt, encrypt, EnsealError, getBackend, inspect, kdfCost, type KeyProvider, type Stanza, type WrapContext } from '../src/index.js';
+import { aesKey, decrypt, encrypt, EnsealError, getBackend, inspect, kdfCost, rewrap, type KeyProvider, type Stanza, type WrapContext } from '../src/index.js';
 import { kdfSpent } from '../src/keys/kdf-budget.js';
 import { deriveInWorker, kdfWorkerConcurrency, kdfWorkerEnvironment, liveKdfWorkers, type KdfWorkerEnvironment } from '../src/keys/kdf-thread.js';
 import { chargeKeptPassphraseStanzas, passphrase, PASSPHRASE_STANZA, type PassphraseOptions, type PassphraseProvider } from '../src/keys/passphrase.js';
@@ -437,6 +437,20 @@ describe('rewrap support', () => {
     expect((await cheap('c', 'argon2id', small).wrap(pseudoRandom(32), ctx)).type).toBe(PASSPHRASE_STANZA); // 0.212 fits
     await expect(cheap('d', 'argon2id', small).wrap(pseudoRandom(32), ctx)).rejects.toThrow(/0\.318 cost units/);
     expect(chargeKeptPassphraseStanzas(ctxOf(), [a, b])).toBeCloseTo(0.212, 9);
+  });
+
+  it('rewrap refuses to add a passphrase recipient past the budget the kept ones already use', async () => {
+    const small = { maxCost: 0.25 };
+    const owner = aesKey({ id: 'owner', key: pseudoRandom(32, 9) });
+    const ct = await encrypt(text, { recipients: [owner, cheap('a'), cheap('b')] });
+    await expect(rewrap(ct, { keys: [owner], add: [cheap('c', 'argon2id', small)] })).rejects.toThrow(/cost units/);
+    // Dropping one kept passphrase stanza makes room: 0.212 of 0.25 after the add.
+    let dropped = 0;
+    const header = await rewrap(ct, { keys: [owner], add: [cheap('c', 'argon2id', small)], remove: (st) => st.type === PASSPHRASE_STANZA && dropped++ === 0 });
+    const rewrapped = new Uint8Array(header.length + ct.length - inspect(ct).headerLength);
+    rewrapped.set(header);
+    rewrapped.set(ct.subarray(inspect(ct).headerLength), header.length);
+    expect(await decrypt(rewrapped, { keys: [cheap('c')] })).toEqual(text);
   });
 });
 

@@ -114,7 +114,16 @@ export class WasmCore {
 
   /**
    * AES-GCM encryption (SP 800-38D §7.1) with a 12-byte nonce.
+   * @param key - 16, 24 or 32 bytes
+   * @param nonce - 12 bytes
+   * @param plaintext - any length (streamed through the window)
+   * @param aad - additional authenticated data (may be empty)
    * @returns `ciphertext || tag`
+   * @throws RangeError for another key length
+   * @example
+   * ```ts
+   * const sealed = (await loadWasmCore()).gcmSeal(key, nonce, data, new Uint8Array(0));
+   * ```
    */
   gcmSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Bytes {
     const x = this.#x;
@@ -146,7 +155,12 @@ export class WasmCore {
    * own memory; the tag is compared in constant time, and the plaintext leaves the module only
    * after it verified (a message larger than the window is staged in the output buffer, which is
    * wiped when the tag fails).
+   * @param key - 16, 24 or 32 bytes
+   * @param nonce - 12 bytes
+   * @param sealed - `ciphertext || tag`, at least 16 bytes (checked by the caller)
+   * @param aad - additional authenticated data (may be empty)
    * @returns the plaintext, or `undefined` when the tag does not verify
+   * @throws RangeError for another key length
    */
   gcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Bytes | undefined {
     const x = this.#x;
@@ -194,6 +208,9 @@ export class WasmCore {
 
   /**
    * AES-GCM encryption without AAD of messages of at most 16 KiB each, `maxBatch` per call.
+   * @param key - 16, 24 or 32 bytes
+   * @param nonces - one 12-byte nonce per message, or C2SP's base nonce and first chunk index
+   * @param plaintexts - the messages (≤ 16 KiB each, checked by the caller)
    * @returns one `ciphertext || tag` per message
    */
   gcmSealBatch(key: Uint8Array, nonces: BatchNonces, plaintexts: readonly Uint8Array[]): Bytes[] {
@@ -226,6 +243,9 @@ export class WasmCore {
   /**
    * AES-GCM decryption without AAD of messages of at most 16 KiB + tag each. Nothing is returned
    * unless every message verified.
+   * @param key - 16, 24 or 32 bytes
+   * @param nonces - one 12-byte nonce per message, or C2SP's base nonce and first chunk index
+   * @param sealed - the messages, `ciphertext || tag` of 16 … 16 KiB + 16 bytes each
    * @returns the plaintexts, or the index of the first message that failed
    */
   gcmOpenBatch(key: Uint8Array, nonces: BatchNonces, sealed: readonly Uint8Array[]): Bytes[] | number {
@@ -259,7 +279,13 @@ export class WasmCore {
     }
   }
 
-  /** AES-CTR (SP 800-38A §6.5) with a 128-bit counter incremented modulo 2^128. */
+  /**
+   * AES-CTR (SP 800-38A §6.5) with a 128-bit counter incremented modulo 2^128.
+   * @param key - 16, 24 or 32 bytes
+   * @param counterBlock - the first 16-byte counter block (big-endian)
+   * @param data - any length
+   * @returns `data` XOR the keystream
+   */
   ctr(key: Uint8Array, counterBlock: Uint8Array, data: Uint8Array): Bytes {
     const x = this.#x;
     const out = new Uint8Array(data.length);
@@ -281,7 +307,13 @@ export class WasmCore {
     }
   }
 
-  /** The raw AES block function on whole blocks (ECB), forwards or inverse. */
+  /**
+   * The raw AES block function on whole blocks (ECB), forwards or inverse.
+   * @param key - 16, 24 or 32 bytes
+   * @param data - a multiple of 16 bytes (checked by the caller)
+   * @param decrypt - the inverse cipher instead of the cipher
+   * @returns the transformed blocks
+   */
   blocks(key: Uint8Array, data: Uint8Array, decrypt: boolean): Bytes {
     const x = this.#x;
     const out = new Uint8Array(data.length);
@@ -319,6 +351,10 @@ let simd: boolean | undefined;
  * True when this runtime has WebAssembly with SIMD, checked by validating a 43-byte module (no
  * compilation, so a CSP does not interfere; a refusal only shows when the core is compiled).
  * @returns whether the wasm backend can exist here
+ * @example
+ * ```ts
+ * if (hasWebAssembly()) await loadWasmCore();
+ * ```
  */
 export function hasWebAssembly(): boolean {
   if (simd === undefined) {

@@ -96,8 +96,14 @@ export class AtomicFile {
    */
   static async create(target: string): Promise<AtomicFile> {
     const temp = tempPathFor(target);
-    const fh = await open(temp, 'wx', 0o600);
-    track(temp);
+    track(temp); // before it exists: a signal during the open still removes it
+    let fh: FileHandle;
+    try {
+      fh = await open(temp, 'wx', 0o600);
+    } catch (e) {
+      untrack(temp);
+      throw e;
+    }
     return new AtomicFile(target, temp, fh);
   }
 

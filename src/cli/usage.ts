@@ -152,8 +152,8 @@ Exit status:
   0    success
   1    the data or the crypto failed (ERR_AUTH, ERR_NO_KEY, ERR_CONTEXT, ERR_TRUNCATED,
        ERR_HEADER, ERR_RANGE, ...), a KMS failed (ERR_KMS_DISABLED, ERR_KMS_DENIED,
-       ERR_KMS_UNAVAILABLE), reading or writing failed (ERR_IO), or keygen found an
-       existing file (ERR_EXISTS)
+       ERR_KMS_NOT_FOUND, ERR_KMS_UNAVAILABLE), reading or writing failed (ERR_IO), or
+       keygen found an existing file (ERR_EXISTS)
   2    the command line is wrong (ERR_USAGE) or a key file is missing, unreadable or
        malformed (ERR_KEYFILE)
   130  passphrase entry was cancelled (ERR_CANCELLED)

@@ -11,6 +11,7 @@ import { assertBytes, wipe, type Bytes } from '../bytes.js';
 import { appendHeaderMac } from '../format/header-mac.js';
 import { encodeHeaderBody, type Stanza } from '../format/header.js';
 import { MAX_RECIPIENTS } from '../format/limits.js';
+import { chargeKeptPassphraseStanzas } from '../keys/passphrase.js';
 import { checkProviders, type KeyProvider, type WrapContext } from '../keys/provider.js';
 import { checkDecryptOptions, unlockHeader, type DecryptOptions } from './options.js';
 
@@ -67,6 +68,8 @@ export async function rewrap(bytes: Uint8Array, opts: RewrapOptions): Promise<By
       throw new RangeError(`rewrap would leave ${total} recipients; expected 1..${MAX_RECIPIENTS}`);
     }
     const ctx: WrapContext = { aad: header.bound, encryptionContext: header.context, backend };
+    // Added passphrase recipients share one KDF budget with the kept ones (what a reader will try).
+    chargeKeptPassphraseStanzas(ctx, kept);
     const added: Stanza[] = [];
     for (const p of add) added.push(await p.wrap(dataKey, ctx));
     return await appendHeaderMac(backend, dataKey, encodeHeaderBody(header.context, [...kept, ...added]));

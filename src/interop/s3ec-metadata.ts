@@ -285,8 +285,7 @@ export function decodeS3ecMetadata(metadata: ObjectMetadata, opts: { readonly in
   }
   const version = format === 's3ec-v1' ? 1 : 2;
   const unencryptedContentLength = decimal(m, 'x-amz-unencrypted-content-length');
-  const matdescText = text(m, 'x-amz-matdesc', version === 1);
-  const matdesc = matdescText === undefined ? Object.freeze({}) : parseS3ecMatdesc('x-amz-matdesc', matdescText);
+  const matdesc = parseS3ecMatdesc('x-amz-matdesc', text(m, 'x-amz-matdesc', true));
   if (version === 1) {
     const w = text(m, 'x-amz-wrap-alg', false);
     if (w === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'S3EC V1 object without x-amz-wrap-alg (JCE "AES"/"RSA" ECB key wrap): not supported');

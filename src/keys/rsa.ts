@@ -110,7 +110,7 @@ function checkInput(v: unknown, name: string): void {
   throw new TypeError(`"${name}" expected a PEM string, DER bytes, a JWK or a CryptoKey, got ${typeof v}`);
 }
 
-const copyBytes = (v: RsaKeyInput | undefined): RsaKeyInput | undefined => (v instanceof Uint8Array ? v.slice() : v);
+const copyBytes = (v: RsaKeyInput | undefined): RsaKeyInput | undefined => (v instanceof Uint8Array ? new Uint8Array(v) : v);
 
 
 function labelFor(idBytes: Uint8Array, ctx: WrapContext): Bytes {

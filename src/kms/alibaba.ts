@@ -83,11 +83,21 @@ function contextJson(context: EncryptionContext): string | undefined {
   return entries.length === 0 ? undefined : JSON.stringify(Object.fromEntries(entries));
 }
 
+/** An Alibaba Cloud KMS client: a {@link KmsClient} that can also return a plaintext as text. */
+export interface AlibabaKmsClient extends KmsClient {
+  /**
+   * Decrypts a blob whose plaintext was given to Encrypt as text (not base64), returning it as
+   * that text: legacy OSS Python objects (`oss-wrap-alg: kms`) stored a decimal counter so.
+   * @throws EnsealError as {@link KmsClient.decrypt}
+   */
+  decryptText(ciphertext: Uint8Array, context: EncryptionContext, keyId?: string): Promise<string>;
+}
+
 /**
  * Creates an Alibaba Cloud KMS client (client type `alibaba`; stanzas `kms-alibaba`).
  *
  * @param opts - region, credentials, optional endpoint and transport options
- * @returns a {@link KmsClient}
+ * @returns an {@link AlibabaKmsClient}
  * @throws TypeError/RangeError for a malformed region, endpoint or option
  * @example
  * ```ts
@@ -95,7 +105,7 @@ function contextJson(context: EncryptionContext): string | undefined {
  * const key = kms({ client, keyId: 'alias/backups' });
  * ```
  */
-export function alibabaKms(opts: AlibabaKmsOptions): KmsClient {
+export function alibabaKms(opts: AlibabaKmsOptions): AlibabaKmsClient {
   if (typeof opts?.regionId !== 'string' || !/^[a-z]{2}(?:-[a-z0-9]+)+$/.test(opts.regionId)) {
     throw new TypeError(`"regionId" expected an Alibaba Cloud region such as cn-hangzhou, got ${JSON.stringify(opts?.regionId)}`);
   }
@@ -166,6 +176,31 @@ export function alibabaKms(opts: AlibabaKmsOptions): KmsClient {
     }
   };
 
+  /** Decrypt, then check which key the answer names (Decrypt takes no key id). */
+  async function decryptAs<T extends Uint8Array | string>(
+    ciphertext: Uint8Array,
+    context: EncryptionContext,
+    keyId: string | undefined,
+    take: (body: Record<string, unknown>) => T | undefined,
+  ): Promise<T> {
+    let text: string;
+    try {
+      text = fromUtf8(ciphertext);
+    } catch {
+      text = '';
+    }
+    if (!BLOB_RE.test(text)) throw new EnsealError('ERR_HEADER', 'not an Alibaba Cloud KMS ciphertext blob');
+    const r = await call('Decrypt', keyId, { CiphertextBlob: text, EncryptionContext: contextJson(context) }, (body) => {
+      const plaintext = take(body);
+      return plaintext !== undefined ? { plaintext, keyId: str(body.KeyId) } : undefined;
+    });
+    if (keyId !== undefined && r.keyId !== keyId) {
+      if (r.plaintext instanceof Uint8Array) wipe(r.plaintext);
+      throw new EnsealError('ERR_KMS_DENIED', `Alibaba Cloud KMS Decrypt (key "${escapeControl(keyId)}"): the ciphertext was made under another key ("${escapeControl(r.keyId ?? '')}")`);
+    }
+    return r.plaintext;
+  }
+
   return {
     type: 'alibaba',
 
@@ -187,23 +222,15 @@ export function alibabaKms(opts: AlibabaKmsOptions): KmsClient {
     },
 
     async decrypt(ciphertext: Uint8Array, context: EncryptionContext, keyId?: string): Promise<Bytes> {
-      let text: string;
-      try {
-        text = fromUtf8(ciphertext);
-      } catch {
-        text = '';
-      }
-      if (!BLOB_RE.test(text)) throw new EnsealError('ERR_HEADER', 'not an Alibaba Cloud KMS ciphertext blob');
-      const r = await call('Decrypt', keyId, { CiphertextBlob: text, EncryptionContext: contextJson(context) }, (body) => {
-        const plaintext = b64(body.Plaintext);
-        return plaintext && { plaintext, keyId: str(body.KeyId) };
-      });
-      // Decrypt takes no key id: the answer says which key the blob was made under.
-      if (keyId !== undefined && r.keyId !== keyId) {
-        wipe(r.plaintext);
-        throw new EnsealError('ERR_KMS_DENIED', `Alibaba Cloud KMS Decrypt (key "${escapeControl(keyId)}"): the ciphertext was made under another key ("${escapeControl(r.keyId ?? '')}")`);
-      }
-      return r.plaintext;
+      return decryptAs(ciphertext, context, keyId, (body) => b64(body.Plaintext));
+    },
+
+    /**
+     * Like `decrypt`, but returns the KMS's `Plaintext` field as the text it is, not base64-decoded:
+     * legacy OSS Python objects (`oss-wrap-alg: kms`) encrypted a decimal counter given as text.
+     */
+    async decryptText(ciphertext: Uint8Array, context: EncryptionContext, keyId?: string): Promise<string> {
+      return decryptAs(ciphertext, context, keyId, (body) => (typeof body.Plaintext === 'string' ? body.Plaintext : undefined));
     },
 
     async resolveKeyId(keyId: string): Promise<string> {

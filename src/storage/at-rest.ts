@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { toHex, utf8 } from '../bytes.js';
+import { escapeControl, toHex, utf8 } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, isEnsealError } from '../errors.js';
 import { encrypt } from '../envelope/oneshot.js';
@@ -41,6 +41,7 @@ import { encryptedMultipartUpload } from './multipart.js';
 import { DEFAULT_PART_SIZE } from './multipart-layout.js';
 import { splitBody } from './multipart-source.js';
 import { checkKey } from './object-key.js';
+import { checkRange } from './http-range.js';
 import type {
   CompletedPart,
   GetResult,
@@ -157,7 +158,7 @@ export function atRestEncryption(store: ObjectStore, opts: AtRestOptions): Objec
     [MD_KEY_ID]: at.keyId,
   });
   const checkAllowed = (keyId: string): void => {
-    if (!allowed.includes(keyId)) throw new TypeError(`key id "${keyId.slice(0, 64)}" is not one of this store's keys (add it to "keyIds")`);
+    if (!allowed.includes(keyId)) throw new TypeError(`key id "${escapeControl(keyId, 64)}" is not one of this store's keys (add it to "keyIds")`);
   };
 
   const openReader = (key: string, o: { signal?: AbortSignal }, range?: { start: number; end?: number }) =>
@@ -261,7 +262,7 @@ export function atRestEncryption(store: ObjectStore, opts: AtRestOptions): Objec
           ...(sse === undefined ? {} : { sse }),
         };
       }
-      const range = o.range;
+      const range = checkRange(o.range); // validated copy, read once
       const reader = await openReader(key, common, range);
       try {
         const body = await reader.read(range, { autoClose: true });

@@ -26,6 +26,7 @@ import { HEADER_PREFIX_LENGTH, MAX_HEADER_LENGTH } from '../format/limits.js';
 import { checkDecryptOptions, type DecryptOptions } from '../envelope/options.js';
 import { plaintextSize } from '../envelope/sizes.js';
 import { chunkStream, type ChunkRun } from './bucket-chunks.js';
+import { checkRange } from './http-range.js';
 import { readMarker, userMetadata } from './bucket-marker.js';
 import { openObject, type OpenedObject } from './bucket-open.js';
 import type { GetResult, ObjectMetadata, ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo, StoreRange } from './store.js';
@@ -82,14 +83,6 @@ async function readAll(body: ReadableStream<Uint8Array>, max: number): Promise<U
 
 function truncated(what: string): EnsealError {
   return new EnsealError('ERR_TRUNCATED', what);
-}
-
-function checkRangeArg(range: StoreRange): void {
-  if (typeof range !== 'object' || range === null) throw new TypeError('"range" expected { start, end? }');
-  if (!Number.isSafeInteger(range.start) || range.start < 0) throw new RangeError(`"range.start" expected a non-negative integer, got ${String(range.start)}`);
-  if (range.end !== undefined && (!Number.isSafeInteger(range.end) || range.end < range.start)) {
-    throw new RangeError(`"range.end" expected an integer ≥ "range.start", got ${String(range.end)}`);
-  }
 }
 
 /** State an opened reader starts from. */
@@ -346,8 +339,8 @@ export class ObjectReader {
    *   chunk authenticated, so a damaged object reports its own error)
    * @throws EnsealError `ERR_STATE` after `close()`, `ERR_STORE`, `ERR_NOT_FOUND`
    */
-  async read(range?: StoreRange, opts: { readonly autoClose?: boolean } = {}): Promise<ReadableStream<Uint8Array>> {
-    if (range !== undefined) checkRangeArg(range);
+  async read(rangeArg?: StoreRange, opts: { readonly autoClose?: boolean } = {}): Promise<ReadableStream<Uint8Array>> {
+    const range = rangeArg === undefined ? undefined : checkRange(rangeArg); // validated copy, read once
     const autoClose = opts.autoClose === true;
     if (this.#cipher === undefined) throw new EnsealError('ERR_STATE', 'the object reader was closed');
     const size = this.#size;

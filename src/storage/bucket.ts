@@ -28,6 +28,7 @@ import { DEFAULT_HEADER_GUESS, ObjectReader, type ReaderOptions } from './bucket
 import { rewrapStoredObject, type RewrapObjectOptions, type RewrapObjectResult } from './bucket-rewrap.js';
 import { S3_MAX_METADATA_BYTES } from './metadata.js';
 import { checkKey } from './object-key.js';
+import { checkRange } from './http-range.js';
 import { encryptedMultipartUpload, type UploadProgress } from './multipart.js';
 import { DEFAULT_PART_SIZE } from './multipart-layout.js';
 import { retryPolicy, withRetry, type RetryOptions } from './multipart-retry.js';
@@ -349,26 +350,27 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
       checkKey(key);
       if (opts.recipients === undefined) throw new TypeError('encryptedBucket needs "recipients" to write');
       const user = checkUserMetadata(o.metadata);
-      if (o.contentLength !== undefined && (!Number.isSafeInteger(o.contentLength) || o.contentLength < 0)) {
-        throw new RangeError(`"contentLength" expected a non-negative integer, got ${String(o.contentLength)}`);
+      const contentLength = o.contentLength; // read once
+      if (contentLength !== undefined && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
+        throw new RangeError(`"contentLength" expected a non-negative integer, got ${String(contentLength)}`);
       }
       checkMd(withMarker(user, Number.MAX_SAFE_INTEGER, 65536)); // the largest marker, before any request
       o.signal?.throwIfAborted();
-      if (body instanceof Uint8Array && o.contentLength !== undefined && o.contentLength !== body.length) {
-        throw new RangeError(`the body is ${body.length} bytes, not "contentLength" (${o.contentLength})`);
+      if (body instanceof Uint8Array && contentLength !== undefined && contentLength !== body.length) {
+        throw new RangeError(`the body is ${body.length} bytes, not "contentLength" (${contentLength})`);
       }
       const split = await splitBody(body, threshold, o.uploadState !== undefined);
       if (split.kind === 'single') {
         try {
-          if (o.contentLength !== undefined && o.contentLength !== split.bytes.length) {
-            throw new RangeError(`the body is ${split.bytes.length} bytes, not "contentLength" (${o.contentLength})`);
+          if (contentLength !== undefined && contentLength !== split.bytes.length) {
+            throw new RangeError(`the body is ${split.bytes.length} bytes, not "contentLength" (${contentLength})`);
           }
           return await putSingle(key, split.bytes, user, o);
         } finally {
           if (split.owned) split.bytes.fill(0);
         }
       }
-      return putMultipart(key, split.source, user, o, split.length ?? o.contentLength);
+      return putMultipart(key, split.source, user, o, split.length ?? contentLength);
     },
 
     async getObject(key, o = {}) {
@@ -379,9 +381,7 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
         remember(key, reader.bodyHeaderLength);
         return result(reader, body, undefined, ro, store, key);
       }
-      const range = o.range;
-      if (typeof range !== 'object' || range === null) throw new TypeError('"range" expected { start, end? }');
-      const snapshot: StoreRange = range.end === undefined ? { start: range.start } : { start: range.start, end: range.end };
+      const snapshot: StoreRange = checkRange(o.range); // validated copy, read once
       const hint = hints.get(key);
       const reader = await ObjectReader.open(store, key, ro, { ...(hint === undefined ? {} : { headerLength: hint }), range: snapshot });
       try {
@@ -408,6 +408,13 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
       const info = await store.head(key, common);
       const marker = readMarker(info.metadata);
       let headerLength = marker.headerLength ?? hints.get(key);
+      if (headerLength !== undefined) {
+        try {
+          plaintextSize(info.size, headerLength);
+        } catch {
+          headerLength = undefined; // a wrong hint: read the header instead
+        }
+      }
       let described: ReturnType<typeof inspect> | undefined;
       let headerSource: 'body' | 'metadata' = 'body';
       if (marker.header !== undefined && o.recipients !== false) {

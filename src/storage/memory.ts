@@ -218,17 +218,10 @@ async function collect(body: Uint8Array | ReadableStream<Uint8Array>, signal?: A
   return out;
 }
 
-function pseudoRandom(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
+/** Deterministic junk bytes `start..end` (exclusive), computed per position. */
+function noise(start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  for (let i = 0; i < out.length; i++) out[i] = (Math.imul(start + i, 0x9e3779b1) >>> 24) & 0xff;
   return out;
 }
 
@@ -420,8 +413,7 @@ export function memoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
       if (fault?.kind === 'other') {
         const otherKey = fault.otherKey ?? [...objects.keys()].sort().find((k) => k !== key);
         const other = otherKey === undefined ? undefined : objects.get(otherKey);
-        const size = obj.size;
-        obj = other ?? { ...obj, read: (s, e) => pseudoRandom(size, 0x5eed).subarray(s, e) };
+        obj = other ?? { ...obj, read: (s, e) => noise(s, e) };
       }
       let start = 0;
       let end = obj.size; // exclusive
