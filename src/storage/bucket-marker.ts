@@ -52,6 +52,11 @@ export interface Marker {
  * @param md - user metadata or `undefined`
  * @returns a copy
  * @throws TypeError naming the offending entry
+ * @example
+ * ```ts
+ * checkUserMetadata({ owner: 'ana' }); // { owner: 'ana' }
+ * checkUserMetadata({ 'enseal-x': '1' }); // throws TypeError
+ * ```
  */
 export function checkUserMetadata(md: unknown): Record<string, string> {
   if (md === undefined) return {};
@@ -77,6 +82,10 @@ export function checkUserMetadata(md: unknown): Record<string, string> {
  * @param header - a rewrapped header to carry, if any
  * @param prefix - the reserved prefix of the names (default `enseal-`)
  * @returns the metadata map
+ * @example
+ * ```ts
+ * withMarker({ a: '1' }, 5, 120); // { a: '1', 'enseal-format': '1', 'enseal-header-length': '120', 'enseal-plaintext-size': '5' }
+ * ```
  */
 export function withMarker(user: ObjectMetadata, plaintextSize: number | undefined, headerLength: number, header?: Uint8Array, prefix = RESERVED_PREFIX): ObjectMetadata {
   const md: Record<string, string> = { ...user, [`${prefix}format`]: FORMAT_VERSION, [`${prefix}header-length`]: String(headerLength) };
@@ -90,6 +99,10 @@ export function withMarker(user: ObjectMetadata, plaintextSize: number | undefin
  * @param md - stored metadata
  * @param prefix - the reserved prefix (default `enseal-`; the at-rest layer uses its own)
  * @returns the other entries
+ * @example
+ * ```ts
+ * userMetadata({ a: '1', 'enseal-format': '1' }); // { a: '1' }
+ * ```
  */
 export function userMetadata(md: ObjectMetadata, prefix = RESERVED_PREFIX): Record<string, string> {
   const out: Record<string, string> = {};
@@ -108,6 +121,10 @@ function decimal(v: string | undefined, max: number): number | undefined {
  * @param md - stored metadata
  * @param prefix - the reserved prefix of the names (default `enseal-`)
  * @returns the hints
+ * @example
+ * ```ts
+ * readMarker({ 'enseal-header-length': '120' }).headerLength; // 120
+ * ```
  */
 export function readMarker(md: ObjectMetadata, prefix = RESERVED_PREFIX): Marker {
   const out: { format?: string; plaintextSize?: number; headerLength?: number; header?: Uint8Array } = {};
@@ -130,7 +147,15 @@ export function readMarker(md: ObjectMetadata, prefix = RESERVED_PREFIX): Marker
   return out;
 }
 
-/** UTF-8 bytes of names plus values, as S3 and OSS count their user-metadata limits. */
+/**
+ * UTF-8 bytes of names plus values, as S3 and OSS count their user-metadata limits.
+ * @param md - metadata (ASCII, checked)
+ * @returns bytes
+ * @example
+ * ```ts
+ * metadataBytes({ ab: 'cd' }); // 4
+ * ```
+ */
 export function metadataBytes(md: ObjectMetadata): number {
   let n = 0;
   for (const [k, v] of Object.entries(md)) n += k.length + v.length; // ASCII only (checked)

@@ -67,6 +67,10 @@ async function openWith(
  * @returns the opened object
  * @throws EnsealError `ERR_HEADER`, `ERR_CONTEXT` (including an object bound to another key),
  *   `ERR_NO_KEY`, `ERR_AUTH`
+ * @example
+ * ```ts
+ * const { cipher, header } = await openObject(head.subarray(0, h), head.subarray(h, h + 56), undefined, 'a.txt', { keys }, backend);
+ * ```
  */
 export async function openObject(
   bodyHeader: Uint8Array,
@@ -107,6 +111,10 @@ export async function openObject(
 /**
  * Refuses an object whose context binds it to another key (a store serving the wrong object).
  * @throws EnsealError `ERR_CONTEXT`
+ * @example
+ * ```ts
+ * checkObjectKey(decodeHeader(bytes), 'photos/cat.jpg'); // throws ERR_CONTEXT if bound to another key
+ * ```
  */
 export function checkObjectKey(header: Header, objectKey: string): void {
   const bound = Object.hasOwn(header.context, OBJECT_KEY_CONTEXT) ? header.context[OBJECT_KEY_CONTEXT] : undefined;

@@ -73,6 +73,10 @@ export interface RewrapContext {
  * @throws RangeError when no recipient would remain
  * @throws EnsealError `ERR_NO_KEY`, `ERR_AUTH`, `ERR_STORE`, `ERR_UNSUPPORTED` (`method: 'copy'`
  *   on a store without copy, or a header over the metadata budget)
+ * @example
+ * ```ts
+ * await rewrapStoredObject('doc', { add: [newKey], remove: ['old-id'] }, { store, backend: undefined, keys: [oldKey], maxMetadataBytes: 2048, partSize: 8 << 20 });
+ * ```
  */
 export async function rewrapStoredObject(key: string, opts: RewrapObjectOptions, ctx: RewrapContext): Promise<RewrapObjectResult> {
   const method = opts.method ?? 'auto';

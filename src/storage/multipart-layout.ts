@@ -63,6 +63,10 @@ export function chunksPerPart(limits: MultipartLimits, partSize = DEFAULT_PART_S
  * @param prefix - bytes before the first chunk (part 1 only)
  * @returns the part's stored bytes
  * @throws RangeError when a non-last part is not exactly `k` chunks
+ * @example
+ * ```ts
+ * const part1 = await sealPart(cipher, 1, k, plaintext.subarray(0, k * 16384), false, prefix);
+ * ```
  */
 export async function sealPart(cipher: ChunkCipher, partNumber: number, k: number, plaintext: Uint8Array, last: boolean, prefix?: Uint8Array): Promise<Bytes> {
   const full = Math.floor(plaintext.length / CHUNK_SIZE);

@@ -34,6 +34,10 @@ export interface RetryPolicy {
  * @param o - the caller's options
  * @returns the policy with defaults
  * @throws RangeError for negative or non-integer values (retries at most 20)
+ * @example
+ * ```ts
+ * retryPolicy({ retries: 5, requestTimeoutMs: 30_000 });
+ * ```
  */
 export function retryPolicy(o: RetryOptions = {}): RetryPolicy {
   const int = (v: number | undefined, d: number, name: string, max: number): number => {
@@ -56,6 +60,10 @@ export function retryPolicy(o: RetryOptions = {}): RetryPolicy {
  * @param e - what the attempt threw
  * @param timedOut - whether this attempt's own timeout fired
  * @returns true for transient failures
+ * @example
+ * ```ts
+ * isTransient(new EnsealError('ERR_STORE', 'x', { cause: { status: 503 } }), false); // true
+ * ```
  */
 export function isTransient(e: unknown, timedOut: boolean): boolean {
   if (timedOut) return true;

@@ -27,6 +27,10 @@ export interface PartSource {
  * A {@link PartSource} over bytes.
  * @param bytes - the body (not copied, not modified)
  * @returns the source
+ * @example
+ * ```ts
+ * const piece = await bytesSource(bytes).read(16384); // a view, owned: false
+ * ```
  */
 export function bytesSource(bytes: Uint8Array): PartSource {
   let pos = 0;
@@ -46,6 +50,11 @@ export function bytesSource(bytes: Uint8Array): PartSource {
  * @param reader - the stream's reader (owned: cancelled on failure)
  * @param initial - bytes already read from it, in order (copied)
  * @returns the source
+ * @example
+ * ```ts
+ * const src = streamSource(file.stream().getReader());
+ * const first = await src.read(8 << 20);
+ * ```
  */
 export function streamSource(reader: ReadableStreamDefaultReader<Uint8Array>, initial: readonly Uint8Array[] = []): PartSource {
   const queue: Uint8Array[] = initial.filter((b) => b.length > 0).map((b) => b.slice());
@@ -102,6 +111,10 @@ export type SplitBody = { readonly kind: 'single'; readonly bytes: Uint8Array; r
  * @param forceMultipart - always multipart (resumable uploads)
  * @returns the split body
  * @throws TypeError for a body that is neither, or stream chunks that are not `Uint8Array`s
+ * @example
+ * ```ts
+ * const split = await splitBody(stream, 8 << 20); // { kind: 'single', bytes } for a short stream
+ * ```
  */
 export async function splitBody(body: Uint8Array | ReadableStream<Uint8Array>, threshold: number, forceMultipart = false): Promise<SplitBody> {
   if (body instanceof Uint8Array) {

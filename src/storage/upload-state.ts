@@ -61,6 +61,10 @@ export interface UploadState {
  * @param v - parsed JSON
  * @returns the record
  * @throws EnsealError `ERR_STATE` when it is not a valid record
+ * @example
+ * ```ts
+ * const record = checkUploadRecord(JSON.parse(text));
+ * ```
  */
 export function checkUploadRecord(v: unknown): UploadRecord {
   const bad = (what: string): never => {
