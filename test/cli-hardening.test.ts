@@ -25,6 +25,7 @@ import { parseArgs } from '../src/cli/args.js';
 import { helpText } from '../src/cli/command-help.js';
 import { describeFailure, formatFailure } from '../src/cli/failure.js';
 import { inFlagLanguage } from '../src/cli/flag-language.js';
+import { formatKeyJson, formatKeyTable } from '../src/cli/kms-command.js';
 import { keyFileModeWarning } from '../src/cli/key-permissions.js';
 import { parseRange } from '../src/cli/range-args.js';
 import { quoted, safeJson, terminalSafe } from '../src/cli/terminal-text.js';
@@ -333,20 +334,22 @@ describe('terminal safety: hostile strings are escaped in every message', () => 
     expect(JSON.parse(info.stdout.toString()).context).toEqual({ [EVIL]: EVIL, plain: 'ok' });
   });
 
-  it('kms list escapes what the store file says', async () => {
+  it('kms list: a hand-edited store is refused with an escaped message; the table and JSON escape every field', async () => {
     expectSuccess(await sb.run(['kms', 'create-key', '--alias', 'fine']));
-    const store = JSON.parse(readFileSync(sb.env.ENSEAL_KMS_STORE as string, 'utf8'));
     sb.secretStore();
-    store.keys[0].created = `2026${EVIL}`; // a hand-edited (or hostile) store
+    const store = JSON.parse(readFileSync(sb.env.ENSEAL_KMS_STORE as string, 'utf8'));
+    store.keys[0].created = `2026${EVIL}`;
     writeFileSync(sb.env.ENSEAL_KMS_STORE as string, JSON.stringify(store), { mode: 0o600 });
     for (const args of [['kms', 'list'], ['kms', 'list', '--json']]) {
       const r = await sb.run(args);
-      if (r.code !== 0) {
-        expectSafeRun(r, args.join(' ')); // the store may refuse the edited field: then its error is escaped
-        continue;
-      }
+      expectFailure(r, 'ERR_KMS_UNAVAILABLE', 1);
       expectSafeRun(r, args.join(' '));
     }
+    const info = { id: EVIL, alias: EVIL, created: EVIL, enabled: true, primaryVersion: 1, versions: [{ version: 1, created: EVIL }] };
+    expectTerminalSafe(formatKeyTable([info]), 'kms list table');
+    const json = formatKeyJson([info]);
+    expectTerminalSafe(json, 'kms list --json');
+    expect(JSON.parse(json)[0]).toMatchObject({ id: EVIL, alias: EVIL, created: EVIL });
   });
 });
 

@@ -194,6 +194,21 @@ for (const backend of BACKENDS) {
       expect(part.range).toEqual({ start: 990, end: 999 });
     });
 
+    it('a hand-written V2 instruction file (x-amz-tag-len as a JSON number, no object metadata) reads', async () => {
+      const wrapKey = randomBytes(32);
+      const dk = randomBytes(32);
+      const iv = randomBytes(12);
+      const plaintext = pseudoRandom(2048, 8);
+      const store = memoryStore();
+      await store.put('obj', nodeGcmSeal(dk, iv, plaintext));
+      const file = `{"x-amz-key-v2":"${b64(nodeAesGcmEdk(wrapKey, dk, 'AES/GCM/NoPadding'))}","x-amz-iv":"${b64(iv)}","x-amz-cek-alg":"AES/GCM/NoPadding","x-amz-tag-len":128,"x-amz-wrap-alg":"AES/GCM","x-amz-matdesc":"{}"}`;
+      await store.put('obj.instruction', Buffer.from(file), { metadata: { 'x-amz-crypto-instr-file': '' } });
+      const r = await openS3ecObject(store, 'obj', await store.head('obj'), { keys: [s3ecAesKey({ key: wrapKey })], backend });
+      expect(r.description.version).toBe(2);
+      expect(r.description.instructionFile).toBe(true);
+      expect(Buffer.from(await readAll(r.body)).equals(Buffer.from(plaintext))).toBe(true);
+    });
+
     it('ranged GCM read: bytes [a, …] are AES-CTR under IV ‖ uint32_be(2 + a/16) (checked against node:crypto aes-256-ctr)', async () => {
       const wrapKey = randomBytes(32);
       const dk = randomBytes(32);
@@ -204,15 +219,15 @@ for (const backend of BACKENDS) {
       await store.put('g', sealed, {
         metadata: { 'x-amz-key-v2': b64(nodeAesGcmEdk(wrapKey, dk, 'AES/GCM/NoPadding')), 'x-amz-iv': b64(iv), 'x-amz-cek-alg': 'AES/GCM/NoPadding', 'x-amz-tag-len': '128', 'x-amz-wrap-alg': 'AES/GCM', 'x-amz-matdesc': '{}' },
       });
-      for (const [s, e] of [[0, 0], [17, 40], [1600, 1615], [4095, 99999], [33, 4096 + 6]]) {
+      for (const [s, e] of [[0, 0], [17, 40], [1600, 1615], [4095, 99999], [33, 4096 + 6]] as [number, number][]) {
         const a = s - (s % 16);
         const counter = Buffer.concat([iv, Buffer.alloc(4)]);
         counter.writeUInt32BE(2 + a / 16, 12);
         const d = createDecipheriv('aes-256-ctr', dk, counter);
-        const last = Math.min(e!, plaintext.length - 1);
+        const last = Math.min(e, plaintext.length - 1);
         const expected = d.update(sealed.subarray(a, last + 1)).subarray(s - a);
         expect(expected.equals(Buffer.from(plaintext.subarray(s, last + 1)))).toBe(true);
-        const r = await openS3ecObject(store, 'g', await store.head('g'), { keys: [s3ecAesKey({ key: wrapKey })], backend, allowUnauthenticated: true, range: { start: s!, end: e! } });
+        const r = await openS3ecObject(store, 'g', await store.head('g'), { keys: [s3ecAesKey({ key: wrapKey })], backend, allowUnauthenticated: true, range: { start: s, end: e } });
         expect(Buffer.from(await readAll(r.body)).equals(expected)).toBe(true);
       }
     });

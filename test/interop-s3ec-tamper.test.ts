@@ -55,7 +55,7 @@ for (const backend of BACKENDS) {
       await expectCode(open(store, noTag, body, backend), 'ERR_HEADER');
       await expectCode(open(store, { ...metadata, 'x-amz-wrap-alg': 'AES/KWP' }, body, backend), 'ERR_HEADER');
       // CBC label on a GCM object: an unauthenticated mode, refused without the opt-in, garbage padding with it.
-      const { 'x-amz-tag-len': _u, ...cbcMeta } = { ...metadata, 'x-amz-cek-alg': 'AES/CBC/PKCS5Padding', 'x-amz-iv': Buffer.alloc(16, 7).toString('base64') };
+      const { 'x-amz-tag-len': _u, ...cbcMeta } = { ...metadata, 'x-amz-cek-alg': 'AES/CBC/PKCS5Padding', 'x-amz-iv': Buffer.alloc(16, 7).toString('base64') } as ObjectMetadata;
       await expectCode(open(store, cbcMeta, body, backend), 'ERR_UNAUTHENTICATED');
       const flipped = body.slice();
       flipped[100]! ^= 0x80;

@@ -57,13 +57,16 @@ function c2spNonce(base: Uint8Array, i: number): Uint8Array {
 
 /** Where the module keeps its (public) S-box tables: wasm/layout.ts SBOX and INV_SBOX. */
 const SBOX_REGION = [256, 768] as const;
+/** Where it keeps its (public) CRC-64 slicing tables: wasm/layout.ts CRC_TABLES, 8 × 256 × 8 bytes. */
+const CRC_TABLES_REGION = [8192, 8192 + 16384] as const;
 
-/** Asserts that the module's memory holds nothing but zeros outside the public S-box tables. */
+/** Asserts that the module's memory holds nothing but zeros outside the public S-box and CRC tables. */
 function expectClean(core: WasmCore): void {
   const m = core.memory;
   let dirty = -1;
   for (let i = 0; i < m.length; i++) {
     if (i >= SBOX_REGION[0] && i < SBOX_REGION[1]) continue;
+    if (i >= CRC_TABLES_REGION[0] && i < CRC_TABLES_REGION[1]) continue;
     if (m[i] !== 0) {
       dirty = i;
       break;

@@ -7,10 +7,13 @@ import { ctrRun, ctrStart, gcmCrypt, gcmKey, gcmNonce, gcmStoreTag, gcmVerify, g
 import { expandPlanes } from './aes8';
 import { wipeGhash } from './ghash';
 import * as L from './layout';
+import { initCrcTables } from './crc64';
 
-export { KEY, NONCE, TAG, NONCES, LENS, IO, IO_SIZE, STRIDE, MAX_BATCH } from './layout';
+export { KEY, NONCE, TAG, NONCES, LENS, IO, IO_SIZE, STRIDE, MAX_BATCH, CRC_STATE, CRC_IO, CRC_IO_SIZE } from './layout';
+export { crc64Update } from './crc64';
 
 initTables();
+initCrcTables();
 
 /** Expands the `len`-byte key (16, 24 or 32) written at KEY, then wipes KEY. Returns the rounds. */
 export function aesKey(len: i32): i32 {

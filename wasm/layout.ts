@@ -13,6 +13,7 @@
 //   NONCES   12-byte nonces of a batch (one per chunk)
 //   LENS     u32 plaintext lengths of a batch
 //   IO       the I/O window: data is encrypted and decrypted in place here
+//   CRC_*    CRC-64 (crc64.ts): its register, its public tables, and its own input window
 
 export const KEY: usize = 64;
 export const NONCE: usize = 96;
@@ -38,3 +39,11 @@ export const STRIDE: usize = 16400;
 export const MAX_BATCH: u32 = 16;
 /** Size of the I/O window. */
 export const IO_SIZE: usize = STRIDE * MAX_BATCH;
+/** The CRC-64 register of the running call (8 bytes, wiped by JS after each call). */
+export const CRC_STATE: usize = 4608;
+/** The eight public CRC-64 slicing tables (8 × 256 × 8 bytes). */
+export const CRC_TABLES: usize = 8192;
+/** The CRC-64 input window, above the I/O window (wiped after each call). */
+export const CRC_IO: usize = 344064;
+/** Size of the CRC-64 input window. */
+export const CRC_IO_SIZE: usize = 65536;

@@ -7,6 +7,7 @@
  */
 import { concat, type Bytes } from '../bytes.js';
 import { hashLength, type CryptoBackend, type HashName } from './backend.js';
+import { syncHmacOf } from './sync.js';
 
 /**
  * HKDF-Extract (RFC 5869 §2.2): `PRK = HMAC-Hash(salt, IKM)`; an empty salt means HashLen zeros.
@@ -47,13 +48,15 @@ export async function hkdfExpand(b: CryptoBackend, hash: HashName, prk: Uint8Arr
     throw new RangeError(`"length" expected 0..${255 * hl} bytes, got ${length}`);
   }
   const out = new Uint8Array(length);
+  // A backend with a synchronous keyed HMAC (node:crypto) keys it once for every block.
+  const keyed = length > 0 ? syncHmacOf(b)?.(hash, prk) : undefined;
   let t: Uint8Array = new Uint8Array(0);
   let input: Uint8Array | undefined;
   try {
     for (let i = 1, off = 0; off < length; i++) {
       input = concat(t, info, Uint8Array.of(i)); // T(i-1) || info || i
       t.fill(0);
-      t = await b.hmac(hash, prk, input);
+      t = keyed !== undefined ? keyed.mac(input) : await b.hmac(hash, prk, input);
       input.fill(0);
       out.set(t.subarray(0, Math.min(hl, length - off)), off);
       off += hl;
@@ -65,6 +68,7 @@ export async function hkdfExpand(b: CryptoBackend, hash: HashName, prk: Uint8Arr
   } finally {
     input?.fill(0);
     t.fill(0);
+    keyed?.dispose();
   }
 }
 

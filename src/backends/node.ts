@@ -11,10 +11,12 @@ import type * as NodeCrypto from 'node:crypto';
 import { wipe, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { privateExponent } from './rsa-der.js';
+import { SYNC_HMAC, chunkNonceInto, type SyncGcm, type SyncHmac } from './sync.js';
 import {
   checkBlocks,
   checkOaepHash,
   checkOaepInput,
+  hashLength,
   isCryptoKey,
   rsaOaepFailure,
   rsaRawFailure,
@@ -66,15 +68,28 @@ function disposedKey(): EnsealError {
  * Hands a synchronously computed result out on a later microtask, like the other backends'
  * awaited platform calls, unless the key was disposed by then: then the result is wiped and the
  * call rejects with `ERR_STATE` (so a call in flight when `dispose()` ran releases nothing).
+ * Only the asynchronous `AesGcmKey`/`AesBlockKey` methods pay this microtask; streams and
+ * one-shot calls use the synchronous {@link SyncGcm} methods, which have no call in flight.
  */
 async function settle<T extends Bytes | Bytes[]>(result: T, disposed: () => boolean): Promise<T> {
   await undefined;
   if (disposed()) {
-    for (const b of [result].flat() as Bytes[]) b.fill(0);
+    if (Array.isArray(result)) for (const b of result as Bytes[]) b.fill(0);
+    else (result as Bytes).fill(0);
     throw disposedKey();
   }
   return result;
 }
+
+const GCM_OPTIONS = Object.freeze({ authTagLength: 16 });
+
+/** Small random requests are served from this many bytes drawn at once (see `randomBytes`). */
+const RANDOM_POOL_BYTES = 1024;
+/** Requests above this size are drawn directly. */
+const RANDOM_POOLED_MAX = 64;
+
+/** HMAC block sizes (RFC 2104 B; FIPS 180-4). */
+const hmacBlock: Record<HashName, number> = { 'SHA-256': 64, 'SHA-384': 128, 'SHA-512': 128 };
 
 /**
  * Creates the node:crypto backend.
@@ -84,11 +99,14 @@ export function createNodeBackend(): CryptoBackend {
   const nc = loadNodeCrypto();
   if (nc === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the node backend needs node:crypto (process.getBuiltinModule)');
 
-  // Every operation below is synchronous (OpenSSL): the key is checked before it runs, and once
-  // more before its result is released (settle).
-  class NodeGcmKey implements AesGcmKey {
+  // Every operation below is synchronous (OpenSSL). The asynchronous methods check the key before
+  // they run and once more before their result is released (settle); the synchronous ones
+  // (SyncGcm, used by streams and one-shot calls) check it before they run.
+  class NodeGcmKey implements AesGcmKey, SyncGcm {
     readonly #key: Buffer;
     readonly #alg: NodeCrypto.CipherGCMTypes;
+    /** Chunk nonce scratch: createCipheriv copies the IV before it returns, so one buffer serves every chunk. */
+    readonly #nonce = Buffer.alloc(12);
     #disposed = false;
     constructor(key: Uint8Array) {
       this.#alg = aesName(key.length, 'gcm') as NodeCrypto.CipherGCMTypes;
@@ -97,23 +115,19 @@ export function createNodeBackend(): CryptoBackend {
     #live(): void {
       if (this.#disposed) throw disposedKey();
     }
-    /** Encrypts; returns ciphertext and tag as node:crypto produced them. Synchronous (OpenSSL). */
-    #seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined): [Bytes, Bytes] {
-      this.#live();
-      checkNonce(nonce);
-      const c = nc!.createCipheriv(this.#alg, this.#key, nonce, { authTagLength: 16 });
+    /** Encrypts; appends ciphertext and tag as node:crypto produced them. */
+    #seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined, out: Bytes[]): void {
+      const c = nc!.createCipheriv(this.#alg, this.#key, nonce, GCM_OPTIONS);
       if (aad !== undefined && aad.length > 0) c.setAAD(aad);
       const ct = c.update(plaintext);
       c.final(); // GCM emits nothing here
-      return [view(ct), view(c.getAuthTag())];
+      out.push(view(ct), view(c.getAuthTag()));
     }
     /** Decrypts and verifies; returns the plaintext only after `final()` checked the tag. */
     #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined): Bytes {
-      this.#live();
-      checkNonce(nonce);
       if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
       const split = sealed.length - 16;
-      const d = nc!.createDecipheriv(this.#alg, this.#key, nonce, { authTagLength: 16 });
+      const d = nc!.createDecipheriv(this.#alg, this.#key, nonce, GCM_OPTIONS);
       d.setAuthTag(sealed.subarray(split));
       if (aad !== undefined && aad.length > 0) d.setAAD(aad);
       const pt = d.update(sealed.subarray(0, split));
@@ -125,21 +139,63 @@ export function createNodeBackend(): CryptoBackend {
       }
       return view(pt);
     }
-    readonly #gone = (): boolean => this.#disposed;
-    async seal(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Bytes> {
-      const [ct, tag] = this.#seal(nonce, plaintext, aad);
+    sealSync(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Bytes {
+      this.#live();
+      checkNonce(nonce);
+      const pieces: Bytes[] = [];
+      this.#seal(nonce, plaintext, aad, pieces);
+      const [ct, tag] = pieces as [Bytes, Bytes];
       const out = new Uint8Array(ct.length + 16);
       out.set(ct, 0);
       out.set(tag, ct.length);
-      return settle(out, this.#gone);
+      return out;
+    }
+    openSync(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Bytes {
+      this.#live();
+      checkNonce(nonce);
+      return this.#open(nonce, sealed, aad);
+    }
+    sealChunksSync(baseNonce: Uint8Array, first: number, plaintexts: readonly Uint8Array[], out: Bytes[]): void {
+      this.#live();
+      const n = this.#nonce;
+      for (let i = 0; i < plaintexts.length; i++) {
+        chunkNonceInto(baseNonce, first + i, n);
+        this.#seal(n, plaintexts[i]!, undefined, out);
+      }
+      n.fill(0);
+    }
+    openChunksSync(baseNonce: Uint8Array, first: number, sealed: readonly Uint8Array[], out: Bytes[]): void {
+      this.#live();
+      const n = this.#nonce;
+      const start = out.length;
+      for (let i = 0; i < sealed.length; i++) {
+        chunkNonceInto(baseNonce, first + i, n);
+        try {
+          out.push(this.#open(n, sealed[i]!, undefined));
+        } catch (e) {
+          for (let j = start; j < out.length; j++) out[j]!.fill(0);
+          out.length = start; // nothing of this call is released
+          n.fill(0);
+          if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw new EnsealError('ERR_AUTH', e.message, { chunk: i });
+          throw e;
+        }
+      }
+      n.fill(0);
+    }
+    readonly #gone = (): boolean => this.#disposed;
+    async seal(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Bytes> {
+      return settle(this.sealSync(nonce, plaintext, aad), this.#gone);
     }
     async open(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Promise<Bytes> {
-      return settle(this.#open(nonce, sealed, aad), this.#gone);
+      return settle(this.openSync(nonce, sealed, aad), this.#gone);
     }
     async sealBatch(nonces: readonly Uint8Array[], plaintexts: readonly Uint8Array[]): Promise<Bytes[]> {
       this.#live();
       const out: Bytes[] = [];
-      for (let i = 0; i < plaintexts.length; i++) out.push(...this.#seal(nonces[i]!, plaintexts[i]!, undefined));
+      for (let i = 0; i < plaintexts.length; i++) {
+        checkNonce(nonces[i]!);
+        this.#seal(nonces[i]!, plaintexts[i]!, undefined, out);
+      }
       return settle(out, this.#gone);
     }
     async openBatch(nonces: readonly Uint8Array[], sealed: readonly Uint8Array[]): Promise<Bytes[]> {
@@ -147,6 +203,7 @@ export function createNodeBackend(): CryptoBackend {
       const out: Bytes[] = [];
       for (let i = 0; i < sealed.length; i++) {
         try {
+          checkNonce(nonces[i]!);
           out.push(this.#open(nonces[i]!, sealed[i]!, undefined));
         } catch (e) {
           for (const p of out) p.fill(0);
@@ -162,6 +219,83 @@ export function createNodeBackend(): CryptoBackend {
       this.#key.fill(0);
     }
   }
+
+  // Small random requests (data keys, salts, nonces: 12–32 bytes, three per message) are served
+  // from one draw of RANDOM_POOL_BYTES: a randomFillSync call costs more than the bytes. Each
+  // served byte is zeroed in the pool as it is handed out, so the pool never holds a byte that
+  // was already given to a caller.
+  let pool: Buffer | undefined;
+  let poolOffset = RANDOM_POOL_BYTES;
+  const randomBytes = (n: number): Bytes => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`"n" expected a non-negative integer, got ${n}`);
+    if (n > RANDOM_POOLED_MAX) return nc.randomFillSync(new Uint8Array(n));
+    if (poolOffset + n > RANDOM_POOL_BYTES) {
+      pool ??= Buffer.alloc(RANDOM_POOL_BYTES);
+      nc.randomFillSync(pool);
+      poolOffset = 0;
+    }
+    const out = new Uint8Array(n);
+    out.set(pool!.subarray(poolOffset, poolOffset + n));
+    pool!.fill(0, poolOffset, poolOffset + n);
+    poolOffset += n;
+    return out;
+  };
+
+  // HMAC keyed once (RFC 2104 §2): the padded key blocks K ⊕ ipad and K ⊕ opad are computed once;
+  // each mac is then two one-shot hashes, H(K ⊕ opad || H(K ⊕ ipad || m)). Every buffer holding
+  // key-derived bytes is wiped after use and by dispose().
+  const oneShot = typeof nc.hash === 'function' ? nc.hash : undefined;
+  const keyedHmac: SyncHmac = (hash, key) => {
+    const id = hashIds[hash];
+    if (id === undefined) throw new TypeError(`"hash" expected SHA-256, SHA-384 or SHA-512, got ${String(hash)}`);
+    if (oneShot === undefined) {
+      const k = Buffer.from(key);
+      let gone = false;
+      return {
+        mac: (data) => {
+          if (gone) throw new EnsealError('ERR_STATE', 'the HMAC key was disposed');
+          return view(nc.createHmac(id, k).update(data).digest());
+        },
+        dispose: () => {
+          gone = true;
+          k.fill(0);
+        },
+      };
+    }
+    const block = hmacBlock[hash];
+    const hl = hashLength[hash];
+    const k = key.length > block ? view(nc.createHash(id).update(key).digest()) : key;
+    const ipad = new Uint8Array(block).fill(0x36);
+    const outer = new Uint8Array(block + hl).fill(0x5c, 0, block); // K ⊕ opad || inner hash
+    for (let i = 0; i < k.length; i++) {
+      ipad[i] = (ipad[i] as number) ^ (k[i] as number);
+      outer[i] = (outer[i] as number) ^ (k[i] as number);
+    }
+    if (k !== key) k.fill(0);
+    let gone = false;
+    return {
+      mac: (data) => {
+        if (gone) throw new EnsealError('ERR_STATE', 'the HMAC key was disposed');
+        const inner = new Uint8Array(block + data.length);
+        inner.set(ipad, 0);
+        inner.set(data, block);
+        const ih = oneShot(id, inner, 'buffer');
+        inner.fill(0);
+        outer.set(ih, block);
+        ih.fill(0);
+        const mac = view(oneShot(id, outer, 'buffer'));
+        outer.fill(0, block);
+        return mac;
+      },
+      dispose: () => {
+        gone = true;
+        ipad.fill(0);
+        outer.fill(0);
+      },
+    };
+  };
+  const hmac = async (hash: HashName, key: Uint8Array, data: Uint8Array): Promise<Bytes> => view(nc.createHmac(hashIds[hash], key).update(data).digest());
+  Object.defineProperty(hmac, SYNC_HMAC, { value: keyedHmac });
 
   class NodeBlockKey implements AesBlockKey {
     readonly #key: Buffer;
@@ -304,14 +438,10 @@ export function createNodeBackend(): CryptoBackend {
       const tail = c.final();
       return tail.length === 0 ? view(head) : view(Buffer.concat([head, tail]));
     },
-    async hmac(hash, key, data) {
-      return view(nc.createHmac(hashIds[hash], key).update(data).digest());
-    },
+    hmac,
     async digest(hash, data) {
       return view(nc.createHash(hashIds[hash]).update(data).digest());
     },
-    randomBytes(n) {
-      return nc.randomFillSync(new Uint8Array(n));
-    },
+    randomBytes,
   };
 }

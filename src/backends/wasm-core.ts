@@ -31,6 +31,9 @@ interface Exports {
   readonly IO_SIZE: WebAssembly.Global;
   readonly STRIDE: WebAssembly.Global;
   readonly MAX_BATCH: WebAssembly.Global;
+  readonly CRC_STATE: WebAssembly.Global;
+  readonly CRC_IO: WebAssembly.Global;
+  readonly CRC_IO_SIZE: WebAssembly.Global;
   aesKey(len: number): number;
   gcmInit(): void;
   gcmStart(): void;
@@ -46,6 +49,7 @@ interface Exports {
   ecbEncrypt(len: number): void;
   ecbDecrypt(len: number): void;
   wipe(n: number): void;
+  crc64Update(len: number): void;
 }
 
 /** Plaintext bytes of a C2SP chunk: the largest message of the batch calls. */
@@ -67,6 +71,9 @@ export class WasmCore {
   readonly #nonces: number;
   readonly #lens: number;
   readonly #io: number;
+  readonly #crcState: number;
+  readonly #crcIo: number;
+  readonly #crcIoSize: number;
   /** Size of the I/O window in bytes (a multiple of 16). */
   readonly ioSize: number;
   /** Byte distance between the messages of a batch in the window. */
@@ -88,6 +95,38 @@ export class WasmCore {
     this.ioSize = x.IO_SIZE.value as number;
     this.stride = x.STRIDE.value as number;
     this.maxBatch = x.MAX_BATCH.value as number;
+    this.#crcState = x.CRC_STATE.value as number;
+    this.#crcIo = x.CRC_IO.value as number;
+    this.#crcIoSize = x.CRC_IO_SIZE.value as number;
+  }
+
+  /**
+   * Advances a CRC-64/XZ register (init and xorout applied by the caller, src/integrity/crc64.ts)
+   * over `data`, through the module's CRC window (wiped by the module after each piece; the
+   * register slot is zeroed here).
+   * @param register - the running register (a u64)
+   * @param data - any length
+   * @returns the new register
+   * @example
+   * ```ts
+   * const r = core.crc64(0xffffffffffffffffn, bytes) ^ 0xffffffffffffffffn; // CRC-64/XZ(bytes)
+   * ```
+   */
+  crc64(register: bigint, data: Uint8Array): bigint {
+    const v = new DataView(this.#mem.buffer, this.#crcState, 8);
+    let r = register;
+    try {
+      for (let off = 0; off < data.length; off += this.#crcIoSize) {
+        const piece = data.subarray(off, Math.min(data.length, off + this.#crcIoSize));
+        this.#mem.set(piece, this.#crcIo);
+        v.setBigUint64(0, r, true);
+        this.#x.crc64Update(piece.length);
+        r = v.getBigUint64(0, true);
+      }
+      return r;
+    } finally {
+      v.setBigUint64(0, 0n, true);
+    }
   }
 
   /** The module's whole memory (tests read it to check that nothing secret is left). */

@@ -15,6 +15,10 @@
  * Whether an error is a write to a pipe (or socket) whose reader has gone.
  * @param e - what was thrown
  * @returns true for a Node.js system error with code `EPIPE`
+ * @example
+ * ```ts
+ * if (isBrokenPipe(e)) return 0; // the reader has gone
+ * ```
  */
 export function isBrokenPipe(e: unknown): boolean {
   return e instanceof Error && (e as { code?: unknown }).code === 'EPIPE';

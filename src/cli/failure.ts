@@ -135,6 +135,10 @@ export function describeFailure(e: unknown): Failure {
  * @param f - the failure
  * @param hint - appended to the first line (e.g. ` (see 'enseal decrypt --help')`)
  * @returns the lines, each ending with a newline
+ * @example
+ * ```ts
+ * process.stderr.write(formatFailure(describeFailure(e)));
+ * ```
  */
 export function formatFailure(f: Failure, hint = ''): string {
   return [`enseal: ${f.code}: ${f.message}${hint}`, ...f.details.map((d) => `enseal:   ${d}`)].map((l) => `${l}\n`).join('');

@@ -135,6 +135,10 @@ export async function openOutput(path: string, opts: OutputOptions = {}): Promis
  * @param force - `--force`
  * @param isTTY - whether stdout is a terminal (default `process.stdout.isTTY`)
  * @throws CliError `ERR_USAGE` when OUT is `-`, stdout is a terminal and `force` is false
+ * @example
+ * ```ts
+ * refuseCiphertextOnTerminal(cmd.output, cmd.force); // before any key is loaded
+ * ```
  */
 export function refuseCiphertextOnTerminal(output: string, force: boolean, isTTY: boolean | undefined = process.stdout.isTTY): void {
   if (output === STDIO && isTTY === true && !force) {

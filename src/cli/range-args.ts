@@ -57,6 +57,10 @@ export function parseRange(text: string): RangeArg {
  * @param verifiedSize - the authenticated plaintext size (called only for a suffix range)
  * @returns `{ start, end? }` for the reader
  * @throws RangeNotSatisfiableError (`ERR_RANGE`) for a suffix range of an empty plaintext
+ * @example
+ * ```ts
+ * await resolveRange({ suffix: 10 }, async () => 100); // { start: 90 }
+ * ```
  */
 export async function resolveRange(range: RangeArg, verifiedSize: () => Promise<number>): Promise<ByteRange> {
   if (!('suffix' in range)) return range;

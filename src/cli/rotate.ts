@@ -24,10 +24,10 @@ import { KeyLoader, type KeyLoaderOptions } from './key-loader.js';
 import { transfer } from './transfer.js';
 
 /**
- * The TransformStreams in use. `Duplex.fromWeb` keeps only the two sides of a TransformStream,
- * and the library aborts a stream whose TransformStream object was garbage-collected (its
- * fallback for runtimes without the `cancel` hook): without this reference a collection during
- * a long rotate (a passphrase KDF allocates a lot) aborts it part-way with ERR_STATE.
+ * The TransformStreams in use, kept referenced until their pipeline ends. `Duplex.fromWeb`
+ * holds only the two sides of a TransformStream, and the library registers a last-resort abort
+ * on the TransformStream object itself for when it is garbage-collected (push-transform.ts, for
+ * runtimes without the `cancel` hook): the object must not become collectable mid-stream.
  */
 const live = new Set<object>();
 
@@ -37,6 +37,10 @@ const live = new Set<object>();
  * @param io - the environment, terminal and warning sink (default: the process's own)
  * @throws CliError `ERR_KEYFILE`/`ERR_USAGE`/`ERR_CANCELLED`/`ERR_IO`; EnsealError (`ERR_NO_KEY`,
  *   `ERR_AUTH`, `ERR_CONTEXT`, `ERR_HEADER`, `ERR_TRUNCATED`, KMS errors); system errors for I/O
+ * @example
+ * ```ts
+ * await rotateCommand(parseArgs(['rotate', '--key', 'old.key', '--add-key', 'new.key', 'in', 'out']) as RotateCommand);
+ * ```
  */
 export async function rotateCommand(cmd: RotateCommand, io: Pick<KeyLoaderOptions, 'env' | 'terminal' | 'warn'> = {}): Promise<void> {
   refuseCiphertextOnTerminal(cmd.output, cmd.force);

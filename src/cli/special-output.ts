@@ -32,6 +32,10 @@ export interface SpecialOutputOptions {
  * Whether a node is written in place by {@link openSpecialOutput}.
  * @param st - `lstat` of OUT
  * @returns true for a character or block device, a FIFO or a socket
+ * @example
+ * ```ts
+ * isSpecialNode(await lstat('/dev/null')); // true
+ * ```
  */
 export function isSpecialNode(st: Stats): boolean {
   return st.isCharacterDevice() || st.isBlockDevice() || st.isFIFO() || st.isSocket();

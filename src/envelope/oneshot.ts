@@ -9,12 +9,14 @@ import { getBackend } from '../backends/select.js';
 import { COBBLESTONE_256, SALT_LENGTH, sealedSize } from '../format/cobblestone.js';
 import { openMessage, sealMessageInto } from '../format/message.js';
 import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from './options.js';
+import { checkWorkersOption } from '../pool/pool.js';
+import { poolOpenMessage, poolSealMessageInto } from '../pool/pool-message.js';
 
 /**
  * Encrypts `plaintext` for the given recipients under a fresh random data key.
  *
  * @param plaintext - bytes to encrypt (not modified)
- * @param opts - `recipients` (required), `context`, `backend`
+ * @param opts - `recipients` (required), `context`, `backend`, `workers` (a thread count or a `createPool()` pool)
  * @returns the enseal object: header followed by the Cobblestone-256 payload
  * @throws TypeError/RangeError for invalid options (no recipients, a context beyond the limits)
  * @example
@@ -26,12 +28,16 @@ import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, typ
 export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Promise<Bytes> {
   assertBytes(plaintext, 'plaintext');
   const backend = getBackend(opts?.backend);
+  const workers = opts?.workers;
+  checkWorkersOption(workers);
   const payloadLength = sealedSize(plaintext.length);
   const { header, bound, dataKey } = await sealHeader(opts, backend);
   try {
     const out = new Uint8Array(header.length + payloadLength);
     out.set(header, 0);
-    await sealMessageInto(backend, COBBLESTONE_256, dataKey, plaintext, bound, backend.randomBytes(SALT_LENGTH), out, header.length);
+    const salt = backend.randomBytes(SALT_LENGTH);
+    if (workers !== undefined) await poolSealMessageInto(workers, backend, COBBLESTONE_256, dataKey, plaintext, bound, salt, out, header.length);
+    else await sealMessageInto(backend, COBBLESTONE_256, dataKey, plaintext, bound, salt, out, header.length);
     return out;
   } finally {
     wipe(dataKey);
@@ -43,7 +49,7 @@ export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Prom
  * every chunk verified.
  *
  * @param ciphertext - the enseal object
- * @param opts - `keys` (required), expected `context`, `backend`
+ * @param opts - `keys` (required), expected `context`, `backend`, `workers`
  * @returns the plaintext
  * @throws EnsealError `ERR_HEADER`, `ERR_UNSUPPORTED`, `ERR_CONTEXT`, `ERR_NO_KEY`, `ERR_AUTH`,
  *   `ERR_TRUNCATED`
@@ -55,8 +61,11 @@ export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Prom
 export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Promise<Bytes> {
   assertBytes(ciphertext, 'ciphertext');
   const backend = checkDecryptOptions(opts);
+  const workers = opts.workers;
+  checkWorkersOption(workers);
   const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
   try {
+    if (workers !== undefined) return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
     return await openMessage(backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
   } finally {
     wipe(dataKey);

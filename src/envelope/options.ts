@@ -11,6 +11,7 @@ import { EnsealError } from '../errors.js';
 import { appendHeaderMac, verifyHeaderMac } from '../format/header-mac.js';
 import { decodeHeader, encodeBound, encodeHeaderBody, type EncryptionContext, type Header } from '../format/header.js';
 import { checkProviders, unwrapDataKey, wrapDataKey, type KeyProvider, type WrapContext } from '../keys/provider.js';
+import type { WorkersOption } from '../pool/session.js';
 
 /** Options common to every envelope call. */
 export interface BackendOptions {
@@ -18,8 +19,18 @@ export interface BackendOptions {
   backend?: BackendChoice;
 }
 
+/** The worker pool option of `encrypt`/`decrypt` and the stream APIs (src/pool/). */
+export interface WorkerOptions {
+  /**
+   * Seal/open chunk batches on worker threads: a thread count (a pool of its own, started and
+   * closed by the call or stream) or a pool from `createPool()` (shared; you close it). Output is
+   * byte-identical; default: none (the calling thread). Ranged reads ignore it.
+   */
+  workers?: WorkersOption;
+}
+
 /** Options of `encrypt` and `encryptStream`. */
-export interface EncryptOptions extends BackendOptions {
+export interface EncryptOptions extends BackendOptions, WorkerOptions {
   /** Who can decrypt: one or more key providers (each wraps the data key into a stanza). */
   recipients: readonly KeyProvider[];
   /**
@@ -30,7 +41,7 @@ export interface EncryptOptions extends BackendOptions {
 }
 
 /** Options of `decrypt`, `decryptStream`, `decryptRange` and `openReader`. */
-export interface DecryptOptions extends BackendOptions {
+export interface DecryptOptions extends BackendOptions, WorkerOptions {
   /** Candidate keys; each recipient stanza is offered to each of them. */
   keys: readonly KeyProvider[];
   /**

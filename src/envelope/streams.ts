@@ -15,22 +15,26 @@ import { COBBLESTONE_256, SALT_LENGTH, deriveMessageKeys, openPreamble } from '.
 import { decodeHeaderPrefix, headerCut, type Header } from '../format/header.js';
 import { HEADER_PREFIX_LENGTH } from '../format/limits.js';
 import { pushTransform, type PushMachine } from '../streams/push-transform.js';
+import { withIntegrity, type IntegrityCheck } from '../integrity/stream-integrity.js';
 import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from './options.js';
+import { poolDecryptMachine, poolEncryptMachine } from '../pool/envelope-machines.js';
 
 /**
  * A `TransformStream` that encrypts a plaintext byte stream into an enseal object. Cancelling
  * the readable side, aborting the writable side, or any error disposes the stream's keys.
  *
- * @param opts - `recipients` (required), `context`, `backend`
+ * @param opts - `recipients` (required), `context`, `backend`, `integrity` (an
+ *   `integrityCheck()`: checksums of the plaintext and/or ciphertext in the same pass)
  * @returns plaintext in, enseal object out (header first)
- * @throws TypeError/RangeError (through the stream) for invalid options
+ * @throws TypeError/RangeError (through the stream) for invalid options; TypeError at call time
+ *   for an `integrity` value not from `integrityCheck()` or already used
  * @example
  * ```ts
  * await blob.stream().pipeThrough(encryptStream({ recipients: [key] })).pipeTo(upload);
  * ```
  */
-export function encryptStream(opts: EncryptOptions): TransformStream<Uint8Array, Uint8Array> {
-  return pushTransform(encryptMachine(opts));
+export function encryptStream(opts: EncryptOptions & { integrity?: IntegrityCheck }): TransformStream<Uint8Array, Uint8Array> {
+  return pushTransform(withIntegrity(encryptMachine(opts), opts?.integrity, 'encrypt'));
 }
 
 /**
@@ -43,6 +47,7 @@ export function encryptStream(opts: EncryptOptions): TransformStream<Uint8Array,
  * ```
  */
 export function encryptMachine(opts: EncryptOptions): () => Promise<PushMachine> {
+  if (opts?.workers !== undefined) return poolEncryptMachine(opts); // src/pool/: same bytes, on worker threads
   const backend = getBackend(opts?.backend);
   return async () => {
     const { header, bound, dataKey } = await sealHeader(opts, backend);
@@ -67,7 +72,8 @@ export function encryptMachine(opts: EncryptOptions): () => Promise<PushMachine>
  * A `TransformStream` that decrypts an enseal object stream. Cancelling the readable side,
  * aborting the writable side, or any error disposes the stream's keys.
  *
- * @param opts - `keys` (required), expected `context`, `backend`
+ * @param opts - `keys` (required), expected `context`, `backend`, `integrity` (an
+ *   `integrityCheck()`; the plaintext digest covers only released, authenticated plaintext)
  * @returns enseal object in, authenticated plaintext out
  * @throws TypeError for invalid options (at call time)
  * @throws (through the stream) EnsealError `ERR_HEADER`, `ERR_CONTEXT`, `ERR_NO_KEY`, `ERR_AUTH`,
@@ -77,8 +83,8 @@ export function encryptMachine(opts: EncryptOptions): () => Promise<PushMachine>
  * const plain = await new Response(upload.pipeThrough(decryptStream({ keys: [key] }))).arrayBuffer();
  * ```
  */
-export function decryptStream(opts: DecryptOptions): TransformStream<Uint8Array, Uint8Array> {
-  return pushTransform(decryptMachine(opts));
+export function decryptStream(opts: DecryptOptions & { integrity?: IntegrityCheck }): TransformStream<Uint8Array, Uint8Array> {
+  return pushTransform(withIntegrity(decryptMachine(opts), opts?.integrity, 'decrypt'));
 }
 
 /**
@@ -94,6 +100,7 @@ export function decryptStream(opts: DecryptOptions): TransformStream<Uint8Array,
  * ```
  */
 export function decryptMachine(opts: DecryptOptions, onHeader?: (header: Header) => void): () => Promise<PushMachine> {
+  if (opts?.workers !== undefined) return poolDecryptMachine(opts, onHeader); // src/pool/: same checks, chunks on worker threads
   const backend = checkDecryptOptions(opts);
   return async () => {
     let head: Uint8Array = new Uint8Array(HEADER_PREFIX_LENGTH);

@@ -79,6 +79,10 @@ export async function deriveS3ecV3(backend: CryptoBackend, dataKey: Uint8Array, 
  * @param commitment - `x-amz-d`
  * @returns the derived content key (the caller wipes it)
  * @throws EnsealError `ERR_AUTH` when the commitment does not match (fixed message)
+ * @example
+ * ```ts
+ * const key = await s3ecV3ContentKey(backend, dataKey, desc.messageId!, desc.commitment!);
+ * ```
  */
 export async function s3ecV3ContentKey(backend: CryptoBackend, dataKey: Uint8Array, messageId: Uint8Array, commitment: Uint8Array): Promise<Bytes> {
   const d = await deriveS3ecV3(backend, dataKey, messageId);
@@ -99,6 +103,10 @@ export async function s3ecV3ContentKey(backend: CryptoBackend, dataKey: Uint8Arr
  * @param mode - `'seal'` or `'open'`
  * @returns the output; for `'open'`, only after the tag verified
  * @throws EnsealError `ERR_AUTH` on a tag failure (no plaintext); `ERR_TRUNCATED` for a body shorter than the tag
+ * @example
+ * ```ts
+ * const plain = await s3ecGcm(backend, key, S3EC_V3_IV, body, S3EC_SUITE_ID, 'open');
+ * ```
  */
 export async function s3ecGcm(backend: CryptoBackend, key: Uint8Array, iv: Uint8Array, data: Uint8Array, aad: Uint8Array | undefined, mode: 'seal' | 'open'): Promise<Bytes> {
   if (mode === 'open' && data.length < S3EC_TAG_LENGTH) throw new EnsealError('ERR_TRUNCATED', `the S3EC object is ${data.length} bytes, shorter than its 16-byte GCM tag`);
@@ -122,6 +130,10 @@ export async function s3ecGcm(backend: CryptoBackend, key: Uint8Array, iv: Uint8
  * @param aligned - byte offset into the ciphertext
  * @returns `IV || uint32_be(2 + aligned/16)`
  * @throws RangeError for an unaligned offset or one past GCM's counter space
+ * @example
+ * ```ts
+ * s3ecCtrCounter(iv, 32); // iv || 00000004
+ * ```
  */
 export function s3ecCtrCounter(iv: Uint8Array, aligned: number): Bytes {
   if (iv.length !== 12) throw new RangeError('"iv" expected 12 bytes');
@@ -143,6 +155,10 @@ export function s3ecCtrCounter(iv: Uint8Array, aligned: number): Bytes {
  * @param ciphertext - a non-empty multiple of 16 bytes
  * @returns the plaintext
  * @throws EnsealError `ERR_AUTH` for a length that is not a positive multiple of 16 or a bad padding
+ * @example
+ * ```ts
+ * const plain = await s3ecCbcDecrypt(backend, dataKey, desc.iv!, body);
+ * ```
  */
 export async function s3ecCbcDecrypt(backend: CryptoBackend, key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Bytes> {
   const fail = (): EnsealError => new EnsealError('ERR_AUTH', 'the S3EC CBC content did not decrypt (wrong key, or a modified object)');

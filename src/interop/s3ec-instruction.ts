@@ -19,7 +19,7 @@
  */
 import { escapeControl, fromUtf8 } from '../bytes.js';
 import { EnsealError } from '../errors.js';
-import type { ObjectMetadata, ObjectStore } from '../storage/store.js';
+import type { ObjectMetadata, ObjectStore, ServerSideEncryption } from '../storage/store.js';
 import { S3EC_MAX_MATDESC_ENTRIES, S3EC_NAMES, S3EC_V3_METADATA_ONLY, detectS3ecFormat } from './s3ec-metadata.js';
 
 /** Suffix of an instruction file's key. */
@@ -69,6 +69,10 @@ export function parseS3ecInstruction(body: Uint8Array): ObjectMetadata {
  * @returns the merged map of S3EC fields
  * @throws EnsealError `ERR_HEADER` when the file holds `x-amz-c`/`x-amz-d`/`x-amz-i`, when a V1/V2
  *   file sits next to S3EC names in the object metadata, or when a V3 file's object lacks them
+ * @example
+ * ```ts
+ * const fields = mergeS3ecInstruction(info.metadata, parseS3ecInstruction(fileBytes));
+ * ```
  */
 export function mergeS3ecInstruction(objectMetadata: ObjectMetadata, file: ObjectMetadata): ObjectMetadata {
   for (const n of S3EC_V3_METADATA_ONLY) if (Object.hasOwn(file, n)) throw bad(`holds "${n}", which must stay in the object metadata`);
@@ -89,13 +93,18 @@ export function mergeS3ecInstruction(objectMetadata: ObjectMetadata, file: Objec
  * @param store - the object store
  * @param key - the object's key (not the instruction file's)
  * @param signal - aborts the request
+ * @param sse - SSE-C key, when the store encrypted the file with one
  * @returns the parsed file, or `undefined` when there is none
  * @throws EnsealError `ERR_HEADER` for a malformed or oversized file; store errors other than `ERR_NOT_FOUND`
+ * @example
+ * ```ts
+ * const file = await readS3ecInstruction(store, 'photo.jpg'); // reads photo.jpg.instruction
+ * ```
  */
-export async function readS3ecInstruction(store: ObjectStore, key: string, signal?: AbortSignal): Promise<ObjectMetadata | undefined> {
+export async function readS3ecInstruction(store: ObjectStore, key: string, signal?: AbortSignal, sse?: ServerSideEncryption): Promise<ObjectMetadata | undefined> {
   let got;
   try {
-    got = await store.get(key + S3EC_INSTRUCTION_SUFFIX, signal === undefined ? {} : { signal });
+    got = await store.get(key + S3EC_INSTRUCTION_SUFFIX, { ...(signal === undefined ? {} : { signal }), ...(sse === undefined ? {} : { sse }) });
   } catch (e) {
     if (e instanceof EnsealError && e.code === 'ERR_NOT_FOUND') return undefined;
     throw e;

@@ -86,6 +86,10 @@ export function isS3ecKeyring(v: unknown): v is S3ecKeyring {
  * suffix, the reserved KMS context entry): `AES/GCM/NoPadding` for V1/V2, `115` for V3.
  * @param version - the object's format version
  * @returns the string
+ * @example
+ * ```ts
+ * s3ecBoundAlgorithm(3); // "115"
+ * ```
  */
 export function s3ecBoundAlgorithm(version: 1 | 2 | 3): string {
   return version === 3 ? S3EC_CEK_COMMIT : S3EC_CEK_GCM;
@@ -98,6 +102,10 @@ export function s3ecBoundAlgorithm(version: 1 | 2 | 3): string {
  * @param reservedAllowed - whether `aws:x-amz-cek-alg` may appear
  * @returns a frozen copy, or undefined
  * @throws TypeError for anything but a plain object of strings, or the reserved key; RangeError for too many entries
+ * @example
+ * ```ts
+ * checkS3ecMap({ team: 'ops' }, 'context'); // { team: 'ops' }
+ * ```
  */
 export function checkS3ecMap(v: unknown, name: string, reservedAllowed = false): Readonly<Record<string, string>> | undefined {
   if (v === undefined) return undefined;
@@ -116,15 +124,21 @@ export function checkS3ecMap(v: unknown, name: string, reservedAllowed = false):
  * @param a - a map
  * @param b - a map
  * @returns equality as maps
+ * @example
+ * ```ts
+ * sameS3ecMap({ a: '1', b: '2' }, { b: '2', a: '1' }); // true
+ * ```
  */
 export function sameS3ecMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const x = Object.entries(a);
   return x.length === Object.keys(b).length && x.every(([k, v]) => Object.hasOwn(b, k) && b[k] === v);
 }
 
-/** The wrap algorithms of each keyring family. */
+/** Wrap algorithms an AES keyring handles. */
 export const S3EC_AES_WRAPS: ReadonlySet<S3ecWrapAlgorithm> = new Set(['AES/GCM', 'AESWrap']);
+/** Wrap algorithms an RSA keyring handles. */
 export const S3EC_RSA_WRAPS: ReadonlySet<S3ecWrapAlgorithm> = new Set(['RSA-OAEP-SHA1', 'RSA/ECB/OAEPWithSHA-256AndMGF1Padding']);
+/** Wrap algorithms a KMS keyring handles. */
 export const S3EC_KMS_WRAPS: ReadonlySet<S3ecWrapAlgorithm> = new Set(['kms+context', 'kms']);
 
 /**
@@ -164,7 +178,10 @@ export async function unwrapS3ecDataKey(keys: readonly unknown[], desc: S3ecObje
       errors.push(new EnsealError('ERR_AUTH', 'an S3EC keyring returned a data key that is not 32 bytes'));
       continue;
     }
-    return key instanceof Uint8Array && key.buffer instanceof ArrayBuffer ? (key as Bytes) : Uint8Array.from(key);
+    // Our own plain copy (a keyring may return a Node Buffer, a view of a shared pool).
+    const own = new Uint8Array(key);
+    wipe(key);
+    return own;
   }
   const names = rings.map((r) => escapeControl(typeof r.description === 'string' ? r.description : 'keyring', 80)).slice(0, 8).join(', ');
   throw new EnsealError(

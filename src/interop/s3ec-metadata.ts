@@ -19,7 +19,7 @@
  *   x-amz-cek-alg                     required  "AES/GCM/NoPadding" | "AES/CBC/PKCS5Padding" (read only)
  *   x-amz-tag-len                     GCM only  "128" (absent for CBC)
  *   x-amz-wrap-alg                    required  "kms+context" | "AES/GCM" | "RSA-OAEP-SHA1" | legacy "kms" | "AESWrap"
- *   x-amz-matdesc                     required  JSON; for kms+context the encryption context, which holds
+ *   x-amz-matdesc                     optional  JSON (absent = {}); for kms+context the encryption context, which holds
  *                                               "aws:x-amz-cek-alg": "AES/GCM/NoPadding" (the cek-alg)
  *   x-amz-unencrypted-content-length  optional  decimal plaintext length
  * V3 (compressed names)
@@ -201,6 +201,10 @@ function decimal(m: ObjectMetadata, name: string): number | undefined {
  * @param v - the JSON text
  * @returns a frozen map of strings
  * @throws EnsealError `ERR_HEADER` for a text over the limits, not a JSON object, or with a non-string value
+ * @example
+ * ```ts
+ * parseS3ecMatdesc('x-amz-matdesc', '{"a":"b"}'); // { a: 'b' }
+ * ```
  */
 export function parseS3ecMatdesc(name: string, v: string): Readonly<Record<string, string>> {
   if (v.length > S3EC_MAX_MATDESC_LENGTH) throw bad(name, `is ${v.length} characters, over ${S3EC_MAX_MATDESC_LENGTH}`);
@@ -285,7 +289,9 @@ export function decodeS3ecMetadata(metadata: ObjectMetadata, opts: { readonly in
   }
   const version = format === 's3ec-v1' ? 1 : 2;
   const unencryptedContentLength = decimal(m, 'x-amz-unencrypted-content-length');
-  const matdesc = parseS3ecMatdesc('x-amz-matdesc', text(m, 'x-amz-matdesc', true));
+  // V1 requires it; V2 readers (the Java client) default a missing one to {} (objects copied without it).
+  const matdescText = version === 1 ? text(m, 'x-amz-matdesc', true) : text(m, 'x-amz-matdesc', false);
+  const matdesc = matdescText === undefined ? Object.freeze({}) : parseS3ecMatdesc('x-amz-matdesc', matdescText);
   if (version === 1) {
     const w = text(m, 'x-amz-wrap-alg', false);
     if (w === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'S3EC V1 object without x-amz-wrap-alg (JCE "AES"/"RSA" ECB key wrap): not supported');

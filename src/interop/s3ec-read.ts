@@ -26,7 +26,7 @@
 import { escapeControl, wipe, type Bytes } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, RangeNotSatisfiableError } from '../errors.js';
-import type { ObjectInfo, ObjectStore } from '../storage/store.js';
+import type { ObjectInfo, ObjectStore, ServerSideEncryption } from '../storage/store.js';
 import { S3EC_TAG_LENGTH, S3EC_V3_IV, S3EC_SUITE_ID, s3ecCbcDecrypt, s3ecCtrCounter, s3ecGcm, s3ecV3ContentKey } from './s3ec-content.js';
 import { mergeS3ecInstruction, readS3ecInstruction } from './s3ec-instruction.js';
 import { unwrapS3ecDataKey } from './s3ec-keyring.js';
@@ -53,6 +53,8 @@ export interface OpenS3ecObjectOptions {
   readonly backend?: BackendChoice;
   /** Aborts the store requests. */
   readonly signal?: AbortSignal;
+  /** SSE-C key, when the store also encrypted the object (and its instruction file) with one. */
+  readonly sse?: ServerSideEncryption;
 }
 
 /** What {@link openS3ecObject} returns. */
@@ -76,7 +78,7 @@ export interface OpenS3ecObjectResult {
  * @param store - the store
  * @param key - the object key
  * @param metadata - the object's metadata (one snapshot)
- * @param opts - `instructionFile` (default true), `signal`
+ * @param opts - `instructionFile` (default true), `signal`, `sse`
  * @returns the description
  * @throws EnsealError `ERR_HEADER` when the object is not S3EC-encrypted or its metadata is malformed
  * @example
@@ -88,14 +90,14 @@ export async function describeS3ecObject(
   store: ObjectStore,
   key: string,
   metadata: Readonly<Record<string, string>>,
-  opts: { readonly instructionFile?: boolean; readonly signal?: AbortSignal } = {},
+  opts: { readonly instructionFile?: boolean; readonly signal?: AbortSignal; readonly sse?: ServerSideEncryption } = {},
 ): Promise<S3ecObjectDescription> {
   const m = { ...metadata };
   const format = detectS3ecFormat(m);
   if (format !== 'none' && format !== 's3ec-v3-instruction') return decodeS3ecMetadata(m)!;
   const what = `"${escapeControl(key, 120)}"`;
   if (opts.instructionFile === false) throw new EnsealError('ERR_HEADER', `${what} has no S3EC metadata (an instruction file was not looked for)`);
-  const file = await readS3ecInstruction(store, key, opts.signal);
+  const file = await readS3ecInstruction(store, key, opts.signal, opts.sse);
   if (file === undefined) {
     throw new EnsealError('ERR_HEADER', format === 'none' ? `${what} is not an S3EC-encrypted object (no S3EC metadata, no instruction file)` : `${what} has V3 metadata but no instruction file`);
   }
@@ -163,7 +165,7 @@ function bytesStream(bytes: Bytes): ReadableStream<Uint8Array> {
  * @param store - the object store
  * @param key - the object key
  * @param info - the object's `head` answer (size and metadata, read once)
- * @param opts - `{ keys, allowUnauthenticated?, range?, maxBuffer?, instructionFile?, backend?, signal? }`
+ * @param opts - `{ keys, allowUnauthenticated?, range?, maxBuffer?, instructionFile?, backend?, signal?, sse? }`
  * @returns the plaintext stream and its sizes
  * @throws EnsealError `ERR_HEADER` (bad metadata or instruction file, or a size that contradicts
  *   it), `ERR_UNAUTHENTICATED` (a ranged GCM or any CBC read without the opt-in), `ERR_LIMIT`
@@ -186,7 +188,12 @@ export async function openS3ecObject(store: ObjectStore, key: string, info: Obje
   const etag = info.etag;
   const range = opts.range === undefined ? undefined : { start: opts.range.start, end: opts.range.end };
   const signal = opts.signal;
-  const desc = await describeS3ecObject(store, key, info.metadata, { ...(opts.instructionFile === undefined ? {} : { instructionFile: opts.instructionFile }), ...(signal === undefined ? {} : { signal }) });
+  const sse = opts.sse;
+  const desc = await describeS3ecObject(store, key, info.metadata, {
+    ...(opts.instructionFile === undefined ? {} : { instructionFile: opts.instructionFile }),
+    ...(signal === undefined ? {} : { signal }),
+    ...(sse === undefined ? {} : { sse }),
+  });
   const cbc = desc.contentAlgorithm === S3EC_CEK_CBC;
   if (cbc || range !== undefined) {
     if (opts.allowUnauthenticated !== true) {
@@ -230,7 +237,7 @@ export async function openS3ecObject(store: ObjectStore, key: string, info: Obje
   try {
     contentKey = desc.version === 3 ? await s3ecV3ContentKey(backend, dataKey, desc.messageId!, desc.commitment!) : dataKey;
     const partial = !cbc && range !== undefined;
-    const got = await store.get(key, { ...(partial ? { range: { start: aligned, end: aligned + fetchLength - 1 } } : {}), ...(signal === undefined ? {} : { signal }) });
+    const got = await store.get(key, { ...(partial ? { range: { start: aligned, end: aligned + fetchLength - 1 } } : {}), ...(signal === undefined ? {} : { signal }), ...(sse === undefined ? {} : { sse }) });
     if (got.size !== size || (etag !== undefined && got.etag !== undefined && got.etag !== etag)) {
       await got.body.cancel().catch(() => undefined);
       throw new EnsealError('ERR_STORE', `${what} changed between head and get (size ${size} → ${got.size})`);

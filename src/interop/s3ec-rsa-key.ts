@@ -7,7 +7,8 @@
  * RSA-OAEP-SHA1 (V2, V3; written)   EDK = RSAES-OAEP(SHA-1, MGF1-SHA-1, empty label)(pk, pseudo data key)
  *     pseudo data key = len(data key) (1 byte, 0x20) || data key (32) || UTF-8 "AES/GCM/NoPadding" (V2) or "115" (V3)
  *     read: the length byte must be 32 and the suffix must equal the object's version's string
- * RSA/ECB/OAEPWithSHA-256AndMGF1Padding (V1; read)   EDK = RSAES-OAEP(SHA-256)(pk, data key)
+ * RSA/ECB/OAEPWithSHA-256AndMGF1Padding (V1)   not supported: JCE reads that name as OAEP-SHA-256 with
+ *     MGF1-SHA-1, which no backend offers (ERR_UNSUPPORTED)
  * ```
  *
  * Reading is a legacy RSA operation (OAEP-SHA-1, no binding to an enseal header): it needs
@@ -49,6 +50,10 @@ const pseudoFailure = (): EnsealError => new EnsealError('ERR_AUTH', 'the S3EC R
  * @param dataKey - 32 bytes
  * @param version - 2 or 3
  * @returns `0x20 || dataKey || suffix` (the caller wipes it)
+ * @example
+ * ```ts
+ * s3ecPseudoDataKey(dataKey, 3).length; // 1 + 32 + 3
+ * ```
  */
 export function s3ecPseudoDataKey(dataKey: Uint8Array, version: 2 | 3): Bytes {
   return concat(Uint8Array.of(dataKey.length), dataKey, utf8(s3ecBoundAlgorithm(version)));
@@ -102,7 +107,10 @@ export function s3ecRsaKey(opts: S3ecRsaKeyOptions): S3ecRsaKeyProvider {
       if (!legacy) throw new EnsealError('ERR_UNSUPPORTED', `S3EC objects wrapped with ${desc.wrapAlgorithm} are legacy RSA: reading them needs s3ecRsaKey({ ..., legacy: true })`);
       const priv = await load(backend, 'private');
       if (!READ_BITS.has(priv.modulusLengthInBits)) throw new EnsealError('ERR_UNSUPPORTED', `${priv.modulusLengthInBits}-bit RSA keys are not accepted for S3EC objects`);
-      if (desc.wrapAlgorithm === 'RSA/ECB/OAEPWithSHA-256AndMGF1Padding') return backend.rsaOaepDecrypt(priv, 'SHA-256', desc.encryptedDataKey);
+      if (desc.wrapAlgorithm === 'RSA/ECB/OAEPWithSHA-256AndMGF1Padding') {
+        // JCE's default for this name is OAEP-SHA-256 with MGF1-SHA-1 (a mixed-hash OAEP no backend offers).
+        throw new EnsealError('ERR_UNSUPPORTED', 'S3EC V1 RSA/ECB/OAEPWithSHA-256AndMGF1Padding (JCE: OAEP-SHA-256 with MGF1-SHA-1) is not supported');
+      }
       const pseudo = await backend.rsaOaepDecrypt(priv, 'SHA-1', desc.encryptedDataKey);
       try {
         const suffix = utf8(s3ecBoundAlgorithm(desc.version));

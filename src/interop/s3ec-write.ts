@@ -23,7 +23,7 @@
 import { wipe, type Bytes } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
-import type { ObjectMetadata, ObjectStore } from '../storage/store.js';
+import type { ObjectMetadata, ObjectStore, ServerSideEncryption } from '../storage/store.js';
 import { S3EC_GCM_MAX_PLAINTEXT, S3EC_SUITE_ID, S3EC_V3_IV, deriveS3ecV3, s3ecGcm } from './s3ec-content.js';
 import { S3EC_INSTRUCTION_MARKER, S3EC_INSTRUCTION_SUFFIX, splitS3ecInstruction } from './s3ec-instruction.js';
 import { checkS3ecMap, isS3ecKeyring } from './s3ec-keyring.js';
@@ -109,6 +109,8 @@ export interface PutS3ecObjectOptions extends SealS3ecObjectOptions {
   readonly maxBuffer?: number;
   /** Aborts the store requests. */
   readonly signal?: AbortSignal;
+  /** Server-side encryption to request from the store as well (object and instruction file). */
+  readonly sse?: ServerSideEncryption;
 }
 
 async function collect(body: ReadableStream<Uint8Array>, max: number): Promise<Bytes> {
@@ -146,7 +148,7 @@ async function collect(body: ReadableStream<Uint8Array>, max: number): Promise<B
  * @param store - the object store
  * @param key - the object key
  * @param body - the plaintext (bytes or a stream, at most `maxBuffer` bytes)
- * @param opts - `{ recipients: [keyring], version?, context?, instructionFile?, metadata?, partSize?, maxBuffer?, backend?, signal? }`
+ * @param opts - `{ recipients: [keyring], version?, context?, instructionFile?, metadata?, partSize?, maxBuffer?, backend?, signal?, sse? }`
  * @returns the object's metadata as stored, its stored size and entity tag
  * @throws TypeError/RangeError for bad options (S3EC names in `metadata`, a part size that is not a
  *   multiple of 16 within the store's limits); EnsealError `ERR_LIMIT` for a stream body over
@@ -175,7 +177,7 @@ export async function putS3ecObject(
     }
   }
   const signal = opts.signal;
-  const sig = signal === undefined ? {} : { signal };
+  const sig = { ...(signal === undefined ? {} : { signal }), ...(opts.sse === undefined ? {} : { sse: opts.sse }) };
   const plaintext = body instanceof Uint8Array ? body : await collect(body, maxBuffer);
   let sealed: SealedS3ecObject;
   try {
@@ -204,7 +206,7 @@ export async function putS3ecObject(
       const r = await store.uploadPart(key, uploadId, i + 1, data.subarray(i * partSize, Math.min(data.length, (i + 1) * partSize)), sig);
       parts.push({ partNumber: i + 1, etag: r.etag });
     }
-    const r = await store.completeMultipart(key, uploadId, parts, sig);
+    const r = await store.completeMultipart(key, uploadId, parts, signal === undefined ? {} : { signal });
     return { ...(r.etag === undefined ? {} : { etag: r.etag }), size: data.length, metadata: objectMetadata };
   } catch (e) {
     await store.abortMultipart(key, uploadId).catch(() => undefined);

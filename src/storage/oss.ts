@@ -16,6 +16,14 @@
  *   (`ERR_RANGE`) rather than the whole object; a served `Content-Range` must match the request.
  * - **Multipart** uses `initMultipartUpload`, `uploadPart` (from a Buffer),
  *   `completeMultipartUpload` and `abortMultipartUpload`.
+ * - **CRC-64** (the OSS "Check data integrity by using CRC-64" guide): OSS returns the CRC-64/XZ
+ *   of what it stored as `x-oss-hash-crc64ecma` on PutObject, UploadPart, CompleteMultipartUpload
+ *   (when every part had one) and full GetObject. The adapter computes the CRC of what it sends
+ *   in the same pass (src/integrity/) and checks each returned value; for a complete it combines
+ *   the CRCs of the parts this store uploaded (src/integrity/crc64-combine.ts), and a full GET's
+ *   body errors at its end when its CRC differs. A mismatch, or an unparsable value, is
+ *   `ERR_STORE` (code `Crc64Mismatch`); an absent header (objects older than the feature, some
+ *   emulators) is not checked. Ranged GETs are not checked (OSS returns the whole object's CRC).
  * - **Errors:** 404 → `ERR_NOT_FOUND`; 416 → `ERR_RANGE`; anything else `ERR_STORE` with the HTTP
  *   status, OSS request id and error code (`SignatureDoesNotMatch`, `AccessDenied`, …) in
  *   `cause`. ali-oss takes no `AbortSignal`: an abort rejects at once with the signal's reason
@@ -32,6 +40,10 @@ import { checkMetadata, metadataFromHeaders, OSS_MAX_METADATA_BYTES } from './me
 import { checkKey } from './object-key.js';
 import type { GetResult, ListEntry, MultipartLimits, ObjectInfo, ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo, StoreFailure } from './store.js';
 import { checkProtocol } from './transport.js';
+import { checksumStream } from '../integrity/checksum-stream.js';
+import { crcCheckedStream, OSS_CRC64_HEADER, parseCrc64Header } from '../integrity/crc-check.js';
+import { createCrc64 } from '../integrity/crc64.js';
+import { crc64Combine } from '../integrity/crc64-combine.js';
 
 /** Options of {@link ossStore}. */
 export interface OssStoreOptions {
@@ -211,6 +223,21 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
     return { ...(res.status === undefined ? {} : { status: res.status }), ...(rid === undefined ? {} : { requestId: rid }) };
   };
 
+  /** Compares the CRC-64 OSS returned (if any) with ours: `Crc64Mismatch` when they differ. */
+  const checkCrc = (res: Res, ours: bigint, what: string): void => {
+    const theirs = parseCrc64Header(header(res.headers, OSS_CRC64_HEADER));
+    if (theirs === undefined || theirs === ours) return;
+    throw crcError(res, ours, theirs, what);
+  };
+  const crcError = (res: Res, ours: bigint, theirs: bigint | null, what: string): EnsealError =>
+    storeError(
+      name,
+      `${what} (CRC-64 mismatch: OSS reports ${OSS_CRC64_HEADER} ${theirs === null ? 'that is not a 64-bit decimal' : theirs.toString()}, the bytes give ${ours.toString()})`,
+      { ...failureOf(res), code: 'Crc64Mismatch' },
+    );
+  /** CRC-64 and length of each part this store uploaded, per upload id (for the complete's check). */
+  const partCrcs = new Map<string, Map<number, { crc: bigint; length: number }>>();
+
   const lengthOf = (res: Res, what: string): number => {
     const v = header(res.headers, 'content-length');
     const n = v === undefined ? NaN : Number(v);
@@ -232,15 +259,22 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       if (len !== undefined && (!Number.isSafeInteger(len) || len < 0)) throw new RangeError('"contentLength" expected a non-negative integer');
       const what = `put "${quoteKey(key)}"`;
       let res: Res;
-      const readable = body instanceof Uint8Array ? undefined : nodeReadable(body);
+      // The CRC-64 of what is sent, computed in the same pass (a tap on a stream body).
+      const tap = body instanceof Uint8Array ? undefined : checksumStream({ crc64: true });
+      const sent = tap === undefined ? body : (body as ReadableStream<Uint8Array>).pipeThrough(tap);
+      const readable = sent instanceof Uint8Array ? undefined : nodeReadable(sent);
+      let ours: bigint;
       if (readable === undefined) {
-        const bytes = await collectBody(body, o.signal);
+        const bytes = await collectBody(sent, o.signal);
         if (len !== undefined && len !== bytes.length) throw storeError(name, `${what} (body of ${bytes.length} bytes, contentLength ${len})`, { status: 400, code: 'IncompleteBody' });
+        ours = (await createCrc64()).update(bytes).digest();
         ({ res } = await call(what, undefined, o.signal, () => c.put(key, asBuffer(bytes), { meta, headers })));
       } else {
         // Known length: Content-Length; unknown: chunked transfer (OSS accepts both).
         ({ res } = await call(what, undefined, o.signal, () => c.putStream(key, readable, { meta, headers, ...(len === undefined ? {} : { contentLength: len }) })));
+        ours = BigInt((await tap!.digests).crc64!);
       }
+      checkCrc(res, ours, what);
       const etag = stripQuotes(header(res.headers, 'etag'));
       return etag === undefined ? {} : { etag };
     },
@@ -277,7 +311,12 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
         }
         if (res.status !== 200) throw storeError(name, `get "${quoteKey(key)}" (unexpected status)`, { ...failure, code: 'UnexpectedStatus' });
         const size = lengthOf(res, `get "${quoteKey(key)}"`);
-        if (range === undefined) return { ...info(res.headers, size), body: exactLength(raw, size, name, failure) };
+        if (range === undefined) {
+          const body = exactLength(raw, size, name, failure);
+          const theirs = parseCrc64Header(header(res.headers, OSS_CRC64_HEADER));
+          const what = `get "${quoteKey(key)}"`;
+          return { ...info(res.headers, size), body: theirs === undefined ? body : crcCheckedStream(body, theirs, (ours) => crcError(res, ours, theirs, what)) };
+        }
         // A 200 to a ranged GET (a server ignoring Range): serve the slice, or 416 past the end.
         if (range.start >= size) throw rangeNotSatisfiable(name, range.start, size, { ...failure, code: 'InvalidRange' });
         const end = Math.min(size - 1, range.end ?? size - 1);
@@ -338,9 +377,15 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       if (typeof uploadId !== 'string' || uploadId === '') throw new TypeError('"uploadId" expected a non-empty string');
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > OSS_MULTIPART_LIMITS.maxParts) throw new RangeError(`"partNumber" expected 1..10000, got ${String(partNumber)}`);
       if (!(body instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
-      const out = await call(`upload part ${partNumber} of "${quoteKey(key)}"`, undefined, o.signal, () => c.uploadPart(key, uploadId, partNumber, asBuffer(body), 0, body.length, {}));
+      const crc = (await createCrc64()).update(body).digest();
+      const what = `upload part ${partNumber} of "${quoteKey(key)}"`;
+      const out = await call(what, undefined, o.signal, () => c.uploadPart(key, uploadId, partNumber, asBuffer(body), 0, body.length, {}));
+      checkCrc(out.res, crc, what);
       const etag = stripQuotes(out.etag);
       if (etag === undefined || etag === '') throw storeError(name, `upload part ${partNumber} (no ETag)`, { ...failureOf(out.res), code: 'NoETag' });
+      let mine = partCrcs.get(uploadId);
+      if (mine === undefined) partCrcs.set(uploadId, (mine = new Map()));
+      mine.set(partNumber, { crc, length: body.length });
       return { etag };
     },
 
@@ -354,7 +399,18 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
           throw storeError(name, 'complete multipart (parts not in ascending order)', { status: 400, code: 'InvalidPartOrder' });
         }
       }
-      const out = await call(`complete multipart "${quoteKey(key)}"`, undefined, o.signal, () => c.completeMultipartUpload(key, uploadId, list, {}));
+      const what = `complete multipart "${quoteKey(key)}"`;
+      const out = await call(what, undefined, o.signal, () => c.completeMultipartUpload(key, uploadId, list, {}));
+      // The whole object's CRC from the parts' CRCs, when this store uploaded every part (a
+      // resumed upload from another process has not seen them all: then only the parts were checked).
+      const mine = partCrcs.get(uploadId);
+      partCrcs.delete(uploadId);
+      const known = list.map((p) => mine?.get(p.number));
+      if (known.every((k) => k !== undefined)) {
+        let whole: bigint | undefined;
+        for (const k of known) whole = whole === undefined ? k!.crc : crc64Combine(whole, k!.crc, k!.length);
+        if (whole !== undefined) checkCrc(out.res, whole, what);
+      }
       const etag = stripQuotes(out.etag ?? header(out.res.headers, 'etag'));
       return etag === undefined ? {} : { etag };
     },
@@ -364,6 +420,7 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       // abortMultipartUpload also raises the client's cancel flag for ali-oss's managed uploads; restore it.
       const prev = c.options.cancelFlag;
       try {
+        partCrcs.delete(uploadId);
         await call(`abort multipart "${quoteKey(key)}"`, undefined, o.signal, () => c.abortMultipartUpload(key, uploadId, {}));
       } catch (e) {
         const cause = (e as EnsealError).cause as StoreFailure | undefined;

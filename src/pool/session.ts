@@ -1,0 +1,144 @@
+/**
+ * One message's use of a worker pool: its key reaches every thread once (each thread its own
+ * copy, transferred; `key || base nonce` of C2SP §"Key derivation"), its batches run there, and
+ * `close()` has every thread wipe and forget the key (and stops a pool the message started for
+ * itself, `workers: n`). After `close()`, every batch still in flight, or submitted later,
+ * rejects with `ERR_STATE` and its result is wiped: nothing is released.
+ *
+ * Counted while open ({@link livePoolKeys}, internal), like backend keys in
+ * `src/backends/live-keys.ts`, so tests can prove that every path closes its session.
+ *
+ * @module
+ */
+import { EnsealError } from '../errors.js';
+import { WorkerPool, checkWorkersOption, createPool } from './pool.js';
+
+let live = 0;
+
+/**
+ * Pool sessions (message keys held by pool threads) open right now (internal; for tests).
+ * @returns the count
+ * @example
+ * ```ts
+ * await encrypt(data, { recipients, workers: 2 });
+ * livePoolKeys(); // 0
+ * ```
+ */
+export function livePoolKeys(): number {
+  return live;
+}
+
+/** The `workers` option of the public APIs: a thread count (a pool of its own) or a shared pool. */
+export type WorkersOption = number | WorkerPool;
+
+const closedSession = (): EnsealError => new EnsealError('ERR_STATE', 'the message was closed (stream cancelled, failed or finished)');
+
+/** One message's batches on a pool. */
+export class PoolSession {
+  readonly #pool: WorkerPool;
+  readonly #owned: boolean;
+  readonly #id: number;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * @param pool - where the batches run
+   * @param owned - whether the pool was made for this message (closed with it)
+   * @param secret - `key || base nonce`; copied to the threads, not retained (the caller wipes it)
+   * @throws EnsealError `ERR_STATE` when the pool is closed
+   */
+  constructor(pool: WorkerPool, owned: boolean, secret: Uint8Array) {
+    this.#pool = pool;
+    this.#owned = owned;
+    this.#id = pool.addKey(secret);
+    live++;
+  }
+
+  /** Threads in the pool (the window of batches in flight is sized from it). */
+  get threads(): number {
+    return this.#pool.size;
+  }
+
+  /**
+   * Seals or opens one batch.
+   * @param op - `'seal'` (slots of 16400 bytes) or `'open'` (sealed chunks back to back)
+   * @param first - index of the batch's first chunk
+   * @param count - chunks in the batch
+   * @param last - length of the last chunk (plaintext for seal, sealed for open)
+   * @param buf - the batch (transferred: detached on return)
+   * @returns the whole buffer, sealed or opened in place
+   * @throws EnsealError `ERR_AUTH` with `chunk` when a chunk failed (the batch is wiped in the
+   *   thread), `ERR_STATE` once closed
+   */
+  async run(op: 'seal' | 'open', first: number, count: number, last: number, buf: ArrayBuffer): Promise<ArrayBuffer> {
+    if (this.#closed) {
+      new Uint8Array(buf).fill(0);
+      throw closedSession();
+    }
+    const out = await this.#pool.run({ op, session: this.#id, first, count, last, buf });
+    if (this.#closed) {
+      new Uint8Array(out).fill(0);
+      throw closedSession();
+    }
+    return out;
+  }
+
+  /** Whether {@link close} ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Has every thread wipe the key; closes the pool when it was the message's own. Idempotent.
+   * @returns resolves once an owned pool's threads have stopped
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    live--;
+    this.#pool.dropKey(this.#id);
+    this.#closing = this.#owned ? this.#pool.close() : Promise.resolve();
+    return this.#closing;
+  }
+}
+
+/**
+ * The pool a call uses: its own pool of `n` threads, or the caller's.
+ * @param workers - the (checked) option value
+ * @returns the pool and whether the message owns it
+ * @throws EnsealError `ERR_STATE` for a closed pool, `ERR_UNSUPPORTED` where threads cannot start
+ * @example
+ * ```ts
+ * const { pool, owned } = poolFor(2); // a new pool of 2 threads, owned
+ * ```
+ */
+export function poolFor(workers: WorkersOption): { pool: WorkerPool; owned: boolean } {
+  checkWorkersOption(workers);
+  if (workers instanceof WorkerPool) {
+    workers.check();
+    return { pool: workers, owned: false };
+  }
+  return { pool: createPool({ size: workers }), owned: true };
+}
+
+/**
+ * Opens a session for one message.
+ * @param workers - the `workers` option
+ * @param secret - `key || base nonce` (the caller wipes it)
+ * @returns the session (close it on every path)
+ * @throws EnsealError `ERR_STATE` / `ERR_UNSUPPORTED` as {@link poolFor}
+ * @example
+ * ```ts
+ * const s = openSession(pool, secret);
+ * try { … } finally { await s.close() }
+ * ```
+ */
+export function openSession(workers: WorkersOption, secret: Uint8Array): PoolSession {
+  const { pool, owned } = poolFor(workers);
+  try {
+    return new PoolSession(pool, owned, secret);
+  } catch (e) {
+    if (owned) void pool.close();
+    throw e;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Integrity in the same pass (src/integrity/): CRC-64/XZ (OSS x-oss-hash-crc64ecma) on the WASM
+ * core and in TypeScript against an independent bit-by-bit implementation written here; MD5 and
+ * SHA-256 against node:crypto; the pass-through tap; digests of plaintext and ciphertext through
+ * encryptStream/decryptStream on every backend; CRC combination for multipart objects.
+ */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { aesKey, decrypt, decryptStream, encrypt, encryptStream } from '../src/index.js';
+import { loadWasmCore, type WasmCore } from '../src/backends/wasm-core.js';
+import { checksumStream } from '../src/integrity/checksum-stream.js';
+import { createChecksummer } from '../src/integrity/checksums.js';
+import { Crc64, crc64, createCrc64 } from '../src/integrity/crc64.js';
+import { crc64Combine } from '../src/integrity/crc64-combine.js';
+import { integrityCheck } from '../src/integrity/stream-integrity.js';
+import { atOddOffset, BACKENDS, caught, expectCode, pipeBytes, pseudoRandom } from './helpers.js';
+
+/** CRC-64/XZ one bit at a time from the textbook definition (MSB-first polynomial, reflected I/O). */
+function crc64Bitwise(data: Uint8Array): bigint {
+  const poly = 0x42f0e1eba9ea3693n;
+  const top = 1n << 63n;
+  const mask = (1n << 64n) - 1n;
+  const reflect = (v: bigint, bits: number): bigint => {
+    let r = 0n;
+    for (let i = 0; i < bits; i++) if ((v >> BigInt(i)) & 1n) r |= 1n << BigInt(bits - 1 - i);
+    return r;
+  };
+  let reg = mask; // init all ones
+  for (const byte of data) {
+    reg ^= reflect(BigInt(byte), 8) << 56n; // reflected input
+    for (let i = 0; i < 8; i++) reg = (reg & top) !== 0n ? ((reg << 1n) ^ poly) & mask : (reg << 1n) & mask;
+  }
+  return reflect(reg, 64) ^ mask; // reflected output, xorout all ones
+}
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+const md5b64 = (b: Uint8Array): string => createHash('md5').update(b).digest('base64');
+const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+/** The TypeScript engine (checked against crc64Bitwise above) as the reference for long inputs; streams use the WASM one. */
+const crcRef = (b: Uint8Array): string => new Crc64('js').update(b).digest().toString();
+const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
+
+describe('CRC-64/XZ', () => {
+  it('the check value of "123456789" is 0x995DC9BBDF1939FA (11051210869376104954) on both engines and bit by bit', async () => {
+    await loadWasmCore();
+    const data = ascii('123456789');
+    expect(crc64Bitwise(data)).toBe(0x995dc9bbdf1939fan);
+    expect(new Crc64('wasm').update(data).digest()).toBe(0x995dc9bbdf1939fan);
+    expect(new Crc64('js').update(data).digest()).toBe(0x995dc9bbdf1939fan);
+    expect(crc64(data).toString()).toBe('11051210869376104954');
+    expect(crc64(new Uint8Array(0))).toBe(0n);
+  });
+
+  it('wasm and TypeScript equal the bit-by-bit CRC for random data, split at random points, at odd offsets', async () => {
+    await loadWasmCore();
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 4 }), (data, cuts) => {
+        const expected = crc64Bitwise(data);
+        const points = [...new Set(cuts.map((c) => Math.min(c, data.length)))].sort((a, b) => a - b);
+        for (const engine of ['wasm', 'js'] as const) {
+          const c = new Crc64(engine);
+          let from = 0;
+          for (const p of [...points, data.length]) {
+            c.update(atOddOffset(data.subarray(from, p)));
+            from = p;
+          }
+          expect(c.digest(), engine).toBe(expected);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('large inputs (beyond the 64 KiB CRC window) agree between the engines and with a known split', async () => {
+    await loadWasmCore();
+    const big = pseudoRandom(200_000, 7);
+    const w = new Crc64('wasm').update(big).digest();
+    expect(new Crc64('js').update(big).digest()).toBe(w);
+    const half = new Crc64('wasm').update(big.subarray(0, 99_999));
+    expect(half.update(big.subarray(99_999)).digest()).toBe(w);
+    expect(crc64Bitwise(big.subarray(0, 2000))).toBe(new Crc64('wasm').update(big.subarray(0, 2000)).digest());
+  });
+
+  it('the module wipes the CRC window and register: memory is clean outside the public tables', async () => {
+    const core: WasmCore = await loadWasmCore();
+    const secret = new Uint8Array(70_000).fill(0xa5);
+    core.crc64(0xffffffffffffffffn, secret);
+    const m = core.memory;
+    const publicRegions: [number, number][] = [
+      [256, 768], // S-box tables
+      [8192, 8192 + 16384], // CRC tables
+    ];
+    let dirty = -1;
+    for (let i = 0; i < m.length && dirty < 0; i++) {
+      if (publicRegions.some(([a, b]) => i >= a && i < b)) continue;
+      if (m[i] !== 0) dirty = i;
+    }
+    expect(dirty).toBe(-1);
+  });
+
+  it('crc64Combine(crc(A), crc(B), |B|) is crc(A ‖ B)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 }), (a, b) => {
+        expect(crc64Combine(crc64(a), crc64(b), b.length)).toBe(crc64(concat(a, b)));
+      }),
+      { numRuns: 100 },
+    );
+    const a = pseudoRandom(1 << 20, 3);
+    const b = pseudoRandom(300_001, 4);
+    expect(crc64Combine(crc64(a), crc64(b), b.length)).toBe(crc64(concat(a, b)));
+    expect(() => crc64Combine(1n, 2n, -1)).toThrow(RangeError);
+  });
+
+  it('createCrc64() picks the WASM core once it is compiled', async () => {
+    expect((await createCrc64()).engine).toBe('wasm');
+    expect(() => new Crc64('x' as 'js')).toThrow(TypeError);
+  });
+});
+
+describe('checksummer and tap', () => {
+  it('MD5 (base64) and SHA-256 (hex) equal node:crypto; CRC is decimal; length counts bytes', async () => {
+    fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 5000 }), { maxLength: 5 }), async (parts) => {
+        const c = await createChecksummer({ crc64: true, md5: true, sha256: true });
+        for (const p of parts) c.update(atOddOffset(p));
+        const all = concat(...parts);
+        expect(c.digest()).toEqual({ length: all.length, crc64: crc64Bitwise(all).toString(), md5: md5b64(all), sha256: sha256hex(all) });
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('a checksummer reads once (ERR_STATE afterwards) and refuses bad specs', async () => {
+    const c = await createChecksummer({ md5: true });
+    c.update(ascii('abc'));
+    expect(c.digest().md5).toBe(md5b64(ascii('abc')));
+    expect(c.digest).toThrow();
+    expect(() => c.update(ascii('x'))).toThrow(expect.objectContaining({ code: 'ERR_STATE' }));
+    await expect(createChecksummer({})).rejects.toThrow(TypeError);
+    await expect(createChecksummer({ crc32: true } as never)).rejects.toThrow(TypeError);
+    await expect(createChecksummer({ md5: 'yes' } as never)).rejects.toThrow(TypeError);
+  });
+
+  it('checksumStream passes the very same chunks through unchanged and resolves the digests at the end', async () => {
+    const data = pseudoRandom(100_000, 9);
+    const copy = data.slice();
+    const tap = checksumStream({ crc64: true, md5: true, sha256: true });
+    const seen: Uint8Array[] = [];
+    const sizes = [1, 7, 16384, 3, 40_000];
+    const reader = tap.readable.getReader();
+    const reading = (async () => {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) return;
+        seen.push(r.value);
+      }
+    })();
+    const writer = tap.writable.getWriter();
+    const written: Uint8Array[] = [];
+    for (let off = 0, i = 0; off < data.length; i++) {
+      const piece = data.subarray(off, Math.min(data.length, off + sizes[i % sizes.length]!));
+      written.push(piece);
+      await writer.write(piece);
+      off += piece.length;
+    }
+    await writer.close();
+    await reading;
+    expect(seen.length).toBe(written.length);
+    seen.forEach((s, i) => expect(s).toBe(written[i])); // same objects: no copy
+    expect(data).toEqual(copy);
+    expect(await tap.digests).toEqual({ length: data.length, crc64: crcRef(data), md5: md5b64(data), sha256: sha256hex(data) });
+  });
+
+  it('a cancelled tap rejects its digests with ERR_STATE; a non-byte chunk errors the stream', async () => {
+    const tap = checksumStream({ crc64: true });
+    await tap.readable.cancel('stop');
+    await expectCode(tap.digests, 'ERR_STATE');
+    const tap2 = checksumStream({ md5: true });
+    const w = tap2.writable.getWriter();
+    const r = tap2.readable.getReader();
+    const read = r.read();
+    const e = await caught(w.write('text' as unknown as Uint8Array));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(await caught(tap2.digests)).toBeInstanceOf(TypeError);
+    expect(await caught(read)).toBeInstanceOf(TypeError);
+    expect(() => checksumStream({})).toThrow(TypeError);
+  });
+});
+
+describe.each(BACKENDS)('integrity option of encryptStream/decryptStream (%s)', (backend) => {
+  const key = aesKey({ id: 'i', key: new Uint8Array(32).fill(3) });
+
+  it('digests of plaintext and ciphertext equal those of the bytes in and out, both ways', async () => {
+    for (const n of [0, 1, 16384, 16385, 70_001]) {
+      const plain = pseudoRandom(n, n + 1);
+      const enc = integrityCheck({ plaintext: { sha256: true, crc64: true }, ciphertext: { crc64: true, md5: true } });
+      const { output: sealed, error } = await pipeBytes(encryptStream({ recipients: [key], backend, integrity: enc }), plain, [1000, 16384, 5]);
+      expect(error).toBeUndefined();
+      expect(await enc.digests).toEqual({
+        plaintext: { length: n, sha256: sha256hex(plain), crc64: crcRef(plain) },
+        ciphertext: { length: sealed.length, crc64: crcRef(sealed), md5: md5b64(sealed) },
+      });
+      const dec = integrityCheck({ ciphertext: { crc64: true }, plaintext: { md5: true } });
+      const { output: back } = await pipeBytes(decryptStream({ keys: [key], backend, integrity: dec }), sealed, [777]);
+      expect(back).toEqual(plain);
+      expect(await dec.digests).toEqual({ ciphertext: { length: sealed.length, crc64: crcRef(sealed) }, plaintext: { length: n, md5: md5b64(plain) } });
+    }
+  });
+
+  it('a tampered object rejects the digests (ERR_STATE), and the plaintext digest never covers unverified bytes', async () => {
+    const plain = pseudoRandom(40_000, 5);
+    const sealed = await encrypt(plain, { recipients: [key], backend });
+    sealed[sealed.length - 30] ^= 1;
+    const dec = integrityCheck({ plaintext: { sha256: true } });
+    const { output, error } = await pipeBytes(decryptStream({ keys: [key], backend, integrity: dec }), sealed, [4096]);
+    expect((error as { code?: string }).code).toBe('ERR_AUTH');
+    expect(output.length).toBeLessThan(plain.length);
+    await expectCode(dec.digests, 'ERR_STATE');
+    expect(await decrypt(await encrypt(plain, { recipients: [key], backend }), { keys: [key], backend })).toEqual(plain);
+  });
+
+  it('a check is single-use and must come from integrityCheck()', () => {
+    const c = integrityCheck({ ciphertext: { md5: true } });
+    encryptStream({ recipients: [key], backend, integrity: c });
+    expect(() => encryptStream({ recipients: [key], backend, integrity: c })).toThrow(TypeError);
+    expect(() => decryptStream({ keys: [key], backend, integrity: { spec: {}, digests: Promise.resolve({}) } })).toThrow(TypeError);
+    expect(() => integrityCheck({})).toThrow(TypeError);
+    expect(() => integrityCheck({ plaintext: { md5: false } })).toThrow(TypeError);
+    expect(() => integrityCheck({ other: {} } as never)).toThrow(TypeError);
+  });
+});
