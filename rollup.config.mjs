@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
-import { publicDeclarationsOnly, replaceModule, reportSize } from './build/rollup-plugins.mjs';
+import { exportOnOwnLine, publicDeclarationsOnly, replaceModule, reportSize } from './build/rollup-plugins.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -53,6 +53,7 @@ export default [
       nodeResolve({ browser: true }),
       typescript({ tsconfig: './tsconfig.json', outDir: 'dist', declaration: false, declarationDir: undefined, noEmitOnError: true }),
       terser({ ecma: 2022, module: true, compress: { passes: 2 }, format: { comments: false } }),
+      exportOnOwnLine(),
       reportSize('browser bundle'),
     ],
   },

@@ -102,3 +102,18 @@ export function reportSize(label) {
     },
   };
 }
+
+/**
+ * Puts a minified chunk's final `export{…}` on a line of its own. Terser glues it to the previous
+ * statement (`…}export{…}`), and linters that detect the module format by regex (publint) then
+ * miss the ESM syntax and call the file CommonJS. Run after the minifier.
+ */
+export function exportOnOwnLine() {
+  return {
+    name: 'export-on-own-line',
+    renderChunk(code) {
+      const m = /([^\n;])(export\s*\{[^{}]*\};?\s*)$/.exec(code);
+      return m === null ? null : { code: `${code.slice(0, m.index + 1)}\n${m[2]}`, map: null };
+    },
+  };
+}

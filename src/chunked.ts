@@ -34,6 +34,12 @@ import {
 import { openMessage, sealMessage } from './format/message.js';
 import { ChunkedReader, readExact, sourceSize, type RandomAccessSource } from './format/chunked-reader.js';
 import { pushTransform } from './streams/push-transform.js';
+import { checkWorkersOption } from './pool/pool.js';
+import { poolOpenMessage, poolSealMessage } from './pool/pool-message.js';
+import { openPreambleSecrets, deriveMessageSecrets } from './pool/message-secrets.js';
+import { PoolOpener } from './pool/pool-opener.js';
+import { PoolSealer } from './pool/pool-sealer.js';
+import { openSession, type WorkersOption } from './pool/session.js';
 
 export {
   CHUNK_SIZE,
@@ -53,6 +59,11 @@ export interface ChunkedOptions {
   suite?: ChunkedSuite;
   /** Force a backend (`'node'`, `'webcrypto'`); default: the runtime's best. */
   backend?: BackendChoice;
+  /**
+   * Seal/open on worker threads (src/pool/): a thread count, or a pool from `createPool()`.
+   * Same bytes; `openReader` ignores it.
+   */
+  workers?: WorkersOption;
 }
 
 /** Options for sealing. */
@@ -105,6 +116,8 @@ export async function seal(inputKey: Uint8Array, plaintext: Uint8Array, opts: Se
   checkKey(inputKey, suite);
   assertBytes(plaintext, 'plaintext');
   const backend = getBackend(opts.backend);
+  checkWorkersOption(opts.workers);
+  if (opts.workers !== undefined) return poolSealMessage(opts.workers, backend, suite, inputKey, plaintext, contextBytes(opts.context), saltOf(opts, backend.randomBytes));
   return sealMessage(backend, suite, inputKey, plaintext, contextBytes(opts.context), saltOf(opts, backend.randomBytes));
 }
 
@@ -123,6 +136,8 @@ export async function open(inputKey: Uint8Array, ciphertext: Uint8Array, opts: C
   const suite = suiteOf(opts);
   checkKey(inputKey, suite);
   assertBytes(ciphertext, 'ciphertext');
+  checkWorkersOption(opts.workers);
+  if (opts.workers !== undefined) return poolOpenMessage(opts.workers, getBackend(opts.backend), suite, inputKey, ciphertext, contextBytes(opts.context));
   return openMessage(getBackend(opts.backend), suite, inputKey, ciphertext, contextBytes(opts.context));
 }
 
@@ -147,6 +162,26 @@ export function sealStream(inputKey: Uint8Array, opts: SealOptions = {}): Transf
   const key = inputKey.slice();
   const salt = saltOf(opts, backend.randomBytes).slice();
   const context = contextBytes(opts.context).slice();
+  checkWorkersOption(opts.workers);
+  const workers = opts.workers;
+  if (workers !== undefined) {
+    return pushTransform(async () => {
+      let secrets;
+      try {
+        secrets = await deriveMessageSecrets(backend, suite, key, salt, context);
+      } finally {
+        key.fill(0);
+      }
+      let sealer: PoolSealer;
+      try {
+        sealer = new PoolSealer(openSession(workers, secrets.secret));
+      } finally {
+        secrets.secret.fill(0);
+      }
+      const commitment = secrets.commitment;
+      return { start: async () => [salt, commitment], push: (d) => sealer.push(d), finish: () => sealer.finish(), abort: () => sealer.abort() };
+    });
+  }
   return pushTransform(async () => {
     let keys;
     try {
@@ -186,6 +221,27 @@ export function openStream(inputKey: Uint8Array, opts: ChunkedOptions = {}): Tra
   const backend = getBackend(opts.backend);
   const key = inputKey.slice();
   const context = contextBytes(opts.context).slice();
+  checkWorkersOption(opts.workers);
+  const workers = opts.workers;
+  if (workers !== undefined) {
+    return pushTransform(async () => {
+      const opener = new PoolOpener(workers, async (preamble) => {
+        try {
+          return await openPreambleSecrets(backend, suite, key, preamble, context);
+        } finally {
+          key.fill(0);
+        }
+      });
+      return {
+        push: (d) => opener.push(d),
+        finish: () => opener.finish(),
+        abort: () => {
+          key.fill(0);
+          opener.abort();
+        },
+      };
+    });
+  }
   return pushTransform(async () => {
     const opener = new ChunkOpener(async (preamble) => {
       try {

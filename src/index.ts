@@ -31,7 +31,7 @@ export { inspect, type Inspection } from './envelope/inspect.js';
 export { rewrap, type RewrapOptions } from './envelope/rewrap.js';
 export { rotate, rotateStream, type RotateOptions } from './envelope/rotate.js';
 export { ciphertextRange, ciphertextSize, plaintextSize, type CiphertextRange } from './envelope/sizes.js';
-export type { BackendOptions, DecryptOptions, EncryptOptions } from './envelope/options.js';
+export type { BackendOptions, DecryptOptions, EncryptOptions, WorkerOptions } from './envelope/options.js';
 export {
   aesKey,
   AES_GCM_STANZA,
@@ -75,6 +75,8 @@ export type { EncryptionContext, Stanza } from './format/header.js';
 export { EnsealError, RangeNotSatisfiableError, isEnsealError, type ErrorCode, type EnsealErrorOptions } from './errors.js';
 export { availableBackends, getBackend, type BackendChoice } from './backends/select.js';
 export { ready, wasmSync, type WasmSync } from './backends/wasm.js';
+export { createPool, WorkerPool, type PoolOptions } from './pool/pool.js';
+export type { WorkersOption } from './pool/session.js';
 export { checksumStream, type ChecksumStream } from './integrity/checksum-stream.js';
 export { createChecksummer, type Checksummer, type ChecksumOptions, type Digests } from './integrity/checksums.js';
 export { crc64, createCrc64, Crc64, type Crc64Engine } from './integrity/crc64.js';

@@ -32,7 +32,8 @@ import type { PushMachine } from './streams/push-transform.js';
  */
 class MachineTransform extends Transform {
   readonly #machine: Promise<PushMachine>;
-  #started = false;
+  /** The machine once it exists and its `start` bytes were pushed: later writes need no await. */
+  #ready: PushMachine | undefined;
 
   constructor(make: () => Promise<PushMachine>) {
     super({ highWaterMark: 1 << 16 });
@@ -40,13 +41,17 @@ class MachineTransform extends Transform {
     this.#machine.catch(() => undefined); // surfaced by the first transform/flush
   }
 
-  async #step(f: (m: PushMachine) => Promise<Uint8Array[]>): Promise<void> {
+  #emit(parts: Uint8Array[]): void {
+    for (const p of parts) if (p.length > 0) this.push(p);
+  }
+
+  async #step(f: (m: PushMachine) => Uint8Array[] | Promise<Uint8Array[]>): Promise<void> {
     const m = await this.#machine;
-    if (!this.#started) {
-      this.#started = true;
-      if (m.start) for (const p of await m.start()) if (p.length > 0) this.push(p);
+    if (this.#ready === undefined) {
+      if (m.start) this.#emit(await m.start());
+      this.#ready = m;
     }
-    for (const p of await f(m)) if (p.length > 0) this.push(p);
+    this.#emit(await f(m));
   }
 
   override _transform(chunk: Buffer | Uint8Array, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -54,7 +59,25 @@ class MachineTransform extends Transform {
       cb(new TypeError('enseal streams expected Buffer or Uint8Array chunks'));
       return;
     }
-    this.#step((m) => m.push(chunk)).then(() => cb(), (e: Error) => cb(e));
+    const m = this.#ready;
+    if (m !== undefined) {
+      // Steady state: a synchronous machine step (node:crypto) pushes and calls back at once.
+      let out: Uint8Array[] | Promise<Uint8Array[]>;
+      try {
+        out = m.push(chunk);
+      } catch (e) {
+        cb(e as Error);
+        return;
+      }
+      if (Array.isArray(out)) {
+        this.#emit(out);
+        cb();
+      } else {
+        out.then((parts) => (this.#emit(parts), cb()), (e: Error) => cb(e));
+      }
+      return;
+    }
+    this.#step((mm) => mm.push(chunk)).then(() => cb(), (e: Error) => cb(e));
   }
 
   override _flush(cb: TransformCallback): void {

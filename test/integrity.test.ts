@@ -230,3 +230,26 @@ describe.each(BACKENDS)('integrity option of encryptStream/decryptStream (%s)', 
     expect(() => integrityCheck({ other: {} } as never)).toThrow(TypeError);
   });
 });
+
+describe('the OSS adapter checks the CRC-64 OSS returns', () => {
+  it('refuses a CRC mismatch injected by the fake OSS (ERR_STORE), and accepts the true one', async () => {
+    const { default: OSS } = await import('ali-oss');
+    const { FakeOss } = await import('./storage-servers.js');
+    const { ossStore } = await import('../src/storage/oss.js');
+    const fake = await new FakeOss().start();
+    try {
+      const client = new OSS({ endpoint: fake.endpoint, bucket: fake.bucket, region: 'oss-cn-hangzhou', accessKeyId: fake.accessKeyId, accessKeySecret: fake.accessKeySecret });
+      const store = ossStore({ client, allowInsecureHttp: true });
+      const key = aesKey({ id: 'oss', key: new Uint8Array(32).fill(9) });
+      const sealed = await encrypt(pseudoRandom(33_000, 2), { recipients: [key] });
+      await store.put('ok', sealed);
+      expect(fake.objects.get('ok')?.crc64).toBe(crcRef(sealed));
+      fake.crcFaults.add('put');
+      const e = await expectCode(store.put('bad', sealed), 'ERR_STORE');
+      expect(e.message).toMatch(/CRC-64 mismatch/);
+      expect(e.message).toContain(crcRef(sealed));
+    } finally {
+      await fake.close();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { inspect } from 'node:util';
 import OSS from 'ali-oss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ossStore } from '../src/storage/oss.js';
+import { Crc64 } from '../src/integrity/crc64.js';
 import { expectCode, pseudoRandom } from './helpers.js';
 import { FakeOss, selfSignedCert, type Cert } from './storage-servers.js';
 
@@ -299,5 +300,102 @@ describe('ossStore transport security', () => {
     const e = await expectCode(ossStore({ client: c }).head('tls/obj'), 'ERR_STORE');
     expect((e.cause as { status?: number }).status).toBeUndefined(); // no HTTP answer: the TLS handshake failed
     expect(tlsFake.requests).toBe(before);
+  });
+});
+
+describe('ossStore CRC-64 (x-oss-hash-crc64ecma) checks', () => {
+  let fake: FakeOss;
+  beforeAll(async () => {
+    fake = await new FakeOss().start();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  const store = (): ReturnType<typeof ossStore> => ossStore({ client: client(fake), allowInsecureHttp: true });
+  const reset = (): void => {
+    fake.crcFaults.clear();
+    fake.crc64 = true;
+  };
+  const streamOf = (data: Uint8Array, step: number): ReadableStream<Uint8Array> => {
+    let off = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (off >= data.length) return c.close();
+        c.enqueue(data.slice(off, off + step));
+        off += step;
+      },
+    });
+  };
+  const mismatch = async (p: Promise<unknown>): Promise<void> => {
+    const e = await expectCode(p, 'ERR_STORE');
+    expect(e.message).toMatch(/CRC-64 mismatch/);
+    expect((e.cause as { code?: string }).code).toBe('Crc64Mismatch');
+    expect((e.cause as { requestId?: string }).requestId).toMatch(/^fake-oss-/);
+  };
+
+  it('the fake returns the CRC-64/XZ of what it stored, and matching values pass on put (bytes and stream), parts, complete and full get', async () => {
+    reset();
+    const s = store();
+    const data = pseudoRandom(30_000, 11);
+    await s.put('crc/bytes', data);
+    expect(fake.objects.get('crc/bytes')?.crc64).toBe(new Crc64('js').update(data).digest().toString());
+    await s.put('crc/stream', streamOf(data, 4096));
+    expect(Buffer.compare(await bytesOf((await s.get('crc/stream')).body), data)).toBe(0);
+    const a = pseudoRandom(120 * 1024, 12);
+    const b = pseudoRandom(5000, 13);
+    const { uploadId } = await s.createMultipart('crc/mp');
+    const p1 = await s.uploadPart('crc/mp', uploadId, 1, a);
+    const p2 = await s.uploadPart('crc/mp', uploadId, 2, b);
+    await s.completeMultipart('crc/mp', uploadId, [{ partNumber: 1, ...p1 }, { partNumber: 2, ...p2 }]);
+    const whole = Buffer.concat([a, b]);
+    expect(fake.objects.get('crc/mp')?.crc64).toBe(new Crc64('js').update(whole).digest().toString());
+    expect(Buffer.compare(await bytesOf((await s.get('crc/mp')).body), whole)).toBe(0);
+  });
+
+  it('a wrong CRC-64 after a single PUT (bytes or stream) is ERR_STORE Crc64Mismatch', async () => {
+    reset();
+    fake.crcFaults.add('put');
+    await mismatch(store().put('crc/bad-put', pseudoRandom(1000, 1)));
+    await mismatch(store().put('crc/bad-put-stream', streamOf(pseudoRandom(20_000, 2), 3000)));
+  });
+
+  it('a wrong CRC-64 for a part, or for the completed object, is ERR_STORE Crc64Mismatch', async () => {
+    reset();
+    const s = store();
+    fake.crcFaults.add('part');
+    const up1 = await s.createMultipart('crc/bad-part');
+    await mismatch(s.uploadPart('crc/bad-part', up1.uploadId, 1, pseudoRandom(200, 3)));
+    reset();
+    fake.crcFaults.add('complete');
+    const up2 = await s.createMultipart('crc/bad-complete');
+    const p1 = await s.uploadPart('crc/bad-complete', up2.uploadId, 1, pseudoRandom(110 * 1024, 4));
+    const p2 = await s.uploadPart('crc/bad-complete', up2.uploadId, 2, pseudoRandom(10, 5));
+    await mismatch(s.completeMultipart('crc/bad-complete', up2.uploadId, [{ partNumber: 1, ...p1 }, { partNumber: 2, ...p2 }]));
+  });
+
+  it('a full GET whose bytes do not match the announced CRC-64 errors the body at its end; ranged GETs are not checked', async () => {
+    reset();
+    const s = store();
+    const data = pseudoRandom(50_000, 6);
+    await s.put('crc/get', data);
+    fake.crcFaults.add('get');
+    const got = await s.get('crc/get');
+    await mismatch(bytesOf(got.body));
+    const part = await s.get('crc/get', { range: { start: 10, end: 99 } });
+    expect(Buffer.compare(await bytesOf(part.body), data.subarray(10, 100))).toBe(0);
+    // A stored object corrupted at rest (bytes changed, CRC kept) fails the same way.
+    reset();
+    fake.objects.get('crc/get')!.bytes[123] ^= 1;
+    await mismatch(bytesOf((await s.get('crc/get')).body));
+  });
+
+  it('without the header (objects older than CRC-64, emulators) nothing is checked and everything works', async () => {
+    reset();
+    fake.crc64 = false;
+    const s = store();
+    const data = pseudoRandom(2000, 8);
+    await s.put('crc/none', data);
+    expect(Buffer.compare(await bytesOf((await s.get('crc/none')).body), data)).toBe(0);
+    reset();
   });
 });

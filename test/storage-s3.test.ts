@@ -174,6 +174,32 @@ describe('s3Store over s3rver (HTTP on loopback, opted in)', () => {
     expect(proxy.log.map((r) => r.headers['content-length'])).toEqual([String(data.length), String(data.length)]);
     for (const k of ['stream/known', 'stream/unknown']) expect(Buffer.compare(await bytesOf((await store.get(k)).body), data)).toBe(0);
   });
+
+  it('sends Content-MD5 on byte PUTs and parts when the SDK adds no checksum (WHEN_REQUIRED), and none when it does', async () => {
+    const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('base64');
+    const store = s3Store({ client, bucket: 'b', allowInsecureHttp: true });
+    const data = pseudoRandom(70_000, 21);
+    const part = pseudoRandom(5 * 1024 * 1024, 22);
+    proxy.reset();
+    await store.put('md5/put', data);
+    const { uploadId } = await store.createMultipart('md5/mp');
+    const p1 = await store.uploadPart('md5/mp', uploadId, 1, part);
+    await store.completeMultipart('md5/mp', uploadId, [{ partNumber: 1, ...p1 }]);
+    const puts = proxy.log.filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => r.headers['content-md5'])).toEqual([md5(data), md5(part)]);
+    expect(Buffer.compare(await bytesOf((await store.get('md5/mp')).body), part)).toBe(0);
+    // The SDK's default (flexible checksums): it sends its own CRC32, so no Content-MD5 is added.
+    const flexible = new S3Client({ ...base, endpoint: proxy.url, requestChecksumCalculation: 'WHEN_SUPPORTED' });
+    try {
+      proxy.reset();
+      await s3Store({ client: flexible, bucket: 'b', allowInsecureHttp: true }).put('md5/flex', data);
+      const h = proxy.log.find((r) => r.method === 'PUT')?.headers ?? {};
+      expect(h['content-md5']).toBeUndefined();
+      expect(Object.keys(h).some((k) => k.startsWith('x-amz-checksum-') || k === 'x-amz-sdk-checksum-algorithm')).toBe(true);
+    } finally {
+      flexible.destroy();
+    }
+  });
 });
 
 describe('s3Store against a hostile listing', () => {

@@ -20,6 +20,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// The TypeScript CRC-64/XZ of the library (checked bit by bit in test/integrity.test.ts): the
+// fake computes the whole object's CRC directly, never by combining parts as the client does.
+import { crc64Register } from '../src/integrity/crc64-table.js';
 
 /** A PEM key and certificate. */
 export interface Cert {
@@ -79,7 +82,15 @@ interface OssObject {
   lastModified: Date;
   sse?: { algorithm: string; keyId?: string };
   contentType?: string;
+  /** CRC-64/XZ of `bytes` as OSS stores it (decimal), returned as x-oss-hash-crc64ecma. */
+  crc64?: string;
 }
+
+/** Where the fake OSS can lie about the CRC-64 it returns (tests of the client's check). */
+export type OssCrcFault = 'put' | 'part' | 'complete' | 'get';
+
+/** CRC-64/XZ of `b`, the way OSS computes x-oss-hash-crc64ecma (decimal string). */
+const ossCrc64 = (b: Uint8Array): string => (crc64Register(0xffffffffffffffffn, b) ^ 0xffffffffffffffffn).toString();
 
 /** A request as the fake OSS saw it. */
 export interface SeenOssRequest {
@@ -127,6 +138,10 @@ export class FakeOss {
   bytesOut = 0;
   bytesIn = 0;
   signatureFailures = 0;
+  /** Return x-oss-hash-crc64ecma like real OSS (false: like an emulator without CRC-64). */
+  crc64 = true;
+  /** Responses whose CRC-64 is reported wrong (its lowest bit flipped). */
+  readonly crcFaults = new Set<OssCrcFault>();
   /** Requests signed with V4. */
   v4Requests = 0;
   /** The request id of the last answer. */
@@ -274,12 +289,22 @@ export class FakeOss {
       'content-type': o.contentType ?? 'application/octet-stream',
       'accept-ranges': 'bytes',
     };
+    if (this.crc64 && o.crc64 !== undefined) out['x-oss-hash-crc64ecma'] = this.#crcFor(o.crc64, 'get');
     for (const [k, v] of Object.entries(o.meta)) out[`x-oss-meta-${k}`] = v;
     if (o.sse !== undefined) {
       out['x-oss-server-side-encryption'] = o.sse.algorithm;
       if (o.sse.keyId !== undefined) out['x-oss-server-side-encryption-key-id'] = o.sse.keyId;
     }
     return out;
+  }
+
+  /** The CRC-64 header value to return for `op` (wrong when a fault is injected for it). */
+  #crcFor(crc: string, op: OssCrcFault): string {
+    return this.crcFaults.has(op) ? (BigInt(crc) ^ 1n).toString() : crc;
+  }
+
+  #crcHeader(bytes: Uint8Array, op: OssCrcFault): Record<string, string> {
+    return this.crc64 ? { 'x-oss-hash-crc64ecma': this.#crcFor(ossCrc64(bytes), op) } : {};
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -334,7 +359,7 @@ export class FakeOss {
       if (!Number.isInteger(n) || n < 1 || n > 10000) return this.#error(res, rid, 400, 'InvalidArgument', 'bad part number');
       const etag = createHash('md5').update(body).digest('hex').toUpperCase();
       up.parts.set(n, { bytes: body, etag });
-      return this.#send(res, 200, { etag: `"${etag}"`, 'x-oss-request-id': rid });
+      return this.#send(res, 200, { etag: `"${etag}"`, 'x-oss-request-id': rid, ...this.#crcHeader(body, 'part') });
     }
     if (method === 'POST' && q.has('uploadId')) {
       const id = q.get('uploadId') ?? '';
@@ -354,10 +379,10 @@ export class FakeOss {
       }
       const bytes = Buffer.concat(bufs);
       const etag = `${createHash('md5').update(bytes).digest('hex').toUpperCase()}-${parts.length}`;
-      this.objects.set(key, { bytes, meta: up.meta, etag, lastModified: new Date(), ...(up.sse === undefined ? {} : { sse: up.sse }) });
+      this.objects.set(key, { bytes, meta: up.meta, etag, lastModified: new Date(), crc64: ossCrc64(bytes), ...(up.sse === undefined ? {} : { sse: up.sse }) });
       this.uploads.delete(id);
       const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUploadResult><Bucket>${this.bucket}</Bucket><Key>${xmlEscape(key)}</Key><ETag>"${etag}"</ETag></CompleteMultipartUploadResult>`;
-      return this.#send(res, 200, { 'content-type': 'application/xml', etag: `"${etag}"`, 'x-oss-request-id': rid }, xml);
+      return this.#send(res, 200, { 'content-type': 'application/xml', etag: `"${etag}"`, 'x-oss-request-id': rid, ...this.#crcHeader(bytes, 'complete') }, xml);
     }
     if (method === 'DELETE' && q.has('uploadId')) {
       const id = q.get('uploadId') ?? '';
@@ -379,9 +404,9 @@ export class FakeOss {
     if (method === 'PUT') {
       const etag = createHash('md5').update(body).digest('hex').toUpperCase();
       const sse = this.#sse(h);
-      const o: OssObject = { bytes: body, meta: this.#meta(h), etag, lastModified: new Date(), ...(sse === undefined ? {} : { sse }) };
+      const o: OssObject = { bytes: body, meta: this.#meta(h), etag, lastModified: new Date(), crc64: ossCrc64(body), ...(sse === undefined ? {} : { sse }) };
       this.objects.set(key, o);
-      return this.#send(res, 200, { etag: `"${etag}"`, 'x-oss-request-id': rid, ...(sse === undefined ? {} : { 'x-oss-server-side-encryption': sse.algorithm }) });
+      return this.#send(res, 200, { etag: `"${etag}"`, 'x-oss-request-id': rid, ...this.#crcHeader(body, 'put'), ...(sse === undefined ? {} : { 'x-oss-server-side-encryption': sse.algorithm }) });
     }
     if (method === 'DELETE') {
       this.objects.delete(key);

@@ -1,10 +1,11 @@
 // Every contender of the peer benchmark, configured as bench/peers/README.md describes.
 //
-// A contender is { id, label, api, stream?, msg?, na? }:
+// A contender is { id, label, api, stream?, msg?, na?, close? }:
 //   stream.enc(source, sink)  encrypts an iterable of 64 KiB plaintext pieces, output to sink(piece)
 //   stream.dec(ct, sink)      decrypts its own stream output (a Buffer), plaintext to sink(piece)
 //   msg.enc(pt) / msg.dec(ct) one whole message in memory (sync when msg.sync)
 //   na                        the row is not available, and why (printed instead of numbers)
+//   close()                   releases what the contender holds (a worker pool) at the end
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -161,11 +162,21 @@ function ensealOn(backend, { workers } = {}) {
   return async () => {
     const { core } = await enseal();
     const key = core.aesKey({ id: 'bench', key: crypto.getRandomValues(new Uint8Array(32)) });
-    const extra = workers === undefined ? {} : { workers };
+    // With workers: one pool for the whole run where the build has createPool() (what a
+    // long-running service does; a bare thread count starts and stops threads on every call),
+    // else the thread count. The pool is closed by close() at the end.
+    let pool;
+    let how = '';
+    if (workers !== undefined) {
+      pool = typeof core.createPool === 'function' ? core.createPool({ size: workers }) : undefined;
+      how = pool ? `, workers: a shared pool of ${workers} (\`createPool\`)` : `, workers: ${workers}`;
+    }
+    const extra = workers === undefined ? {} : { workers: pool ?? workers };
     const eo = { recipients: [key], backend, ...extra };
     const dopt = { keys: [key], backend, ...extra };
     return {
-      label: `enseal, ${backend} backend${workers === undefined ? '' : `, workers: ${workers}`}`,
+      close: async () => pool?.close(),
+      label: `enseal, ${backend} backend${how}`,
       api: '`encryptStream`/`decryptStream` (Web); message: `encrypt`/`decrypt`',
       stream: {
         enc: (source, sink) => readableFrom(source).pipeThrough(core.encryptStream(eo)).pipeTo(webSink(sink)),

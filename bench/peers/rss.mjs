@@ -26,4 +26,5 @@ const out = counter();
 const t0 = performance.now();
 await c.stream.enc(generated(total), out.sink);
 const seconds = (performance.now() - t0) / 1000;
+await c.close?.();
 console.log(`RSS ${JSON.stringify({ id, peakMiB: peakMiB(), startMiB: start, bytesOut: out.n, seconds })}`);

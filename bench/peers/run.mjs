@@ -13,6 +13,8 @@
 // 4. Peak RSS: one child process per contender (bench/peers/rss.mjs) stream-encrypts RSS MiB of
 //    generated data (not held in memory) and reports its own peak RSS (VmHWM).
 // 5. One markdown table at the end.
+// enseal runs on every backend of availableBackends(); its "with workers" rows are measured when
+// the build has the `workers` option (feature-detected, contenders.mjs), else print n/a.
 //
 // Environment (all optional):
 //   PEERS_QUICK=1        quick check: 8 MiB streams, 3 rounds, 20 ms batches, 64 MiB RSS stream
@@ -189,6 +191,8 @@ if (!SKIP_RSS) {
     console.log(`  ${c.id.padEnd(26)} peak ${m.peakMiB.toFixed(1)} MiB (after start-up ${m.startMiB.toFixed(1)} MiB), ${(RSS_MIB * MiB / 1e6 / m.seconds).toFixed(0)} MB/s`);
   }
 }
+
+for (const c of contenders) await c.close?.(); // worker pools: no thread outlives the run
 
 // --- 5. the table ---------------------------------------------------------------------------------------
 const columns = ['encrypt stream', 'decrypt stream', 'encrypt 1 MiB', 'decrypt 1 MiB', 'encrypt 1 KiB', 'decrypt 1 KiB'];

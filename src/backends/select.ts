@@ -1,12 +1,14 @@
 /**
- * Backend selection: automatic per runtime, or forced with the `backend` option that every
- * public API call accepts. Fallback is only ever on "not supported" (a runtime without
- * node:crypto gets WebCrypto); an authentication failure never makes us retry elsewhere.
+ * Backend selection: automatic per runtime (`'auto'`, the default: the fastest available backend
+ * of the measured table in auto-order.ts), or forced with the `backend` option that every
+ * public API call accepts. Fallback is only ever on "not supported" (a backend the runtime lacks
+ * is skipped when the choice is made); an authentication failure never makes us retry elsewhere.
  *
  * @module
  */
 import { EnsealError } from '../errors.js';
 import type { BackendName, CryptoBackend } from './backend.js';
+import { AUTO_ORDER, detectRuntime } from './auto-order.js';
 import { countKeys } from './live-keys.js';
 import { createNodeBackend, loadNodeCrypto } from './node.js';
 import { createWasmBackend } from './wasm.js';
@@ -14,10 +16,11 @@ import { hasWebAssembly } from './wasm-core.js';
 import { createWebCryptoBackend, loadSubtle } from './webcrypto.js';
 
 /**
- * What the `backend` option accepts: a backend name, or a {@link CryptoBackend} object
+ * What the `backend` option accepts: a backend name, `'auto'` (the default: the fastest backend
+ * available in this runtime, measured by bench/backends.mjs), or a {@link CryptoBackend} object
  * (advanced: a custom implementation with the same contract).
  */
-export type BackendChoice = BackendName | CryptoBackend;
+export type BackendChoice = BackendName | 'auto' | CryptoBackend;
 
 const factories: Record<BackendName, () => CryptoBackend> = {
   node: createNodeBackend,
@@ -33,8 +36,9 @@ export const backendNames: readonly BackendName[] = Object.freeze(Object.keys(fa
 /**
  * Resolves the `backend` option to an implementation.
  *
- * @param choice - a backend name, a backend object, or `undefined` for the runtime's default
- *   (node:crypto where available, else WebCrypto, else the WASM core when `crypto.subtle` is missing)
+ * @param choice - a backend name, a backend object, or `'auto'`/`undefined` for the runtime's
+ *   default: the first available of the measured order (src/backends/auto-order.ts): node:crypto in
+ *   Node and Bun, WebCrypto in Deno and browsers, the WASM core where `crypto.subtle` is missing
  * @returns the backend
  * @throws TypeError for an unknown name
  * @throws EnsealError `ERR_UNSUPPORTED` when the named backend is unavailable in this runtime
@@ -45,11 +49,7 @@ export const backendNames: readonly BackendName[] = Object.freeze(Object.keys(fa
  */
 export function getBackend(choice?: BackendChoice): CryptoBackend {
   if (choice !== undefined && typeof choice === 'object') return choice;
-  // Default: node:crypto, else WebCrypto, else (no crypto.subtle: e.g. a page over plain HTTP)
-  // the WASM core. WebCrypto is preferred to WASM wherever it exists, so a CSP that refuses
-  // WebAssembly never breaks the default.
-  const name: BackendName =
-    choice ?? (loadNodeCrypto() !== undefined ? 'node' : loadSubtle() === undefined && hasWebAssembly() ? 'wasm' : 'webcrypto');
+  const name: BackendName = choice === undefined || choice === 'auto' ? autoBackend() : choice;
   const make = Object.hasOwn(factories, name) ? factories[name] : undefined;
   if (make === undefined) {
     throw new TypeError(`"backend" expected one of ${backendNames.join(', ')}, got ${String(name)}`);
@@ -60,6 +60,22 @@ export function getBackend(choice?: BackendChoice): CryptoBackend {
     cache.set(name, b);
   }
   return b;
+}
+
+const present: Record<BackendName, () => boolean> = {
+  node: () => loadNodeCrypto() !== undefined,
+  webcrypto: () => loadSubtle() !== undefined,
+  wasm: hasWebAssembly,
+};
+/**
+ * The backend `'auto'` stands for here: the first of this runtime's measured order that exists.
+ * WebCrypto ranks above the WASM core wherever both exist, so a CSP that refuses WebAssembly
+ * never breaks the default; with none, `'webcrypto'` (which says `ERR_UNSUPPORTED`). Evaluated
+ * on each call (cheap), so a page whose `crypto.subtle` appears or goes is followed.
+ * @returns the backend name
+ */
+function autoBackend(): BackendName {
+  return AUTO_ORDER[detectRuntime()].find((n) => present[n]()) ?? 'webcrypto';
 }
 
 /**

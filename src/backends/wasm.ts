@@ -186,7 +186,7 @@ class WasmKey {
   #key: Bytes | undefined;
   constructor(key: Uint8Array) {
     checkKey(key);
-    this.#key = key.slice();
+    this.#key = new Uint8Array(key);
   }
   /**
    * The compiled core. Always awaited before {@link WasmKey.live} is read, so a dispose() that

@@ -17,6 +17,7 @@ import { parseKms, type KmsCommand } from './kms-args.js';
 import { parseRange, type RangeArg } from './range-args.js';
 import { expectPositionals, hasFlag, optionValue, scan, type OptionSpec, type Scanned } from './scan.js';
 import { quoted } from './terminal-text.js';
+import { isObjectRewrap, parseStorageCommand, type StorageCommand, type StorageTopic } from './storage-args.js';
 
 export { parseRange, type RangeArg } from './range-args.js';
 export type { HelpCommand, HelpTopic } from './command-help.js';
@@ -135,7 +136,8 @@ export type Command =
   | RewrapCommand
   | RotateCommand
   | InspectCommand
-  | KmsCommand;
+  | KmsCommand
+  | StorageCommand;
 
 /** Options shared by the commands that take keys. */
 const CONTEXT_SPEC: OptionSpec = { context: 'repeat', 'kms-store': 'once' };
@@ -296,6 +298,12 @@ function parseInspect(args: readonly string[]): Command {
   return { kind: 'inspect', input: s.positionals[0] as string };
 }
 
+/** A storage command (./storage-args.ts); `--help` gives the command's help. */
+function parseStorage(command: StorageTopic | 'rewrap', rest: readonly string[]): Command {
+  const cmd = parseStorageCommand(command, rest);
+  return cmd === 'help' ? { kind: 'help', topic: command } : cmd;
+}
+
 /** `enseal help [TOPIC]`. */
 function parseHelp(args: readonly string[]): HelpCommand {
   if (args.length === 0) return { kind: 'help' };
@@ -337,7 +345,13 @@ export function parseArgs(argv: readonly string[]): Command {
     case 'decrypt':
       return parseDecrypt(rest);
     case 'rewrap':
-      return parseRewrap(rest);
+      return isObjectRewrap(rest) ? parseStorage('rewrap', rest) : parseRewrap(rest);
+    case 'put':
+    case 'get':
+    case 'head':
+    case 'ls':
+    case 'rm':
+      return parseStorage(command, rest);
     case 'rotate':
       return parseRotate(rest);
     case 'inspect':
@@ -345,6 +359,6 @@ export function parseArgs(argv: readonly string[]): Command {
     case 'kms':
       return parseKms(rest);
     default:
-      throw usageError(`unknown command ${quoted(command, 40)} (expected keygen, encrypt, decrypt, rewrap, rotate, inspect or kms)`);
+      throw usageError(`unknown command ${quoted(command, 40)} (expected keygen, encrypt, decrypt, rewrap, rotate, inspect, kms, put, get, head, ls or rm)`);
   }
 }

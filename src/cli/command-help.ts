@@ -6,9 +6,11 @@
  * @module
  */
 import { USAGE } from './usage.js';
+import { STORAGE_TOPICS, type StorageTopic } from './storage-args.js';
+import { REWRAP_OBJECT_HELP, STORAGE_HELP } from './storage-help.js';
 
 /** The subcommands that have their own help. */
-export type HelpTopic = 'keygen' | 'encrypt' | 'decrypt' | 'rewrap' | 'rotate' | 'inspect' | 'kms';
+export type HelpTopic = 'keygen' | 'encrypt' | 'decrypt' | 'rewrap' | 'rotate' | 'inspect' | 'kms' | StorageTopic;
 
 /** `enseal help [TOPIC]`, `--help`, `-h`, `enseal COMMAND --help`. */
 export interface HelpCommand {
@@ -18,7 +20,7 @@ export interface HelpCommand {
 }
 
 /** Every {@link HelpTopic}. */
-export const HELP_TOPICS: readonly HelpTopic[] = ['keygen', 'encrypt', 'decrypt', 'rewrap', 'rotate', 'inspect', 'kms'];
+export const HELP_TOPICS: readonly HelpTopic[] = ['keygen', 'encrypt', 'decrypt', 'rewrap', 'rotate', 'inspect', 'kms', ...STORAGE_TOPICS];
 
 const RECIPIENTS = `Recipients (each one alone can decrypt; any mix, in this order in the header):
   --key FILE            an AES-256 key file (see enseal keygen aes)
@@ -57,6 +59,7 @@ unless --force (then its target is written and the link stays).
 `;
 
 const TOPICS: Readonly<Record<HelpTopic, string>> = {
+  ...STORAGE_HELP,
   keygen: `Usage:
   enseal keygen aes --out FILE [--id ID]
   enseal keygen rsa --out FILE [--bits 2048|3072|4096]
@@ -118,7 +121,8 @@ Options:
 ${COMMON}  --force               write ciphertext to stdout even when it is a terminal; follow a
                         symbolic link OUT
 
-${OUTPUT}`,
+${OUTPUT}
+${REWRAP_OBJECT_HELP}`,
   rotate: `Usage:
   enseal rotate KEY... ADDED... [--legacy] [--kms-discovery] [--kdf KDF] [--kdf-cost LIST]
                 [--kms-store PATH] [--context K=V]... [--force] IN OUT

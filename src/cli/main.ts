@@ -21,6 +21,7 @@ import { keygenRsa } from './keygen-rsa.js';
 import { kmsCommand } from './kms-command.js';
 import { rewrapCommand } from './rewrap.js';
 import { rotateCommand } from './rotate.js';
+import { storageCommand } from './storage-commands.js';
 import { packageVersion } from './usage.js';
 
 /** Where a usage error points: the command's own help when there is one. */
@@ -55,6 +56,13 @@ async function run(argv: readonly string[]): Promise<void> {
       return inspectCommand(cmd, process.stdout);
     case 'kms':
       return kmsCommand(cmd, process.stdout);
+    case 'put':
+    case 'get':
+    case 'head':
+    case 'ls':
+    case 'rm':
+    case 'rewrap-object':
+      return storageCommand(cmd);
   }
 }
 

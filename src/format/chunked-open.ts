@@ -46,7 +46,19 @@ export class ChunkOpener {
    * Adds ciphertext; returns the plaintext of every chunk it completed, each authenticated.
    * @throws EnsealError `ERR_AUTH` (commitment or chunk), and the same error on every later call
    */
-  async push(data: Uint8Array): Promise<Bytes[]> {
+  push(data: Uint8Array): Bytes[] | Promise<Bytes[]> {
+    const ready = this.#cipher;
+    if (ready !== undefined && ready.sync && this.#error === undefined) {
+      // Synchronous cipher (node:crypto): no promise per write. Same rules as below: a chunk's
+      // plaintext is returned only after its tag verified, nothing of a failing write is.
+      try {
+        return this.#framer.pushSync(data, (sealed) => this.#openSync(ready, sealed));
+      } catch (e) {
+        this.#error ??= e;
+        ready.dispose();
+        return Promise.reject(e);
+      }
+    }
     return this.#guard(async () => {
       let off = 0;
       if (this.#cipher === undefined) {
@@ -63,12 +75,13 @@ export class ChunkOpener {
         this.#cipher = cipher;
       }
       const cipher = this.#cipher;
+      if (cipher.sync) return this.#framer.pushSync(off === 0 ? data : data.subarray(off), (sealed) => this.#openSync(cipher, sealed));
       return this.#framer.push(off === 0 ? data : data.subarray(off), async (sealed) => {
         const out: Bytes[] = [];
         try {
           for (let i = 0; i < sealed.length; i += BATCH_CHUNKS) {
-            const batch = sealed.slice(i, i + BATCH_CHUNKS);
-            out.push(...(await cipher.openChunks(this.#index, batch)));
+            const batch = sealed.length <= BATCH_CHUNKS ? sealed : sealed.slice(i, i + BATCH_CHUNKS);
+            for (const p of await cipher.openChunks(this.#index, batch)) out.push(p);
             this.#index += batch.length;
           }
         } catch (e) {
@@ -94,11 +107,21 @@ export class ChunkOpener {
       }
       const rest = this.#framer.buffered;
       if (rest.length < TAG_LENGTH) throw missingFinalChunk();
-      const last = await this.#cipher.open(this.#index, rest);
+      const last = this.#cipher.sync ? this.#cipher.openSync(this.#index, rest) : await this.#cipher.open(this.#index, rest);
       this.#index++;
       this.#cipher.dispose();
       return last;
     });
+  }
+
+  /** Opens whole sealed chunks synchronously; returns their plaintexts (all authenticated). */
+  #openSync(cipher: ChunkCipher, sealed: Uint8Array[]): Bytes[] {
+    const out: Bytes[] = [];
+    if (sealed.length > 0) {
+      cipher.openChunksSync(this.#index, sealed, out); // appends nothing unless every chunk verified
+      this.#index += sealed.length;
+    }
+    return out;
   }
 
   /**

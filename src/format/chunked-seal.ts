@@ -29,15 +29,33 @@ export class ChunkSealer {
   /**
    * Adds plaintext; returns the full chunks it completed, sealed, as pieces whose concatenation
    * is the ciphertext (on node:crypto a chunk's ciphertext and tag are separate pieces: no copy).
-   * `data` is read before the returned promise settles and is never retained or mutated.
+   * `data` is read before the result settles and is never retained or mutated. With a
+   * synchronous cipher (`cipher.sync`, node:crypto) the pieces are returned directly, not as a
+   * promise: one write costs no promise and no microtask. Errors always come as a rejected
+   * promise.
    */
-  async push(data: Uint8Array): Promise<Bytes[]> {
-    if (this.#finished) throw new EnsealError('ERR_STATE', 'write after the message was finished');
+  push(data: Uint8Array): Bytes[] | Promise<Bytes[]> {
+    if (this.#finished) return Promise.reject(new EnsealError('ERR_STATE', 'write after the message was finished'));
+    const cipher = this.#cipher;
+    if (cipher.sync) {
+      try {
+        return this.#framer.pushSync(data, (chunks) => {
+          const out: Bytes[] = [];
+          if (chunks.length > 0) {
+            cipher.sealChunksSync(this.#index, chunks, out);
+            this.#index += chunks.length;
+          }
+          return out;
+        });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return this.#framer.push(data, async (chunks) => {
       const out: Bytes[] = [];
       for (let i = 0; i < chunks.length; i += BATCH_CHUNKS) {
-        const batch = chunks.slice(i, i + BATCH_CHUNKS);
-        out.push(...(await this.#cipher.sealChunks(this.#index, batch)));
+        const batch = chunks.length <= BATCH_CHUNKS ? chunks : chunks.slice(i, i + BATCH_CHUNKS);
+        for (const p of await cipher.sealChunks(this.#index, batch)) out.push(p);
         this.#index += batch.length;
       }
       return out;
@@ -49,7 +67,8 @@ export class ChunkSealer {
     if (this.#finished) throw new EnsealError('ERR_STATE', 'message already finished');
     this.#finished = true;
     try {
-      return await this.#cipher.seal(this.#index++, this.#framer.buffered);
+      const cipher = this.#cipher;
+      return cipher.sync ? cipher.sealSync(this.#index++, this.#framer.buffered) : await cipher.seal(this.#index++, this.#framer.buffered);
     } finally {
       this.#framer.wipe();
       this.#cipher.dispose();

@@ -18,6 +18,7 @@
 import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
 import type { AesGcmKey, CryptoBackend, HashName } from '../backends/backend.js';
 import { hkdfExpand } from '../backends/hkdf.js';
+import { syncGcmOf, type SyncGcm } from '../backends/sync.js';
 import { EnsealError, chunkAuthError } from '../errors.js';
 
 /** Parameters of one Cobblestone instantiation. */
@@ -205,6 +206,7 @@ export async function openPreamble(
  */
 export class ChunkCipher {
   readonly #aead: AesGcmKey;
+  readonly #sync: SyncGcm | undefined;
   readonly #baseNonce: Bytes;
   #disposed = false;
 
@@ -214,12 +216,81 @@ export class ChunkCipher {
    */
   constructor(aead: AesGcmKey, baseNonce: Bytes) {
     this.#aead = aead;
+    this.#sync = syncGcmOf(aead);
     this.#baseNonce = baseNonce;
   }
 
   /** Whether {@link dispose} ran. */
   get disposed(): boolean {
     return this.#disposed;
+  }
+
+  /**
+   * Whether the synchronous chunk methods ({@link sealChunksSync}, {@link openChunksSync},
+   * {@link sealSync}, {@link openSync}) are available: the backend key has synchronous
+   * operations (node:crypto). Callers use them instead of the promise-returning ones, with the
+   * same results and errors.
+   */
+  get sync(): boolean {
+    return this.#sync !== undefined;
+  }
+
+  #syncLive(first: number, count: number): SyncGcm {
+    this.#live();
+    if (this.#sync === undefined) throw new TypeError('this chunk cipher has no synchronous operations (check `sync` first)');
+    if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`"index" expected a non-negative integer, got ${first}`);
+    if (first + Math.max(count, 1) > MAX_CHUNKS) throw new EnsealError('ERR_LIMIT', 'message exceeds the 2^38-chunk limit');
+    return this.#sync;
+  }
+
+  /**
+   * {@link sealChunks}, synchronously: appends the sealed pieces of chunks `first, first+1, …`
+   * to `out` (ciphertext and tag of each chunk, no copy).
+   * @throws EnsealError `ERR_STATE` once disposed, `ERR_LIMIT` at 2^38 chunks; TypeError
+   *   unless {@link sync}
+   */
+  sealChunksSync(first: number, plaintexts: readonly Uint8Array[], out: Bytes[]): void {
+    this.#syncLive(first, plaintexts.length).sealChunksSync(this.#baseNonce, first, plaintexts, out);
+  }
+
+  /**
+   * {@link openChunks}, synchronously: appends the plaintexts of chunks `first, first+1, …` to
+   * `out` only when every one of them authenticated (nothing is appended otherwise).
+   * @throws EnsealError `ERR_AUTH` with `chunk` = the index of the first chunk that failed;
+   *   `ERR_STATE` once disposed; TypeError unless {@link sync}
+   */
+  openChunksSync(first: number, sealed: readonly Uint8Array[], out: Bytes[]): void {
+    const s = this.#syncLive(first, sealed.length);
+    try {
+      s.openChunksSync(this.#baseNonce, first, sealed, out);
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkFailure(first + (e.chunk ?? 0));
+      throw e;
+    }
+  }
+
+  /**
+   * {@link seal}, synchronously.
+   * @returns `ciphertext || tag` of chunk `index`
+   * @throws as {@link sealChunksSync}
+   */
+  sealSync(index: number, plaintext: Uint8Array): Bytes {
+    return this.#syncLive(index, 1).sealSync(this.nonce(index), plaintext);
+  }
+
+  /**
+   * {@link open}, synchronously.
+   * @returns the authenticated plaintext of chunk `index`
+   * @throws as {@link openChunksSync}
+   */
+  openSync(index: number, sealed: Uint8Array): Bytes {
+    const s = this.#syncLive(index, 1);
+    try {
+      return s.openSync(this.nonce(index), sealed);
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw chunkFailure(index);
+      throw e;
+    }
   }
 
   #live(): void {

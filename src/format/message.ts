@@ -41,13 +41,17 @@ export async function sealMessageInto(
     out.set(commitment, offset + SALT_LENGTH);
     const n = chunkCount(plaintext.length);
     const base = offset + PREAMBLE_LENGTH;
+    const pieces: Bytes[] = [];
     for (let i = 0; i < n; i += BATCH_CHUNKS) {
       const pts: Uint8Array[] = [];
       for (let j = i; j < Math.min(n, i + BATCH_CHUNKS); j++) {
         pts.push(plaintext.subarray(j * CHUNK_SIZE, Math.min(plaintext.length, (j + 1) * CHUNK_SIZE)));
       }
       let off = base + i * SEALED_CHUNK_SIZE;
-      for (const piece of await cipher.sealChunks(i, pts)) {
+      // node:crypto: synchronous, no promise per batch; other backends pipeline the batch.
+      pieces.length = 0;
+      if (cipher.sync) cipher.sealChunksSync(i, pts, pieces);
+      for (const piece of cipher.sync ? pieces : await cipher.sealChunks(i, pts)) {
         out.set(piece, off);
         off += piece.length;
       }
@@ -94,11 +98,13 @@ export async function openMessage(
       for (let j = i; j < Math.min(n, i + BATCH_CHUNKS); j++) {
         sealedChunks.push(body.subarray(j * SEALED_CHUNK_SIZE, Math.min(body.length, (j + 1) * SEALED_CHUNK_SIZE)));
       }
-      const pts = await cipher.openChunks(i, sealedChunks);
-      pts.forEach((pt, k) => {
-        out.set(pt, (i + k) * CHUNK_SIZE);
-        pt.fill(0); // the plaintext lives on in `out` only
-      });
+      let pts: Bytes[];
+      if (cipher.sync) cipher.openChunksSync(i, sealedChunks, (pts = []));
+      else pts = await cipher.openChunks(i, sealedChunks);
+      for (let k = 0; k < pts.length; k++) {
+        out.set(pts[k]!, (i + k) * CHUNK_SIZE);
+        pts[k]!.fill(0); // the plaintext lives on in `out` only
+      }
     }
     return out;
   } catch (e) {

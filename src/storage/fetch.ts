@@ -61,6 +61,12 @@ export interface FetchMultipart {
   readonly limits?: Partial<MultipartLimits>;
 }
 
+/**
+ * What `new Headers(init)` accepts (the DOM's `HeadersInit`), spelled through the `Headers` global
+ * so that the declarations compile with the DOM lib or with `@types/node` alone.
+ */
+export type FetchHeadersInit = NonNullable<ConstructorParameters<typeof Headers>[0]>;
+
 /** Options of {@link fetchStore}; exactly one of `url` and `baseUrl`. */
 export interface FetchStoreOptions {
   /** Per-request URL provider (presigned URLs). */
@@ -68,7 +74,7 @@ export interface FetchStoreOptions {
   /** Base URL of public or token-protected objects: the object URL is `baseUrl` + encoded key. */
   readonly baseUrl?: string | URL;
   /** Extra request headers (e.g. `Authorization`), or a function of the key and operation. */
-  readonly headers?: HeadersInit | ((key: string, op: FetchOperation) => HeadersInit | Promise<HeadersInit>);
+  readonly headers?: FetchHeadersInit | ((key: string, op: FetchOperation) => FetchHeadersInit | Promise<FetchHeadersInit>);
   /** The `fetch` to use (default `globalThis.fetch`). */
   readonly fetch?: typeof globalThis.fetch;
   /** Allow plain `http:` to a loopback host (tests, local servers only). */

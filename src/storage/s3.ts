@@ -18,6 +18,12 @@
  * - **Errors:** 404 / `NoSuchKey` / `NotFound` → `ERR_NOT_FOUND`; 416 / `InvalidRange` →
  *   `ERR_RANGE`; anything else `ERR_STORE` with the HTTP status, `$metadata.requestId` and the
  *   S3 error code in `cause`. An aborted signal rejects with the signal's reason.
+ * - **Content-MD5** (RFC 1864) is sent with a byte-array single PUT and with every part when the
+ *   SDK adds no checksum of its own (`requestChecksumCalculation: 'WHEN_REQUIRED'`, the setting
+ *   for S3-compatible stores without flexible checksums); with the SDK's default it already sends
+ *   `x-amz-checksum-crc32`, which S3 verifies. A streamed PUT cannot carry it (the header comes
+ *   before the body) and relies on the SDK's checksum. S3 refuses a body that does not match
+ *   (`BadDigest` → `ERR_STORE`).
  * - A stream body with a known `contentLength` is streamed (Node: through `Readable.fromWeb`);
  *   without one it is collected first (S3 needs the length of a single PUT), up to 5 GiB.
  *
@@ -37,6 +43,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { md5 } from 'hash-wasm';
+import { createChecksummer } from '../integrity/checksums.js';
 import { toBase64, utf8 } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { checkBody, collectBody, exactLength, servedBody, iterableStream, nodeReadable } from './body.js';
@@ -114,6 +121,17 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
   } else if (config?.tls === false) {
     throw new EnsealError('ERR_INSECURE_TRANSPORT', `${name}: the S3Client is configured with tls: false for an AWS endpoint`);
   }
+
+  // Does the SDK add its own checksum (flexible checksums) to PutObject/UploadPart? Resolved once.
+  const checksumSetting = (client as unknown as { config?: { requestChecksumCalculation?: () => Promise<string> } }).config?.requestChecksumCalculation;
+  let sdkChecksums: Promise<boolean> | undefined;
+  const contentMd5 = async (bytes: Uint8Array): Promise<{ ContentMD5?: string }> => {
+    sdkChecksums ??= typeof checksumSetting === 'function' ? Promise.resolve(checksumSetting()).then((v) => v !== 'WHEN_REQUIRED', () => true) : Promise.resolve(true);
+    if (await sdkChecksums) return {};
+    const sums = await createChecksummer({ md5: true });
+    sums.update(bytes);
+    return { ContentMD5: sums.digest().md5! };
+  };
 
   const httpsOnly = (next: (args: { request?: unknown }) => Promise<unknown>) => async (args: { request?: unknown }) => {
     const req = args.request as { protocol?: string; hostname?: string } | undefined;
@@ -227,8 +245,9 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
       if (payload instanceof Uint8Array && contentLength !== undefined && contentLength !== payload.length) {
         throw storeError(name, `put "${quoteKey(key)}" (body of ${payload.length} bytes, contentLength ${contentLength})`, { status: 400, code: 'IncompleteBody' });
       }
+      const md5 = payload instanceof Uint8Array ? await contentMd5(payload) : {};
       const out = await send<Input>(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: payload as never, ...(contentLength === undefined ? {} : { ContentLength: contentLength }), Metadata: metadata, ...sse }),
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: payload as never, ...(contentLength === undefined ? {} : { ContentLength: contentLength }), Metadata: metadata, ...sse, ...md5 }),
         `put "${quoteKey(key)}"`,
         undefined,
         o.signal,
@@ -339,7 +358,7 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
       if (!(body instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
       const sse = await sseInput(o.sse, true);
       const out = await send<Input>(
-        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ...sse }),
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ...sse, ...(await contentMd5(body)) }),
         `upload part ${partNumber} of "${quoteKey(key)}"`,
         undefined,
         o.signal,

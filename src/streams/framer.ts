@@ -39,6 +39,34 @@ export class Framer {
    * @throws EnsealError `ERR_STATE` after `wipe()`
    */
   async push<T>(data: Uint8Array, consume: (records: Uint8Array[]) => Promise<T>): Promise<T> {
+    const { records, off } = this.#cut(data);
+    const result = await consume(records);
+    this.#keep(data, off);
+    return result;
+  }
+
+  /**
+   * {@link push} for a synchronous `consume`: no promise, and the records are complete views
+   * (the straddling record is the internal buffer, valid until `consume` returns).
+   * @param data - bytes to append (not retained)
+   * @param consume - handles the completed records, synchronously
+   * @returns what `consume` returned
+   * @throws EnsealError `ERR_STATE` after `wipe()`; whatever `consume` throws (then nothing of
+   *   `data` is buffered)
+   * @example
+   * ```ts
+   * const pieces = framer.pushSync(data, (records) => sealAll(records));
+   * ```
+   */
+  pushSync<T>(data: Uint8Array, consume: (records: Uint8Array[]) => T): T {
+    const { records, off } = this.#cut(data);
+    const result = consume(records);
+    this.#keep(data, off);
+    return result;
+  }
+
+  /** Completes the buffered record and lists the whole records of `data` (views, no copy). */
+  #cut(data: Uint8Array): { records: Uint8Array[]; off: number } {
     if (this.#wiped) throw wipedError();
     const size = this.#size;
     const records: Uint8Array[] = [];
@@ -53,13 +81,16 @@ export class Framer {
       }
     }
     for (; data.length - off >= size; off += size) records.push(data.subarray(off, off + size));
-    const result = await consume(records);
+    return { records, off };
+  }
+
+  /** Buffers the tail of `data` from `off` (after its records were consumed). */
+  #keep(data: Uint8Array, off: number): void {
     if (this.#wiped) throw wipedError(); // wiped while consuming: buffer nothing more
     if (off < data.length) {
       this.#buf.set(data.subarray(off), this.#fill);
       this.#fill += data.length - off;
     }
-    return result;
   }
 
   /** Zeroes the buffer (it may hold plaintext) and retires the framer. Idempotent. */

@@ -24,8 +24,12 @@ import { describe } from '../bytes.js';
 export interface PushMachine {
   /** Runs once before the first chunk; returns bytes to emit first (e.g. a header). */
   start?(): Promise<Uint8Array[]>;
-  /** Consumes one written chunk; returns the bytes to emit. */
-  push(data: Uint8Array): Promise<Uint8Array[]>;
+  /**
+   * Consumes one written chunk; returns the bytes to emit. A machine whose step completed
+   * synchronously returns the array itself (no promise, no microtask); errors may come either
+   * way (a throw or a rejected promise).
+   */
+  push(data: Uint8Array): Uint8Array[] | Promise<Uint8Array[]>;
   /** Runs at end of input; returns the final bytes to emit. Disposes the machine's keys. */
   finish(): Promise<Uint8Array[]>;
   /** Releases secrets after an error or cancellation. Idempotent; may run after `finish`. */
@@ -87,11 +91,23 @@ export function pushTransform(make: () => Promise<PushMachine>): TransformStream
         }
         if (m.start) emit(c, await m.start());
       }),
-    transform: (chunk, c) =>
-      run(async () => {
+    transform: (chunk, c) => {
+      // Synchronous when the machine's step is (node:crypto): the transform then returns no
+      // promise of its own, and the only await per write is the one of the Streams machinery.
+      let out: Uint8Array[] | Promise<Uint8Array[]>;
+      try {
         if (!(chunk instanceof Uint8Array)) throw new TypeError(`stream chunk expected Uint8Array, got ${describe(chunk)}`);
-        emit(c, await machine!.push(chunk));
-      }),
+        out = machine!.push(chunk);
+        if (Array.isArray(out)) {
+          emit(c, out);
+          return undefined;
+        }
+      } catch (e) {
+        abort();
+        throw e;
+      }
+      return run(async () => emit(c, await out));
+    },
     flush: (c) =>
       run(async () => {
         emit(c, await machine!.finish());

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// Worker pool benchmark (issue 10 item 2; tinybench). Run by `npm run bench` after a build.
+//
+// 256 MiB (BENCH_POOL_MIB) of random data, 16 KiB chunks. It first checks that enseal/chunked with
+// `workers: pool` produces exactly the bytes of the raw single-thread node:crypto loop (same
+// derived key and nonces) and of the single-thread path, and that the envelope APIs round-trip with
+// and without workers; then times, in interleaved rounds (each round runs every contender once,
+// rotated), the raw single-thread loop, enseal single-thread and enseal with a pool of 2 threads:
+// one-shot `encrypt`/`decrypt` and Web streams (`encryptStream`/`decryptStream`, 1 MiB writes).
+// It prints MB/s (median) and the ratio to the raw loop measured in the same run, plus `uptime`:
+// on a shared 2-core machine other processes compete for the same two cores.
+import { execSync } from 'node:child_process';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Bench } from 'tinybench';
+import { aesKey, createPool, decrypt, decryptStream, encrypt, encryptStream } from '../dist/index.js';
+import { open as chunkedOpen, seal as chunkedSeal } from '../dist/chunked.js';
+
+const MiB = 1 << 20;
+const SIZE = Number(process.env.BENCH_POOL_MIB ?? 256) * MiB;
+const CHUNK = 16384;
+const SEALED = CHUNK + 16;
+const WRITE = MiB;
+const WORKERS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+const plaintext = randomBytes(SIZE);
+const inputKey = randomBytes(32);
+const salt = randomBytes(24);
+const recipient = aesKey({ id: 'bench', key: randomBytes(32) });
+const pool = createPool({ size: WORKERS });
+
+// --- The raw single-thread loop: node:crypto AES-256-GCM, a new cipher per 16 KiB chunk. ----------
+function hkdfExpandSha512(prk, info, length) {
+  const out = [];
+  let t = Buffer.alloc(0);
+  for (let i = 1; Buffer.concat(out).length < length; i++) {
+    t = createHmac('sha512', prk).update(Buffer.concat([t, info, Buffer.from([i])])).digest();
+    out.push(t);
+  }
+  return Buffer.concat(out).subarray(0, length);
+}
+const okm = hkdfExpandSha512(inputKey, Buffer.concat([Buffer.from('c2sp.org/chunked-encryption@v1+AEAD_AES_256_GCM\0'), salt]), 76);
+const aeadKey = okm.subarray(0, 32);
+const baseNonce = okm.subarray(32, 44);
+const commitment = okm.subarray(44);
+function nonce(i) {
+  const n = Buffer.from(baseNonce);
+  n.writeUInt32BE((n.readUInt32BE(8) ^ i) >>> 0, 8); // i < 2^32 here
+  return n;
+}
+const chunks = Math.floor(SIZE / CHUNK) + 1;
+function rawSeal(sink) {
+  for (let i = 0; i < chunks; i++) {
+    const c = createCipheriv('aes-256-gcm', aeadKey, nonce(i));
+    sink(c.update(plaintext.subarray(i * CHUNK, Math.min(SIZE, (i + 1) * CHUNK))));
+    c.final();
+    sink(c.getAuthTag());
+  }
+}
+function rawOpen(payload, sink) {
+  const body = payload.subarray(56);
+  for (let i = 0; i < chunks; i++) {
+    const ct = body.subarray(i * SEALED, Math.min(body.length, (i + 1) * SEALED));
+    const d = createDecipheriv('aes-256-gcm', aeadKey, nonce(i));
+    d.setAuthTag(ct.subarray(ct.length - 16));
+    const pt = d.update(ct.subarray(0, ct.length - 16));
+    d.final();
+    sink(pt);
+  }
+}
+async function pipe(ts, input, collect) {
+  const parts = [];
+  let n = 0;
+  const reader = ts.readable.getReader();
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      n += value.length;
+      if (collect) parts.push(value);
+    }
+  })();
+  const writer = ts.writable.getWriter();
+  for (let o = 0; o < input.length; o += WRITE) await writer.write(input.subarray(o, o + WRITE));
+  await writer.close();
+  await reading;
+  return collect ? Buffer.concat(parts) : n;
+}
+
+// --- 1. Identical output before timing. ------------------------------------------------------------
+const payload = await chunkedSeal(inputKey, plaintext, { salt });
+const rawParts = [salt, commitment];
+rawSeal((p) => rawParts.push(p));
+if (!Buffer.concat(rawParts).equals(payload)) throw new Error('raw loop and enseal/chunked disagree');
+if (!Buffer.from(await chunkedSeal(inputKey, plaintext, { salt, workers: pool })).equals(payload)) throw new Error('pool seal differs from the single-thread bytes');
+if (!Buffer.from(await chunkedOpen(inputKey, payload, { workers: pool })).equals(plaintext)) throw new Error('pool open mismatch');
+const sealed = await encrypt(plaintext, { recipients: [recipient] });
+const sealedPool = await encrypt(plaintext, { recipients: [recipient], workers: pool });
+if (!Buffer.from(await decrypt(sealedPool, { keys: [recipient] })).equals(plaintext)) throw new Error('pool encrypt does not decrypt');
+if (!Buffer.from(await decrypt(sealed, { keys: [recipient], workers: pool })).equals(plaintext)) throw new Error('pool decrypt mismatch');
+if (!Buffer.from(await decrypt(await pipe(encryptStream({ recipients: [recipient], workers: pool }), plaintext, true), { keys: [recipient] })).equals(plaintext)) throw new Error('pool encryptStream mismatch');
+if (!(await pipe(decryptStream({ keys: [recipient], workers: pool }), sealed, true)).equals(plaintext)) throw new Error('pool decryptStream mismatch');
+console.log(`outputs checked: raw loop == enseal/chunked == enseal/chunked with workers (${payload.length} bytes); envelope round trips with and without workers OK`);
+
+// --- 2. Timing, interleaved rounds. -----------------------------------------------------------------
+const noop = () => {};
+const seal = {
+  'raw node:crypto seal loop (1 thread)': () => rawSeal(noop),
+  'encrypt (one-shot, 1 thread)': () => encrypt(plaintext, { recipients: [recipient] }),
+  [`encrypt (one-shot, workers: ${WORKERS})`]: () => encrypt(plaintext, { recipients: [recipient], workers: pool }),
+  'encryptStream (1 thread, 1 MiB writes)': () => pipe(encryptStream({ recipients: [recipient] }), plaintext),
+  [`encryptStream (workers: ${WORKERS}, 1 MiB writes)`]: () => pipe(encryptStream({ recipients: [recipient], workers: pool }), plaintext),
+};
+const open = {
+  'raw node:crypto open loop (1 thread)': () => rawOpen(payload, noop),
+  'decrypt (one-shot, 1 thread)': () => decrypt(sealed, { keys: [recipient] }),
+  [`decrypt (one-shot, workers: ${WORKERS})`]: () => decrypt(sealed, { keys: [recipient], workers: pool }),
+  'decryptStream (1 thread, 1 MiB writes)': () => pipe(decryptStream({ keys: [recipient] }), sealed),
+  [`decryptStream (workers: ${WORKERS}, 1 MiB writes)`]: () => pipe(decryptStream({ keys: [recipient], workers: pool }), sealed),
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+async function group(title, tasks) {
+  const names = Object.keys(tasks);
+  const samples = Object.fromEntries(names.map((k) => [k, []]));
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
+    for (const name of names.slice(r % names.length).concat(names.slice(0, r % names.length))) {
+      bench.add(name, tasks[name], { async: !name.startsWith('raw') });
+    }
+    await bench.run();
+    if (r < 1) continue; // warm-up round
+    for (const t of bench.tasks) samples[t.name].push(t.result.latency.mean);
+  }
+  const mbps = (name) => SIZE / 1e6 / (median(samples[name]) / 1000);
+  const range = (name) => samples[name].map((ms) => SIZE / 1e6 / (ms / 1000)).sort((a, b) => a - b);
+  console.log(`\n${title}`);
+  for (const name of names) {
+    const r = range(name);
+    console.log(
+      `  ${name.padEnd(40)} ${mbps(name).toFixed(0).padStart(6)} MB/s (${r[0].toFixed(0)}–${r[r.length - 1].toFixed(0)})  ${(mbps(name) / mbps(names[0])).toFixed(2)}× raw loop`,
+    );
+  }
+}
+
+const uptime = () => execSync('uptime').toString().trim();
+console.log(`\n${SIZE / MiB} MiB, 16 KiB chunks, node ${process.version}, ${availableParallelism()} cores, pool of ${WORKERS} threads; MB/s from the median of ${ROUNDS} interleaved rounds (min–max)`);
+console.log(`before: ${uptime()}`);
+await group('Encrypt', seal);
+await group('Decrypt', open);
+console.log(`\nafter: ${uptime()}`);
+await pool.close();

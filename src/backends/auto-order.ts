@@ -1,0 +1,46 @@
+/**
+ * What `backend: 'auto'` (the default) picks, per runtime: the backends in order of measured
+ * AES-256-GCM throughput on 16 KiB chunks (the unit of every enseal payload), from
+ * `node bench/backends.mjs` (Node, Bun, Deno and headless Chromium on the same machine; the
+ * README's choice table). The first one available in the runtime is used.
+ *
+ * - Node and Bun: node:crypto (OpenSSL / BoringSSL with AES-NI) is several times faster than
+ *   their WebCrypto and than the WASM core.
+ * - Deno: its WebCrypto (Rust, AES-NI) beats its node:crypto compatibility layer by 2–7× on chunks.
+ * - Browsers and workers: WebCrypto; the WASM core only where `crypto.subtle` is missing (pages
+ *   over plain `http://`). A CSP that refuses WebAssembly therefore never breaks the default
+ *   where WebCrypto exists.
+ *
+ * The WASM core wins none of these on throughput (no AES-NI from WebAssembly); it is the
+ * constant-time fallback, and the only backend with a synchronous API.
+ *
+ * @module
+ */
+import type { BackendName } from './backend.js';
+
+/** The runtimes the choice table distinguishes (`'browser'`: browsers, workers, anything else). */
+export type RuntimeName = 'node' | 'bun' | 'deno' | 'browser';
+
+/** Backends per runtime, fastest first (bench/backends.mjs). */
+export const AUTO_ORDER: Readonly<Record<RuntimeName, readonly BackendName[]>> = Object.freeze({
+  node: Object.freeze(['node', 'webcrypto', 'wasm'] as const),
+  bun: Object.freeze(['node', 'webcrypto', 'wasm'] as const),
+  deno: Object.freeze(['webcrypto', 'node', 'wasm'] as const),
+  browser: Object.freeze(['webcrypto', 'wasm', 'node'] as const),
+});
+
+/**
+ * The runtime this code runs in.
+ * @returns `'deno'`, `'bun'`, `'node'` or `'browser'` (browsers, workers and the rest)
+ * @example
+ * ```ts
+ * AUTO_ORDER[detectRuntime()][0]; // the backend 'auto' tries first
+ * ```
+ */
+export function detectRuntime(): RuntimeName {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown; process?: { versions?: { node?: unknown } } };
+  if (typeof g.Deno === 'object' && g.Deno !== null) return 'deno';
+  if (typeof g.Bun === 'object' && g.Bun !== null) return 'bun';
+  if (typeof g.process?.versions?.node === 'string') return 'node';
+  return 'browser';
+}
