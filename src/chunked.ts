@@ -278,6 +278,8 @@ export function plaintextSize(ciphertextLength: number): number {
 }
 
 export type { RandomAccessSource } from './format/chunked-reader.js';
+export { createPool, WorkerPool, type PoolOptions } from './pool/pool.js';
+export type { WorkersOption } from './pool/session.js';
 
 /**
  * Authenticated random access to one C2SP message (see {@link openReader}). It uses one snapshot

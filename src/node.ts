@@ -94,7 +94,7 @@ class MachineTransform extends Transform {
 /**
  * A Node `Transform` that encrypts (same format and options as `encryptStream`). Destroying it
  * (or an error) disposes its keys.
- * @param opts - `recipients`, `context`, `backend`
+ * @param opts - `recipients`, `context`, `backend`, `workers` (chunk batches on worker threads)
  * @returns a Transform: plaintext in, enseal object out
  * @throws TypeError/RangeError (through the stream) for invalid options
  * @example
@@ -110,7 +110,7 @@ export function createEncryptStream(opts: EncryptOptions): Transform {
  * A Node `Transform` that decrypts (same semantics as `decryptStream`: plaintext is pushed only
  * after its chunk authenticated; early end or tampering destroys the stream with an EnsealError).
  * Destroying it (or an error) disposes its keys.
- * @param opts - `keys`, expected `context`, `backend`
+ * @param opts - `keys`, expected `context`, `backend`, `workers` (chunk batches on worker threads)
  * @returns a Transform: enseal object in, plaintext out
  * @throws TypeError for invalid options (at call time)
  * @example

@@ -211,7 +211,7 @@ describe.each(BACKENDS)('integrity option of encryptStream/decryptStream (%s)', 
   it('a tampered object rejects the digests (ERR_STATE), and the plaintext digest never covers unverified bytes', async () => {
     const plain = pseudoRandom(40_000, 5);
     const sealed = await encrypt(plain, { recipients: [key], backend });
-    sealed[sealed.length - 30] ^= 1;
+    sealed[sealed.length - 30]! ^= 1;
     const dec = integrityCheck({ plaintext: { sha256: true } });
     const { output, error } = await pipeBytes(decryptStream({ keys: [key], backend, integrity: dec }), sealed, [4096]);
     expect((error as { code?: string }).code).toBe('ERR_AUTH');

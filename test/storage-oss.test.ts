@@ -385,7 +385,7 @@ describe('ossStore CRC-64 (x-oss-hash-crc64ecma) checks', () => {
     expect(Buffer.compare(await bytesOf(part.body), data.subarray(10, 100))).toBe(0);
     // A stored object corrupted at rest (bytes changed, CRC kept) fails the same way.
     reset();
-    fake.objects.get('crc/get')!.bytes[123] ^= 1;
+    fake.objects.get('crc/get')!.bytes[123]! ^= 1;
     await mismatch(bytesOf((await s.get('crc/get')).body));
   });
 

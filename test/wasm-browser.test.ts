@@ -3,8 +3,11 @@
  * http:// on a non-secure origin (`http://enseal.test:PORT/`, mapped to 127.0.0.1 with
  * `--host-resolver-rules`, so it stays on loopback) where `crypto.subtle` is missing and the
  * default backend must be the WASM core; once from localhost (secure) where `backend: 'wasm'`
- * must give the same bytes as WebCrypto. Both run Wycheproof AES-GCM (96-bit IVs), the
- * enseal-v1 vectors, round trips (one-shot, streams, ranges) and tamper checks.
+ * must give the same bytes as WebCrypto, and once more from localhost with `backend: 'webcrypto'`.
+ * Each runs Wycheproof AES-GCM (96-bit IVs), the enseal-v1 vectors, round trips (one-shot,
+ * streams, ranges through a reader at chunk boundaries, a stream cut into odd writes), tamper
+ * checks and integrity in the same pass (checksumStream, integrityCheck on encryptStream); the
+ * non-secure page also checks that the missing WebCrypto backend says ERR_UNSUPPORTED.
  *
  * Chromium comes from @sparticuz/chromium (as in test/browser.test.ts; `CHROMIUM_PATH`
  * overrides it). A launch failure fails the suite with its reason.
@@ -50,10 +53,13 @@ interface PageResult {
   roundTrips: boolean[];
   sameAsWebCrypto: boolean | null;
   tamper: string;
+  ranges: boolean[];
+  integrity: { crcEngine: string; crcSame: boolean; md5Abc: string; sha256Same: boolean | null; streamed: boolean };
+  webcryptoWhereMissing: string | null;
 }
 
 /** Runs the checks inside a page at `url` with backend `backend` (undefined: the default). */
-async function runPage(url: string, backend: 'wasm' | undefined): Promise<PageResult> {
+async function runPage(url: string, backend: 'wasm' | 'webcrypto' | undefined): Promise<PageResult> {
   // One context for the whole file (the sparticuz build runs Chromium single-process: closing a
   // context can take the browser down); one page per check.
   const page = await context!.newPage();
@@ -119,6 +125,37 @@ async function runPage(url: string, backend: 'wasm' | undefined): Promise<PageRe
       const source = { size: sealed.length, read: async (o: number, n: number) => sealed.slice(o, o + n) };
       trips.push(toHex(await e.decryptRange(source, { start: 20000, end: 33000 }, { keys: [key], ...opts })) === toHex(plain.subarray(20000, 33001)));
       out.roundTrips = trips;
+      // Ranges around chunk boundaries, through a reader, and the stream cut into odd writes.
+      const reader = await e.openReader(source, { keys: [key], ...opts });
+      const cuts: [number, number][] = [[0, 0], [16383, 16384], [16384, 32767], [1, 49999], [49999, 49999]];
+      const ranges: boolean[] = [];
+      for (const [a, b] of cuts) ranges.push(toHex(await reader.read({ start: a, end: b })) === toHex(plain.subarray(a, b + 1)));
+      const odd = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let off = 0; off < sealed.length; off += 4099) c.enqueue(sealed.slice(off, off + 4099));
+          c.close();
+        },
+      });
+      ranges.push(toHex(new Uint8Array(await new Response(odd.pipeThrough(e.decryptStream({ keys: [key], ...opts }))).arrayBuffer())) === toHex(plain));
+      out.ranges = ranges;
+      // Integrity in the same pass: the tap, and digests of both sides of an encryptStream.
+      const tap = e.checksumStream({ crc64: true, md5: true, sha256: true });
+      await new Response(new Blob([plain]).stream().pipeThrough(tap)).arrayBuffer();
+      const d = await tap.digests;
+      const md5Tap = e.checksumStream({ md5: true });
+      await new Response(new Blob([new TextEncoder().encode('abc')]).stream().pipeThrough(md5Tap)).arrayBuffer();
+      const check = e.integrityCheck({ plaintext: { crc64: true }, ciphertext: { crc64: true } });
+      const sealed2 = new Uint8Array(await new Response(new Blob([plain]).stream().pipeThrough(e.encryptStream({ recipients: [key], ...opts, integrity: check }))).arrayBuffer());
+      const both = await check.digests;
+      out.integrity = {
+        crcEngine: (await e.createCrc64()).engine,
+        crcSame: d.crc64 === new e.Crc64('js').update(plain).digest().toString() && both.plaintext.crc64 === d.crc64 && both.ciphertext.crc64 === e.crc64(sealed2).toString(),
+        md5Abc: (await md5Tap.digests).md5,
+        sha256Same: out.subtle ? d.sha256 === toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', plain))) : null,
+        streamed: toHex(await e.decrypt(sealed2, { keys: [key], ...opts })) === toHex(plain),
+      };
+      // A backend the page lacks says ERR_UNSUPPORTED (never a crash).
+      out.webcryptoWhereMissing = out.subtle ? null : await e.encrypt(plain, { recipients: [key], backend: 'webcrypto' }).then(() => 'encrypted', (err: { code?: string }) => err.code ?? String(err));
       // The same bytes as WebCrypto where WebCrypto exists.
       if (out.subtle) {
         const k = crypto.getRandomValues(new Uint8Array(32));
@@ -187,6 +224,9 @@ describe('the WASM core in headless Chromium', () => {
     expect(r.vectors).toEqual([true, true, true, true]);
     expect(r.roundTrips).toEqual([true, true, true]);
     expect(r.tamper).toBe('ERR_AUTH');
+    expect(r.ranges).toEqual([true, true, true, true, true, true]);
+    expect(r.integrity).toEqual({ crcEngine: 'wasm', crcSame: true, md5Abc: 'kAFQmDzST7DWlj99KOF/cg==', sha256Same: null, streamed: true });
+    expect(r.webcryptoWhereMissing).toBe('ERR_UNSUPPORTED');
   }, 120_000);
 
   it("on localhost (secure) backend: 'wasm' passes the same checks next to WebCrypto", async () => {
@@ -200,5 +240,20 @@ describe('the WASM core in headless Chromium', () => {
     expect(r.vectors).toEqual([true, true, true, true]);
     expect(r.roundTrips).toEqual([true, true, true]);
     expect(r.tamper).toBe('ERR_AUTH');
+    expect(r.ranges).toEqual([true, true, true, true, true, true]);
+    expect(r.integrity).toEqual({ crcEngine: 'wasm', crcSame: true, md5Abc: 'kAFQmDzST7DWlj99KOF/cg==', sha256Same: true, streamed: true });
+  }, 120_000);
+
+  it("on localhost backend: 'webcrypto' passes the same vectors, round trips, ranges and streams", async () => {
+    const r = await runPage(`http://127.0.0.1:${port}/`, 'webcrypto');
+    expect(r.secure).toBe(true);
+    expect(r.defaultBackend).toBe('webcrypto');
+    expect(r.sameAsWebCrypto).toBe(true);
+    expect(r.gcm).toEqual({ total: 197, failed: [] });
+    expect(r.vectors).toEqual([true, true, true, true]);
+    expect(r.roundTrips).toEqual([true, true, true]);
+    expect(r.tamper).toBe('ERR_AUTH');
+    expect(r.ranges).toEqual([true, true, true, true, true, true]);
+    expect(r.integrity).toEqual({ crcEngine: 'wasm', crcSame: true, md5Abc: 'kAFQmDzST7DWlj99KOF/cg==', sha256Same: true, streamed: true });
   }, 120_000);
 });

@@ -62,3 +62,34 @@ it('default backend: WebCrypto without node:crypto, the WASM core without crypto
   vi.unstubAllGlobals();
   expect(getBackend().name).toBe('node');
 });
+
+it("'auto' (the default) follows the measured order per runtime: node:crypto in Node and Bun, WebCrypto in Deno and browsers", async () => {
+  const { AUTO_ORDER, detectRuntime } = await import('../src/backends/auto-order.js');
+  expect(detectRuntime()).toBe('node');
+  expect(getBackend('auto')).toBe(getBackend());
+  expect(getBackend('auto').name).toBe(AUTO_ORDER.node[0]);
+  vi.stubGlobal('Bun', { version: 'x' });
+  expect(detectRuntime()).toBe('bun');
+  expect(getBackend().name).toBe('node');
+  vi.unstubAllGlobals();
+  vi.stubGlobal('Deno', { version: {} });
+  expect(detectRuntime()).toBe('deno');
+  expect(getBackend().name).toBe('webcrypto'); // Deno's WebCrypto beats its node:crypto layer
+  vi.unstubAllGlobals();
+  // A browser: no process.versions.node. WebCrypto, even where the WASM core is refused.
+  const versions = globalThis.process.versions as { node?: string };
+  const node = versions.node;
+  try {
+    Object.defineProperty(versions, 'node', { value: undefined, configurable: true });
+    expect(detectRuntime()).toBe('browser');
+    refuseWasm();
+    expect(getBackend().name).toBe('webcrypto');
+    const key = aesKey({ id: 'k', key: new Uint8Array(32).fill(1) });
+    const sealed = await encrypt(Uint8Array.of(1, 2, 3), { recipients: [key] });
+    expect(Array.from(await decrypt(sealed, { keys: [key], backend: 'auto' }))).toEqual([1, 2, 3]);
+  } finally {
+    Object.defineProperty(versions, 'node', { value: node, configurable: true, writable: true, enumerable: true });
+  }
+  expect(detectRuntime()).toBe('node');
+  expect(() => getBackend('fast' as 'auto')).toThrow(TypeError);
+});

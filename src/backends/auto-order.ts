@@ -4,9 +4,9 @@
  * `node bench/backends.mjs` (Node, Bun, Deno and headless Chromium on the same machine; the
  * README's choice table). The first one available in the runtime is used.
  *
- * - Node and Bun: node:crypto (OpenSSL / BoringSSL with AES-NI) is several times faster than
- *   their WebCrypto and than the WASM core.
- * - Deno: its WebCrypto (Rust, AES-NI) beats its node:crypto compatibility layer by 2–7× on chunks.
+ * - Node and Bun: node:crypto (AES-NI) is faster than their WebCrypto (1.1–9× in our runs) and
+ *   than the WASM core (6–16×).
+ * - Deno: its WebCrypto beats its node:crypto compatibility layer by about 2× (up to 7×) on chunks.
  * - Browsers and workers: WebCrypto; the WASM core only where `crypto.subtle` is missing (pages
  *   over plain `http://`). A CSP that refuses WebAssembly therefore never breaks the default
  *   where WebCrypto exists.

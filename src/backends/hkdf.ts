@@ -7,7 +7,7 @@
  */
 import { concat, type Bytes } from '../bytes.js';
 import { hashLength, type CryptoBackend, type HashName } from './backend.js';
-import { syncHmacOf } from './sync.js';
+import { keyedHmacOf, syncHmacOf } from './sync.js';
 
 /**
  * HKDF-Extract (RFC 5869 §2.2): `PRK = HMAC-Hash(salt, IKM)`; an empty salt means HashLen zeros.
@@ -49,14 +49,16 @@ export async function hkdfExpand(b: CryptoBackend, hash: HashName, prk: Uint8Arr
   }
   const out = new Uint8Array(length);
   // A backend with a synchronous keyed HMAC (node:crypto) keys it once for every block.
-  const keyed = length > 0 ? syncHmacOf(b)?.(hash, prk) : undefined;
+  // A backend with a synchronous keyed HMAC (node:crypto) keys it once for every block; one with
+  // an asynchronous one (WebCrypto) imports the key once instead of once per block.
+  const keyed = length > 0 ? (syncHmacOf(b)?.(hash, prk) ?? (length > hl ? await keyedHmacOf(b)?.(hash, prk) : undefined)) : undefined;
   let t: Uint8Array = new Uint8Array(0);
   let input: Uint8Array | undefined;
   try {
     for (let i = 1, off = 0; off < length; i++) {
       input = concat(t, info, Uint8Array.of(i)); // T(i-1) || info || i
       t.fill(0);
-      t = keyed !== undefined ? keyed.mac(input) : await b.hmac(hash, prk, input);
+      t = keyed !== undefined ? await keyed.mac(input) : await b.hmac(hash, prk, input);
       input.fill(0);
       out.set(t.subarray(0, Math.min(hl, length - off)), off);
       off += hl;

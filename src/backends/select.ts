@@ -67,6 +67,7 @@ const present: Record<BackendName, () => boolean> = {
   webcrypto: () => loadSubtle() !== undefined,
   wasm: hasWebAssembly,
 };
+
 /**
  * The backend `'auto'` stands for here: the first of this runtime's measured order that exists.
  * WebCrypto ranks above the WASM core wherever both exist, so a CSP that refuses WebAssembly

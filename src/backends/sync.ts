@@ -65,6 +65,34 @@ export type SyncHmac = (hash: HashName, key: Uint8Array) => KeyedHmac;
 /** Property of a backend's `hmac` function holding its {@link SyncHmac}, if it has one. */
 export const SYNC_HMAC: unique symbol = Symbol('enseal.syncHmac');
 
+/** An HMAC whose key was imported once, for a platform whose MAC calls are asynchronous. */
+export interface AsyncKeyedHmac {
+  /** HMAC of `data` (a fresh buffer the caller owns). */
+  mac(data: Uint8Array): Promise<Bytes>;
+  /** Drops the imported key. Idempotent; later `mac` calls reject. */
+  dispose(): void;
+}
+
+/** Imports an HMAC key once; attached to a backend's `hmac` function as {@link KEYED_HMAC}. */
+export type AsyncHmac = (hash: HashName, key: Uint8Array) => Promise<AsyncKeyedHmac>;
+
+/** Property of a backend's `hmac` function holding its {@link AsyncHmac} (WebCrypto), if any. */
+export const KEYED_HMAC: unique symbol = Symbol('enseal.keyedHmac');
+
+/**
+ * The key-once asynchronous HMAC of a backend, when its `hmac` function carries one.
+ * @param backend - a backend
+ * @returns the factory, or `undefined`
+ * @example
+ * ```ts
+ * const keyed = await keyedHmacOf(backend)?.('SHA-512', prk);
+ * ```
+ */
+export function keyedHmacOf(backend: CryptoBackend): AsyncHmac | undefined {
+  const f = (backend.hmac as { [KEYED_HMAC]?: AsyncHmac } | undefined)?.[KEYED_HMAC];
+  return typeof f === 'function' ? f : undefined;
+}
+
 /**
  * The synchronous GCM operations of a key, when its backend has them.
  * @param key - a backend key

@@ -7,8 +7,9 @@
  */
 import { asBufferSource, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
-import { checkBlocks, checkOaepHash, checkOaepInput, rsaOaepFailure, type AesBlockKey, type AesGcmKey, type CryptoBackend, type RsaKey } from './backend.js';
+import { checkBlocks, checkOaepHash, checkOaepInput, rsaOaepFailure, type AesBlockKey, type AesGcmKey, type CryptoBackend, type HashName, type RsaKey } from './backend.js';
 import { importWebRsa, type WebRsaState } from './webcrypto-rsa.js';
+import { KEYED_HMAC, type AsyncHmac } from './sync.js';
 
 /** Returns `crypto.subtle` when the runtime exposes it (secure contexts only in browsers). */
 export function loadSubtle(): SubtleCrypto | undefined {
@@ -77,6 +78,27 @@ export function createWebCryptoBackend(): CryptoBackend {
   };
   const oaepParams = (label: Uint8Array | undefined): RsaOaepParams =>
     label !== undefined && label.length > 0 ? { name: 'RSA-OAEP', label: asBufferSource(label) } : { name: 'RSA-OAEP' };
+
+  // WebCrypto refuses zero-length HMAC keys; RFC 2104 pads any key to the block size with zeros,
+  // so a zero-length key is equivalent to a single zero byte.
+  const importHmac = (hash: HashName, key: Uint8Array): Promise<CryptoKey> =>
+    subtle.importKey('raw', key.length === 0 ? new Uint8Array(1) : asBufferSource(key), { name: 'HMAC', hash }, false, ['sign']);
+  const hmac = async (hash: HashName, key: Uint8Array, data: Uint8Array): Promise<Bytes> =>
+    new Uint8Array(await subtle.sign('HMAC', await importHmac(hash, key), asBufferSource(data)));
+  // Keyed once (HKDF-Expand blocks under one PRK): one importKey for all the signs.
+  const keyedHmac: AsyncHmac = async (hash, key) => {
+    let k: CryptoKey | undefined = await importHmac(hash, key);
+    return {
+      async mac(data) {
+        if (k === undefined) throw new EnsealError('ERR_STATE', 'the HMAC key was disposed');
+        return new Uint8Array(await subtle.sign('HMAC', k, asBufferSource(data)));
+      },
+      dispose() {
+        k = undefined;
+      },
+    };
+  };
+  Object.defineProperty(hmac, KEYED_HMAC, { value: keyedHmac });
 
   return {
     name: 'webcrypto',
@@ -219,13 +241,7 @@ export function createWebCryptoBackend(): CryptoBackend {
       const out = await subtle.encrypt({ name: 'AES-CTR', counter: asBufferSource(counterBlock), length: 128 }, k, asBufferSource(data));
       return new Uint8Array(out);
     },
-    async hmac(hash, key, data) {
-      // WebCrypto refuses zero-length HMAC keys; RFC 2104 pads any key to the block size with
-      // zeros, so a zero-length key is equivalent to a single zero byte.
-      const raw = key.length === 0 ? new Uint8Array(1) : asBufferSource(key);
-      const k = await subtle.importKey('raw', raw, { name: 'HMAC', hash }, false, ['sign']);
-      return new Uint8Array(await subtle.sign('HMAC', k, asBufferSource(data)));
-    },
+    hmac,
     async digest(hash, data) {
       return new Uint8Array(await subtle.digest(hash, asBufferSource(data)));
     },

@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { LOCATIONS, STORE_ENV } from './storage-help.js';
 
 /** What `enseal --help` prints (also the reference for exit statuses and error codes). */
 export const USAGE = `Usage:
@@ -22,6 +23,15 @@ export const USAGE = `Usage:
   enseal kms create-key [--alias ALIAS] [--store PATH]
   enseal kms list [--json] [--store PATH]
   enseal kms rotate|disable|enable KEY [--store PATH]
+  enseal put RECIPIENT... [--part-size SIZE] [--concurrency N] [--resume [--state FILE]]
+             [--sse SSE [--sse-c-key-file FILE]] [--context K=V]... FILE|- LOCATION
+  enseal get KEY... [--range START-END|START-|-N] [--sse SSE-C --sse-c-key-file FILE]
+             [--context K=V]... [--force] LOCATION FILE|-
+  enseal head [--sse SSE-C --sse-c-key-file FILE] LOCATION
+  enseal ls LOCATION
+  enseal rm LOCATION...
+  enseal rewrap KEY... [ADDED...] [--remove KEYID]... LOCATION   (a stored object, in place)
+  (put, get, head, ls, rm and the stored-object rewrap also take --allow-insecure-http)
   enseal help [COMMAND] | --help | -h      (COMMAND --help: that command's help only)
   enseal --version
 
@@ -148,6 +158,21 @@ Key files:
   {"type":"aes256","id":"ID","key":"<standard base64 of 32 bytes>"}
   No other fields are accepted.
 
+Object storage (put, get, head, ls, rm; rewrap of a stored object):
+  put encrypts FILE (or stdin) into an object (multipart above --part-size, default 8MiB,
+  parts sealed and sent --concurrency at a time, default 4); get decrypts one (--range as for
+  decrypt, fetching only the chunks it needs); head prints its unauthenticated facts as JSON;
+  ls lists keys under a prefix; rm deletes; rewrap LOCATION rotates its recipients in place
+  (a server-side copy where the store can). --resume (put) keeps the upload's state in
+  ~/.enseal/uploads/ (or --state FILE) and sends only the missing parts after a crash.
+  --sse asks the store for its own encryption as well (oss: AES256, KMS[:KEYID], SM4;
+  s3: AES256, aws:kms[:KEYID], SSE-C with --sse-c-key-file FILE). A progress line (bytes,
+  rate, time left) is drawn on stderr when it is a terminal. Failures: ERR_NOT_FOUND (no such
+  object), ERR_STORE (the store refused or failed), ERR_INSECURE_TRANSPORT, ERR_STATE (a
+  saved upload that does not match), ERR_UNSUPPORTED (an SDK is not installed).
+
+${LOCATIONS}
+${STORE_ENV}
 Exit status:
   0    success
   1    the data or the crypto failed (ERR_AUTH, ERR_NO_KEY, ERR_CONTEXT, ERR_TRUNCATED,

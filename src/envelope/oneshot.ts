@@ -6,9 +6,10 @@
  */
 import { assertBytes, wipe, type Bytes } from '../bytes.js';
 import { getBackend } from '../backends/select.js';
-import { COBBLESTONE_256, SALT_LENGTH, sealedSize } from '../format/cobblestone.js';
-import { openMessage, sealMessageInto } from '../format/message.js';
-import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from './options.js';
+import type { CryptoBackend } from '../backends/backend.js';
+import { COBBLESTONE_256, PREAMBLE_LENGTH, SALT_LENGTH, deriveMessageKeys, openPreamble, openedSize, sealedSize } from '../format/cobblestone.js';
+import { openMessage, openPayload, sealMessageInto, sealPayloadInto } from '../format/message.js';
+import { checkDecryptOptions, sealHeader, sealHeaderWith, unlockHeader, unlockHeaderWith, type DecryptOptions, type EncryptOptions } from './options.js';
 import { checkWorkersOption } from '../pool/pool.js';
 import { poolOpenMessage, poolSealMessageInto } from '../pool/pool-message.js';
 
@@ -31,6 +32,7 @@ export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Prom
   const workers = opts?.workers;
   checkWorkersOption(workers);
   const payloadLength = sealedSize(plaintext.length);
+  if (workers === undefined) return encryptHere(plaintext, opts, backend, payloadLength);
   const { header, bound, dataKey } = await sealHeader(opts, backend);
   try {
     const out = new Uint8Array(header.length + payloadLength);
@@ -63,10 +65,69 @@ export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Pro
   const backend = checkDecryptOptions(opts);
   const workers = opts.workers;
   checkWorkersOption(workers);
+  if (workers === undefined) return decryptHere(ciphertext, opts, backend);
   const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
   try {
     if (workers !== undefined) return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
     return await openMessage(backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+/**
+ * `encrypt` on the calling thread: the payload keys are derived while the recipients wrap the
+ * data key and the header MAC is computed (one chain of platform calls instead of two, on
+ * WebCrypto); with node:crypto the payload is sealed without a promise per batch.
+ */
+async function encryptHere(plaintext: Uint8Array, opts: EncryptOptions, backend: CryptoBackend, payloadLength: number): Promise<Bytes> {
+  const salt = backend.randomBytes(SALT_LENGTH);
+  const { header, dataKey, derived } = await sealHeaderWith(
+    opts,
+    backend,
+    (key, bound) => deriveMessageKeys(backend, COBBLESTONE_256, key, salt, bound),
+    (keys) => keys.cipher.dispose(),
+  );
+  try {
+    let out: Bytes;
+    try {
+      out = new Uint8Array(header.length + payloadLength);
+    } catch (e) {
+      derived.cipher.dispose();
+      throw e;
+    }
+    out.set(header, 0);
+    await sealPayloadInto(derived, plaintext, salt, out, header.length); // disposes the keys
+    return out;
+  } finally {
+    wipe(dataKey);
+  }
+}
+
+/**
+ * `decrypt` on the calling thread: the payload keys and the commitment check run while the
+ * header MAC is verified; nothing derived is used unless the MAC verified, and errors keep the
+ * order of docs/FORMAT.md §2.5 (MAC, then length, then commitment).
+ */
+async function decryptHere(ciphertext: Uint8Array, opts: DecryptOptions, backend: CryptoBackend): Promise<Bytes> {
+  const { header, dataKey, derived } = await unlockHeaderWith(
+    ciphertext,
+    opts,
+    backend,
+    (key, h) =>
+      ciphertext.length >= h.length + PREAMBLE_LENGTH
+        ? openPreamble(backend, COBBLESTONE_256, key, ciphertext.subarray(h.length, h.length + PREAMBLE_LENGTH), h.bound)
+        : undefined,
+    (cipher) => cipher.dispose(),
+  );
+  try {
+    const payload = ciphertext.subarray(header.length);
+    if (derived === undefined) return await openMessage(backend, COBBLESTONE_256, dataKey, payload, header.bound); // too short: ERR_TRUNCATED
+    if ('error' in derived) {
+      openedSize(payload.length); // a truncation is reported before a commitment failure, as in openMessage
+      throw derived.error;
+    }
+    return await openPayload(derived.value, payload);
   } finally {
     wipe(dataKey);
   }

@@ -8,7 +8,7 @@ import { wipe, type Bytes } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
-import { appendHeaderMac, verifyHeaderMac } from '../format/header-mac.js';
+import { appendHeaderMac, appendHeaderMacWithKey, headerMacKey, verifyHeaderMac } from '../format/header-mac.js';
 import { decodeHeader, encodeBound, encodeHeaderBody, type EncryptionContext, type Header } from '../format/header.js';
 import { checkProviders, unwrapDataKey, wrapDataKey, type KeyProvider, type WrapContext } from '../keys/provider.js';
 import type { WorkersOption } from '../pool/session.js';
@@ -76,6 +76,57 @@ export async function sealHeader(opts: EncryptOptions, backend: CryptoBackend): 
   }
 }
 
+/**
+ * {@link sealHeader}, running `derive(dataKey, bound)` (the payload key derivation) as soon as
+ * the data key exists, concurrently with the recipients' wraps and the header MAC: on
+ * asynchronous backends (WebCrypto) the two chains of platform calls overlap instead of adding
+ * up. On failure the derivation's result is handed to `discard` once it settles.
+ * @param opts - encrypt options
+ * @param backend - the backend of the call
+ * @param derive - derives what the payload needs from the data key and the bound header part
+ * @param discard - releases a derived value that will not be used (disposes its keys)
+ * @returns the sealed header, its data key (the caller wipes it) and the derived value
+ * @throws whatever {@link sealHeader} or `derive` throws
+ * @example
+ * ```ts
+ * const { header, dataKey, derived } = await sealHeaderWith(opts, b, (k, bound) => deriveMessageKeys(b, suite, k, salt, bound), (k) => k.cipher.dispose());
+ * ```
+ */
+export async function sealHeaderWith<T>(
+  opts: EncryptOptions,
+  backend: CryptoBackend,
+  derive: (dataKey: Bytes, bound: Bytes) => Promise<T>,
+  discard: (derived: T) => void,
+): Promise<SealedHeader & { derived: T }> {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('"options" expected an object with recipients');
+  checkProviders(opts.recipients, 'recipients');
+  const context = opts.context ?? {};
+  const bound = encodeBound(context); // validates the context before any provider is called
+  const ctx: WrapContext = { aad: bound, encryptionContext: context, backend };
+  let derived: Promise<T> | undefined;
+  let macKey: Promise<Bytes> | undefined;
+  const start = (dataKey: Bytes): void => {
+    derived = derive(dataKey, bound);
+    derived.catch(() => undefined); // awaited below, or discarded
+    macKey = headerMacKey(backend, dataKey);
+    macKey.catch(() => undefined);
+  };
+  let dataKey: Bytes | undefined;
+  try {
+    const wrapped = await wrapDataKey(opts.recipients, ctx, start);
+    dataKey = wrapped.dataKey;
+    if (derived === undefined || macKey === undefined) start(dataKey);
+    const body = encodeHeaderBody(context, wrapped.stanzas);
+    const [header, value] = await Promise.all([macKey!.then((k) => appendHeaderMacWithKey(backend, k, body)), derived!]);
+    return { header, bound, dataKey, derived: value };
+  } catch (e) {
+    derived?.then(discard, () => undefined);
+    macKey?.then(wipe, () => undefined);
+    wipe(dataKey);
+    throw e;
+  }
+}
+
 /** Validates decrypt options. */
 export function checkDecryptOptions(opts: DecryptOptions): CryptoBackend {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('"options" expected an object with keys');
@@ -113,4 +164,55 @@ export async function unlockHeader(
     throw e;
   }
   return { header, dataKey };
+}
+
+/**
+ * {@link unlockHeader}, running `derive(dataKey, header)` (the payload keys and commitment
+ * check) concurrently with the header MAC verification. Nothing derived is used unless the MAC
+ * verified, and the MAC's error comes first: a derived value is `discard`ed whenever the MAC
+ * fails (also when the derivation failed too).
+ * @param headerBytes - the object (its header first)
+ * @param opts - decrypt options
+ * @param backend - the backend of the call
+ * @param derive - called with the unwrapped data key and the decoded header; may return
+ *   `undefined` to skip (e.g. too few bytes for a preamble)
+ * @param discard - releases a derived value that will not be used
+ * @returns the header, the data key (the caller wipes it) and the derivation's outcome (a
+ *   rejected derivation is returned as `{ error }`, for the caller to report in its own order)
+ * @throws as {@link unlockHeader}
+ * @example
+ * ```ts
+ * const u = await unlockHeaderWith(ct, opts, b, (k, h) => openPreamble(b, suite, k, pre, h.bound), (c) => c.dispose());
+ * ```
+ */
+export async function unlockHeaderWith<T>(
+  headerBytes: Uint8Array,
+  opts: DecryptOptions,
+  backend: CryptoBackend,
+  derive: (dataKey: Uint8Array, header: Header) => Promise<T> | undefined,
+  discard: (derived: T) => void,
+): Promise<{ header: Header; dataKey: Uint8Array; derived: { value: T } | { error: unknown } | undefined }> {
+  const header = decodeHeader(headerBytes);
+  for (const [k, v] of Object.entries(opts.context ?? {})) {
+    if (!Object.hasOwn(header.context, k) || header.context[k] !== v) {
+      throw new EnsealError('ERR_CONTEXT', `encryption context does not match the expected value of "${k}"`);
+    }
+  }
+  const ctx: WrapContext = { aad: header.bound, encryptionContext: header.context, backend };
+  const dataKey = await unwrapDataKey(header.recipients, opts.keys, ctx);
+  const derived = derive(dataKey, header);
+  derived?.catch(() => undefined);
+  try {
+    await verifyHeaderMac(backend, dataKey, header);
+  } catch (e) {
+    derived?.then(discard, () => undefined);
+    wipe(dataKey);
+    throw e;
+  }
+  if (derived === undefined) return { header, dataKey, derived: undefined };
+  try {
+    return { header, dataKey, derived: { value: await derived } };
+  } catch (error) {
+    return { header, dataKey, derived: { error } };
+  }
 }

@@ -67,6 +67,17 @@ export const NONCE_LENGTH = 12;
 export const MAX_CHUNKS = 2 ** 38;
 
 const INFO_PREFIX = utf8('c2sp.org/chunked-encryption@v1+');
+const infoPrefixes = new Map<string, Bytes>();
+
+/** `"c2sp.org/chunked-encryption@v1+" || aead || 0x00` (spec §"Key derivation"), encoded once per AEAD. */
+function infoPrefix(suite: ChunkedSuite): Bytes {
+  let p = infoPrefixes.get(suite.aead);
+  if (p === undefined) {
+    p = concat(INFO_PREFIX, utf8(suite.aead), Uint8Array.of(0));
+    infoPrefixes.set(suite.aead, p);
+  }
+  return p;
+}
 
 /**
  * Number of chunks for a plaintext of `n` bytes: always ⌊n / 16384⌋ + 1, because the final chunk
@@ -164,7 +175,7 @@ export async function deriveMessageKeys(
   if (salt.length !== SALT_LENGTH) throw new RangeError(`"salt" expected ${SALT_LENGTH} bytes, got ${salt.length}`);
   const kl = suite.keyLengthInBytes;
   // info = "c2sp.org/chunked-encryption@v1+" || aead || 0x00 || salt || context
-  const info = concat(INFO_PREFIX, utf8(suite.aead), Uint8Array.of(0), salt, context);
+  const info = concat(infoPrefix(suite), salt, context);
   const okm = await hkdfExpand(backend, suite.hash, inputKey, info, kl + NONCE_LENGTH + COMMITMENT_LENGTH);
   const key = okm.subarray(0, kl);
   try {

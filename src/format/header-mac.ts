@@ -15,16 +15,57 @@
 import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { hkdfExpand } from '../backends/hkdf.js';
+import { syncHmacOf } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import type { Header } from './header.js';
 import { HEADER_MAC_LENGTH } from './limits.js';
 
 const MAC_INFO = utf8('enseal/v1 header-mac');
 
+/**
+ * The header MAC key (§2.4): `HKDF-Expand-SHA-512(data key, "enseal/v1 header-mac", 32)`. It
+ * needs only the data key, so a writer can derive it while the recipients wrap the data key.
+ * @param backend - the backend of the call
+ * @param dataKey - the object's data key
+ * @returns the MAC key (the caller wipes it)
+ * @example
+ * ```ts
+ * const macKey = await headerMacKey(backend, dataKey);
+ * ```
+ */
+export function headerMacKey(backend: CryptoBackend, dataKey: Uint8Array): Promise<Bytes> {
+  return hkdfExpand(backend, 'SHA-512', dataKey, MAC_INFO, HEADER_MAC_LENGTH);
+}
+
+/**
+ * Appends the mac to an encoded header body, with a MAC key from {@link headerMacKey} (which
+ * this call wipes, on success and on error).
+ * @param backend - the backend of the call
+ * @param macKey - the header MAC key (wiped here)
+ * @param body - the encoded header body (everything before the mac)
+ * @returns `body || mac`
+ * @example
+ * ```ts
+ * const header = await appendHeaderMacWithKey(backend, await headerMacKey(backend, dataKey), body);
+ * ```
+ */
+export async function appendHeaderMacWithKey(backend: CryptoBackend, macKey: Bytes, body: Uint8Array): Promise<Bytes> {
+  return concat(body, await macWith(backend, macKey, body));
+}
+
 async function computeMac(backend: CryptoBackend, dataKey: Uint8Array, macInput: Uint8Array): Promise<Bytes> {
-  const macKey = await hkdfExpand(backend, 'SHA-512', dataKey, MAC_INFO, HEADER_MAC_LENGTH);
+  return macWith(backend, await headerMacKey(backend, dataKey), macInput);
+}
+
+async function macWith(backend: CryptoBackend, macKey: Bytes, macInput: Uint8Array): Promise<Bytes> {
   try {
-    return await backend.hmac('SHA-256', macKey, macInput);
+    const keyed = syncHmacOf(backend)?.('SHA-256', macKey);
+    if (keyed === undefined) return await backend.hmac('SHA-256', macKey, macInput);
+    try {
+      return keyed.mac(macInput);
+    } finally {
+      keyed.dispose();
+    }
   } finally {
     wipe(macKey);
   }

@@ -18,7 +18,9 @@ import {
   openPreamble,
   openedSize,
   sealedSize,
+  type ChunkCipher,
   type ChunkedSuite,
+  type MessageKeys,
 } from './cobblestone.js';
 
 /**
@@ -35,23 +37,65 @@ export async function sealMessageInto(
   out: Uint8Array,
   offset: number,
 ): Promise<void> {
-  const { cipher, commitment } = await deriveMessageKeys(backend, suite, inputKey, salt, context);
+  await sealPayloadInto(await deriveMessageKeys(backend, suite, inputKey, salt, context), plaintext, salt, out, offset);
+}
+
+/**
+ * Seals `plaintext` into `out` at `offset` with message keys already derived (for `salt`);
+ * disposes the keys, also on failure. With a synchronous cipher (node:crypto) it never awaits.
+ * @param keys - from {@link deriveMessageKeys} for `salt` (owned: disposed here)
+ * @param plaintext - the message
+ * @param salt - the salt the keys were derived with
+ * @param out - room for `sealedSize(plaintext.length)` bytes at `offset`
+ * @param offset - where the payload starts in `out`
+ * @returns a promise only for an asynchronous cipher
+ * @example
+ * ```ts
+ * await sealPayloadInto(await deriveMessageKeys(b, suite, key, salt, ctx), pt, salt, out, 0);
+ * ```
+ */
+export function sealPayloadInto(keys: MessageKeys, plaintext: Uint8Array, salt: Uint8Array, out: Uint8Array, offset: number): void | Promise<void> {
+  const { cipher, commitment } = keys;
+  if (!cipher.sync) return sealAsync(keys, plaintext, salt, out, offset);
+  try {
+    out.set(salt, offset);
+    out.set(commitment, offset + SALT_LENGTH);
+    const n = chunkCount(plaintext.length);
+    const pieces: Bytes[] = [];
+    for (let i = 0; i < n; i += BATCH_CHUNKS) {
+      pieces.length = 0;
+      cipher.sealChunksSync(i, chunksOf(plaintext, i, Math.min(n, i + BATCH_CHUNKS)), pieces);
+      let off = offset + PREAMBLE_LENGTH + i * SEALED_CHUNK_SIZE;
+      for (const piece of pieces) {
+        out.set(piece, off);
+        off += piece.length;
+      }
+    }
+  } finally {
+    cipher.dispose();
+  }
+}
+
+function chunksOf(plaintext: Uint8Array, from: number, to: number): Uint8Array[] {
+  const pts: Uint8Array[] = [];
+  for (let j = from; j < to; j++) pts.push(plaintext.subarray(j * CHUNK_SIZE, Math.min(plaintext.length, (j + 1) * CHUNK_SIZE)));
+  return pts;
+}
+
+async function sealAsync(keys: MessageKeys, plaintext: Uint8Array, salt: Uint8Array, out: Uint8Array, offset: number): Promise<void> {
+  const { cipher, commitment } = keys;
   try {
     out.set(salt, offset);
     out.set(commitment, offset + SALT_LENGTH);
     const n = chunkCount(plaintext.length);
     const base = offset + PREAMBLE_LENGTH;
-    const pieces: Bytes[] = [];
     for (let i = 0; i < n; i += BATCH_CHUNKS) {
       const pts: Uint8Array[] = [];
       for (let j = i; j < Math.min(n, i + BATCH_CHUNKS); j++) {
         pts.push(plaintext.subarray(j * CHUNK_SIZE, Math.min(plaintext.length, (j + 1) * CHUNK_SIZE)));
       }
       let off = base + i * SEALED_CHUNK_SIZE;
-      // node:crypto: synchronous, no promise per batch; other backends pipeline the batch.
-      pieces.length = 0;
-      if (cipher.sync) cipher.sealChunksSync(i, pts, pieces);
-      for (const piece of cipher.sync ? pieces : await cipher.sealChunks(i, pts)) {
+      for (const piece of await cipher.sealChunks(i, pts)) {
         out.set(piece, off);
         off += piece.length;
       }
@@ -87,8 +131,31 @@ export async function openMessage(
   sealed: Uint8Array,
   context: Uint8Array,
 ): Promise<Bytes> {
-  const ptLength = openedSize(sealed.length);
-  const cipher = await openPreamble(backend, suite, inputKey, sealed.subarray(0, PREAMBLE_LENGTH), context);
+  openedSize(sealed.length);
+  return openPayload(await openPreamble(backend, suite, inputKey, sealed.subarray(0, PREAMBLE_LENGTH), context), sealed);
+}
+
+/**
+ * Opens a whole C2SP message whose preamble was already checked (`cipher` from
+ * {@link openPreamble} over `sealed`'s first 56 bytes); disposes the cipher. Plaintext is
+ * returned only when every chunk, the short final one included, authenticated.
+ * @param cipher - the message's cipher (owned: disposed here)
+ * @param sealed - the whole payload, preamble included
+ * @returns the plaintext
+ * @throws EnsealError `ERR_TRUNCATED` for an impossible length, `ERR_AUTH` with the chunk index
+ * @example
+ * ```ts
+ * const pt = await openPayload(await openPreamble(b, suite, key, payload.subarray(0, 56), ctx), payload);
+ * ```
+ */
+export async function openPayload(cipher: ChunkCipher, sealed: Uint8Array): Promise<Bytes> {
+  let ptLength: number;
+  try {
+    ptLength = openedSize(sealed.length);
+  } catch (e) {
+    cipher.dispose();
+    throw e;
+  }
   const out = new Uint8Array(ptLength);
   try {
     const n = chunkCount(ptLength);

@@ -105,9 +105,10 @@ export function withIntegrity(make: () => Promise<PushMachine>, check: Integrity
     const innerStart = inner.start;
     return {
       ...(innerStart === undefined ? {} : { start: async () => out(await innerStart.call(inner)) }),
-      async push(data) {
-        ins?.update(data);
-        return out(await inner.push(data));
+      push(data) {
+        ins?.update(data); // before the machine sees it (a machine may reuse or wipe its input)
+        const r = inner.push(data);
+        return r instanceof Promise ? r.then(out) : out(r); // a synchronous step stays synchronous
       },
       async finish() {
         const last = out(await inner.finish());

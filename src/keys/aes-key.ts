@@ -24,6 +24,7 @@
  * @module
  */
 import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import { syncGcmOf } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import { aesKwpUnwrap, aesKwpWrap, aesKwUnwrap, aesKwWrap } from './aes-kw.js';
@@ -95,11 +96,17 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     return key;
   };
 
+  // A backend with synchronous GCM (node:crypto) wraps and unwraps without a promise per call.
   async function gcmWrap(dataKey: Uint8Array, ctx: WrapContext): Promise<Bytes> {
     const aead = await ctx.backend.aesGcm(live());
     try {
+      const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
       const nonce = ctx.backend.randomBytes(12);
-      return concat(nonce, await aead.seal(nonce, dataKey, aadFor(idBytes, ctx)));
+      out.set(nonce, 0);
+      const aad = aadFor(idBytes, ctx);
+      const sync = syncGcmOf(aead);
+      out.set(sync !== undefined ? sync.sealSync(nonce, dataKey, aad) : await aead.seal(nonce, dataKey, aad), 12);
+      return out;
     } finally {
       aead.dispose();
     }
@@ -108,7 +115,10 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
   async function gcmUnwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Bytes> {
     const aead = await ctx.backend.aesGcm(live());
     try {
-      return await aead.open(wrapped.subarray(0, 12), wrapped.subarray(12), aadFor(idBytes, ctx));
+      const aad = aadFor(idBytes, ctx);
+      const sync = syncGcmOf(aead);
+      const nonce = wrapped.subarray(0, 12);
+      return sync !== undefined ? sync.openSync(nonce, wrapped.subarray(12), aad) : await aead.open(nonce, wrapped.subarray(12), aad);
     } finally {
       aead.dispose();
     }

@@ -99,6 +99,9 @@ export function checkProviders(list: unknown, name: string): asserts list is rea
  * @param recipients - checked providers ({@link checkProviders})
  * @param ctx - the header's context; one object per header (passphrase recipients keep their
  *   per-header cost ledger on it)
+ * @param onDataKey - called once with the data key as soon as it exists, before the remaining
+ *   wraps (lets the caller derive the payload keys concurrently); it must not retain the key
+ *   beyond the caller's own use, and must not throw
  * @returns the data key (caller wipes it) and the stanzas in recipient order
  * @throws whatever a provider throws; TypeError for a generated key of the wrong length
  * @example
@@ -109,6 +112,7 @@ export function checkProviders(list: unknown, name: string): asserts list is rea
 export async function wrapDataKey(
   recipients: readonly KeyProvider[],
   ctx: WrapContext,
+  onDataKey?: (dataKey: Bytes) => void,
 ): Promise<{ dataKey: Bytes; stanzas: Stanza[] }> {
   const [first, ...rest] = recipients as [KeyProvider, ...KeyProvider[]];
   let dataKey: Bytes | undefined;
@@ -121,9 +125,11 @@ export async function wrapDataKey(
         throw new TypeError(`${describeProvider(first)} generated a data key of the wrong length`);
       }
       dataKey = g.dataKey;
+      onDataKey?.(dataKey);
       stanzas.push(g.stanza);
     } else {
       dataKey = ctx.backend.randomBytes(DATA_KEY_LENGTH);
+      onDataKey?.(dataKey);
       stanzas.push(await first.wrap(dataKey, ctx));
     }
     for (const p of rest) stanzas.push(await p.wrap(dataKey, ctx));

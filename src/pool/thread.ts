@@ -165,7 +165,11 @@ function spawnWeb(events: ThreadEvents): PoolThread {
   let w: WebWorker;
   try {
     url = g.URL.createObjectURL(new Blob([POOL_WORKER_SOURCE], { type: 'text/javascript' }));
-    w = new g.Worker(url, { type: 'classic', name: 'enseal-pool' });
+    try {
+      w = new g.Worker(url, { type: 'classic', name: 'enseal-pool' });
+    } catch {
+      w = new g.Worker(url, { type: 'module', name: 'enseal-pool' }); // Deno: module workers only (the source has no imports)
+    }
   } catch (e) {
     if (url !== undefined) g.URL.revokeObjectURL(url);
     throw unsupported(`a Web Worker could not start (${e instanceof Error ? e.name : 'error'})`);

@@ -35,6 +35,8 @@ export interface InteropDescription {
   readonly keyCommitting: boolean;
   /** Whether a whole read checks a recorded MD5 (OSS). */
   readonly md5: boolean;
+  /** Plaintext length as the writer recorded it (unauthenticated), when it did. */
+  readonly unencryptedContentLength?: number;
   /** Multipart facts recorded by the writer (OSS), when any. */
   readonly multipart?: { readonly partSize?: number; readonly dataSize?: number };
   /** Which key provider would read it, in words. */
@@ -77,6 +79,7 @@ export function describeOss(d: OssObjectDescription): InteropDescription {
     authenticatedWholeRead: false,
     keyCommitting: false,
     md5: d.unencryptedContentMd5 !== undefined,
+    ...(d.unencryptedContentLength === undefined ? {} : { unencryptedContentLength: d.unencryptedContentLength }),
     ...(d.partSize === undefined && d.dataSize === undefined
       ? {}
       : { multipart: { ...(d.partSize === undefined ? {} : { partSize: d.partSize }), ...(d.dataSize === undefined ? {} : { dataSize: d.dataSize }) } }),
@@ -120,6 +123,7 @@ export function describeS3ec(d: S3ecObjectDescription): InteropDescription {
     authenticatedWholeRead: !cbc,
     keyCommitting: d.version === 3,
     md5: false,
+    ...(d.unencryptedContentLength === undefined ? {} : { unencryptedContentLength: d.unencryptedContentLength }),
     keyProvider,
   };
 }

@@ -198,6 +198,7 @@ export class InteropObjectReader {
   readonly #opts: ForeignReadOptions;
   readonly #described: Exclude<StoredFormat, 'enseal'>;
   readonly #cbc: boolean;
+  readonly #cbcSize: number;
   #closed = false;
   #verified: Promise<number> | undefined;
   #sizeVerified = false;
@@ -208,16 +209,17 @@ export class InteropObjectReader {
    * @param info - one snapshot of its facts
    * @param format - the detected format
    * @param described - the format as decoded (S3EC version known)
-   * @param cbc - whether the content is AES-CBC
+   * @param cbcSize - for AES-CBC content, its plaintext size (recorded, else an upper bound); undefined otherwise
    * @param opts - read options
    */
-  constructor(store: ObjectStore, key: string, info: ObjectInfo, format: MetadataFormat, described: Exclude<StoredFormat, 'enseal'>, cbc: boolean, opts: ForeignReadOptions) {
+  constructor(store: ObjectStore, key: string, info: ObjectInfo, format: MetadataFormat, described: Exclude<StoredFormat, 'enseal'>, cbcSize: number | undefined, opts: ForeignReadOptions) {
     this.#store = store;
     this.#key = key;
     this.#info = { ...info, metadata: { ...info.metadata } };
     this.#format = format;
     this.#described = described;
-    this.#cbc = cbc;
+    this.#cbc = cbcSize !== undefined;
+    this.#cbcSize = cbcSize ?? 0;
     this.#opts = opts;
   }
 
@@ -231,7 +233,7 @@ export class InteropObjectReader {
   }
   /** Plaintext size (not authenticated; see {@link verifiedSize}). */
   get size(): number {
-    return this.#described === 'oss' || this.#described === 'oss-legacy' ? this.#info.size : this.#cbc ? Math.max(0, this.#info.size - 1) : this.#info.size - 16;
+    return this.#described === 'oss' || this.#described === 'oss-legacy' ? this.#info.size : this.#cbc ? this.#cbcSize : this.#info.size - 16;
   }
   /** Stored bytes. */
   get storedSize(): number {

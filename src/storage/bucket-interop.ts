@@ -84,7 +84,7 @@ export async function openForeignReader(store: ObjectStore, key: string, info: O
   if (!d.authenticatedWholeRead && !opts.allowUnauthenticated) {
     throw new EnsealError('ERR_UNAUTHENTICATED', `"${key.slice(0, 120)}" is a ${d.format} object (${d.contentCipher}, no integrity): reading it needs allowUnauthenticated: true`);
   }
-  return new InteropObjectReader(store, key, info, format, d.format, d.contentCipher === 'AES-256-CBC', opts);
+  return new InteropObjectReader(store, key, info, format, d.format, d.contentCipher === 'AES-256-CBC' ? (d.unencryptedContentLength ?? Math.max(0, info.size - 1)) : undefined, opts);
 }
 
 /**
@@ -141,7 +141,8 @@ export interface InteropHead {
  */
 export async function headForeign(store: ObjectStore, key: string, info: ObjectInfo, format: MetadataFormat, o: { signal?: AbortSignal; sse?: ServerSideEncryption }): Promise<InteropHead> {
   const d = await describeInfo(store, key, info, format, o);
-  const size = d.format.startsWith('oss') ? info.size : d.contentCipher === 'AES-256-CBC' ? Math.max(0, info.size - 1) : Math.max(0, info.size - 16);
+  // CBC: the recorded length, else an upper bound (the padding is 1..16 bytes).
+  const size = d.format.startsWith('oss') ? info.size : d.contentCipher === 'AES-256-CBC' ? (d.unencryptedContentLength ?? Math.max(0, info.size - 1)) : Math.max(0, info.size - 16);
   return {
     format: d.format,
     size,

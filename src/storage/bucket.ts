@@ -16,6 +16,7 @@
  * @module
  */
 import { getBackend, type BackendChoice } from '../backends/select.js';
+import { escapeControl } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { encrypt } from '../envelope/oneshot.js';
 import { inspect } from '../envelope/inspect.js';
@@ -33,11 +34,18 @@ import { encryptedMultipartUpload, type UploadProgress } from './multipart.js';
 import { DEFAULT_PART_SIZE } from './multipart-layout.js';
 import { retryPolicy, withRetry, type RetryOptions } from './multipart-retry.js';
 import { splitBody, type PartSource } from './multipart-source.js';
-import type { ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo, StoreRange } from './store.js';
+import type { ObjectInfo, ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo, StoreRange } from './store.js';
 import type { UploadState } from './upload-state.js';
+import { checkNoForeignNames, isForeign, metadataFormat, type StoredFormat, type WriteFormat } from './bucket-interop-format.js';
+import { foreignAfter, probeStore, type ForeignReadOptions } from './bucket-interop-read.js';
+import { headForeign, openForeignReader, putForeign, readForeign, type InteropDescription, type InteropObjectReader, type OssWriteSettings, type S3ecWriteSettings } from './bucket-interop.js';
+import { convertStored, type ConvertObjectResult } from './bucket-interop-convert.js';
 
 export type { RewrapObjectOptions, RewrapObjectResult } from './bucket-rewrap.js';
 export type { UploadProgress } from './multipart.js';
+export type { StoredFormat, WriteFormat } from './bucket-interop-format.js';
+export type { InteropDescription, InteropObjectReader, OssWriteSettings, S3ecWriteSettings } from './bucket-interop.js';
+export type { ConvertObjectResult } from './bucket-interop-convert.js';
 
 /** Options of {@link encryptedBucket}. */
 export interface EncryptedBucketOptions {
@@ -61,6 +69,23 @@ export interface EncryptedBucketOptions {
   readonly retry?: RetryOptions;
   /** User-metadata budget of the store (default 2048, S3's; OSS allows 8192). */
   readonly maxMetadataBytes?: number;
+  /**
+   * Format `putObject` writes (default `'enseal'`): `'oss'` (Alibaba OSS client-side encryption,
+   * AES-CTR, unauthenticated; needs one `ossRsaKey`/`ossKmsKey` among `recipients`) or `'s3ec'`
+   * (AWS S3 Encryption Client, V3 by default; one S3EC keyring). Reads detect the format.
+   */
+  readonly format?: WriteFormat;
+  /**
+   * Read unauthenticated formats (OSS CTR, S3EC CBC, ranged S3EC GCM reads). Default false:
+   * `ERR_UNAUTHENTICATED`. Each call may override it.
+   */
+  readonly allowUnauthenticated?: boolean;
+  /** Most bytes an S3EC read or write buffers (default 64 MiB, at most 1 GiB). */
+  readonly maxBuffer?: number;
+  /** OSS-format write settings. */
+  readonly oss?: OssWriteSettings;
+  /** S3EC-format write settings. */
+  readonly s3ec?: S3ecWriteSettings;
 }
 
 /** Options of {@link EncryptedBucket.putObject}. */
@@ -81,6 +106,12 @@ export interface PutObjectOptions {
   readonly resume?: boolean;
   /** Keep parts and state after a failure, for a later resume (default false: abort). */
   readonly leavePartsOnError?: boolean;
+  /** Format of this object (default: the bucket's `format`, else `'enseal'`). */
+  readonly format?: WriteFormat;
+  /** OSS-format settings of this object (over the bucket's). */
+  readonly oss?: OssWriteSettings;
+  /** S3EC-format settings of this object (over the bucket's). */
+  readonly s3ec?: S3ecWriteSettings;
 }
 
 /** What {@link EncryptedBucket.putObject} returns. */
@@ -105,6 +136,8 @@ export interface GetObjectOptions {
   readonly sse?: ServerSideEncryption;
   /** Aborts the requests and the body. */
   readonly signal?: AbortSignal;
+  /** Read an unauthenticated foreign format (overrides the bucket's setting). */
+  readonly allowUnauthenticated?: boolean;
 }
 
 /** What {@link EncryptedBucket.getObject} returns. */
@@ -121,8 +154,16 @@ export interface GetObjectResult {
   readonly etag?: string;
   /** The store's own server-side encryption, when reported. */
   readonly sse?: ServerSideEncryptionInfo;
-  /** Which header was trusted. */
+  /** Which header was trusted (`'metadata'` for foreign formats: their key material is there). */
   readonly headerSource: 'body' | 'metadata';
+  /** The object's format. */
+  readonly format: StoredFormat;
+  /**
+   * Whether every byte of `body` is authenticated before it is released: true for enseal and for
+   * whole S3EC V2/V3 reads; false for OSS, S3EC CBC and ranged S3EC reads (then a whole OSS read
+   * still checks a recorded MD5 at the end).
+   */
+  readonly authenticated: boolean;
   /**
    * Authenticates the length: resolves at once when the body reached the final chunk, else
    * fetches it (one GET while the body is open; once the body settled, the reader's key is
@@ -156,6 +197,27 @@ export interface HeadObjectResult {
   readonly sse?: ServerSideEncryptionInfo;
   /** Always false: use `getObject`/`openObject` for verified facts. */
   readonly authenticated: false;
+  /** The object's format. */
+  readonly format: StoredFormat;
+  /** For a foreign format: what it is and which key provider would read it (no secrets). */
+  readonly interop?: InteropDescription;
+}
+
+/** Options of {@link EncryptedBucket.convertObject}. */
+export interface ConvertObjectOptions {
+  /** Target format (only `'enseal'`). */
+  readonly to: 'enseal';
+  /** Who can decrypt the converted object (default: the bucket's `recipients`). */
+  readonly recipients?: readonly KeyProvider[];
+  /** Keys that read the foreign object (default: the bucket's `keys`). */
+  readonly keys?: readonly KeyProvider[];
+  /**
+   * Must be true to convert OSS (AES-CTR) and S3EC CBC objects: converting them reads
+   * unauthenticated bytes (overrides the bucket's setting).
+   */
+  readonly allowUnauthenticated?: boolean;
+  /** Aborts the conversion (the old object stays). */
+  readonly signal?: AbortSignal;
 }
 
 /** One entry of {@link EncryptedBucket.listObjects}. */
@@ -202,7 +264,7 @@ export interface EncryptedBucket {
    * @returns the reader; `close()` it when done
    * @throws as {@link getObject}
    */
-  openObject(key: string, opts?: Omit<GetObjectOptions, 'range'>): Promise<ObjectReader>;
+  openObject(key: string, opts?: Omit<GetObjectOptions, 'range'>): Promise<ObjectReader | InteropObjectReader>;
   /**
    * Size, metadata and recipients without decrypting: one HEAD, plus one small ranged GET of the
    * header unless metadata carries it or `recipients: false`… and the header length is known.
@@ -231,6 +293,24 @@ export interface EncryptedBucket {
    * @throws RangeError when no recipient would remain
    */
   rewrapObject(key: string, opts: RewrapObjectOptions): Promise<RewrapObjectResult>;
+  /**
+   * Migrates an OSS or S3EC object to the enseal format under the same key, atomically: the new
+   * object is written whole (one PUT, or a multipart upload completed at the end) before anything
+   * old is removed, the OSS MD5 or S3EC GCM tag verified before it becomes visible, an instruction
+   * file deleted only after that. **Converting OSS (AES-CTR) or S3EC CBC objects reads
+   * unauthenticated bytes**: it needs `allowUnauthenticated: true`, and what a writer of the old
+   * object tampered with is sealed as authentic (only a recorded MD5 is checked).
+   * @param key - object key
+   * @param opts - `{ to: 'enseal', recipients?, keys?, allowUnauthenticated?, signal? }`
+   * @returns what was done (`converted: false` for an object already in the enseal format)
+   * @throws EnsealError `ERR_UNAUTHENTICATED` without the opt-in, `ERR_AUTH` (MD5/tag mismatch),
+   *   `ERR_NO_KEY`, `ERR_HEADER`, store errors: the old object is then untouched
+   * @example
+   * ```ts
+   * await bucket.convertObject('photo.jpg', { to: 'enseal', allowUnauthenticated: true });
+   * ```
+   */
+  convertObject(key: string, opts: ConvertObjectOptions): Promise<ConvertObjectResult>;
 }
 
 const HINTS_MAX = 1024;
@@ -292,8 +372,8 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
     if (n > maxMetadataBytes) throw new TypeError(`metadata is ${n} bytes with the bucket's marker, over the store's ${maxMetadataBytes}-byte limit`);
   };
 
-  const putSingle = async (key: string, plaintext: Uint8Array, user: Record<string, string>, o: PutObjectOptions): Promise<PutObjectResult> => {
-    const sealed = await encrypt(plaintext, { recipients: opts.recipients!, context: contextFor(key), backend });
+  const putSingle = async (key: string, plaintext: Uint8Array, user: Record<string, string>, o: PutObjectOptions, recipients: readonly KeyProvider[]): Promise<PutObjectResult> => {
+    const sealed = await encrypt(plaintext, { recipients, context: contextFor(key), backend });
     const headerLength = decodeHeaderPrefix(sealed);
     const metadata = withMarker(user, plaintext.length, headerLength);
     checkMd(metadata);
@@ -313,12 +393,13 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
     user: Record<string, string>,
     o: PutObjectOptions,
     contentLength: number | undefined,
+    recipients: readonly KeyProvider[],
   ): Promise<PutObjectResult> => {
     let headerLength = 0;
     const r = await encryptedMultipartUpload(source, {
       store,
       key,
-      recipients: opts.recipients!,
+      recipients,
       ...(opts.keys === undefined ? {} : { keys: opts.keys }),
       context: contextFor(key),
       backend,
@@ -343,14 +424,25 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
     return { ...(r.etag === undefined ? {} : { etag: r.etag }), size: r.plaintextSize, storedSize: r.storedSize, parts: r.parts, uploadedParts: r.uploadedParts };
   };
 
-  return {
-    store,
+  const allowUnauth = (o: { allowUnauthenticated?: boolean }): boolean => (o.allowUnauthenticated ?? opts.allowUnauthenticated) === true;
+  const foreignOpts = (o: { sse?: ServerSideEncryption; signal?: AbortSignal; allowUnauthenticated?: boolean }, keys?: readonly KeyProvider[]): ForeignReadOptions => ({
+    keys: keys ?? needKeys(),
+    allowUnauthenticated: allowUnauth(o),
+    backend,
+    ...(opts.maxBuffer === undefined ? {} : { maxBuffer: opts.maxBuffer }),
+    ...(o.sse === undefined ? {} : { sse: o.sse }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  });
+  /** The enseal read succeeded: foreign names beside it are mixed metadata. */
+  const checkEnsealMetadata = (md: Record<string, string>): void => {
+    const f = metadataFormat(md);
+    if (isForeign(f)) throw new EnsealError('ERR_HEADER', `mixed metadata: an enseal object carries ${f} encryption metadata`);
+  };
 
-    async putObject(key, body, o = {}) {
-      checkKey(key);
-      if (opts.recipients === undefined) throw new TypeError('encryptedBucket needs "recipients" to write');
-      const user = checkUserMetadata(o.metadata);
-      const contentLength = o.contentLength; // read once
+  const putEnseal = async (key: string, body: Uint8Array | ReadableStream<Uint8Array>, o: PutObjectOptions, recipients: readonly KeyProvider[]): Promise<PutObjectResult> => {
+    const user = checkUserMetadata(o.metadata);
+    checkNoForeignNames(user);
+    const contentLength = o.contentLength; // read once
       if (contentLength !== undefined && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
         throw new RangeError(`"contentLength" expected a non-negative integer, got ${String(contentLength)}`);
       }
@@ -365,95 +457,185 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
           if (contentLength !== undefined && contentLength !== split.bytes.length) {
             throw new RangeError(`the body is ${split.bytes.length} bytes, not "contentLength" (${contentLength})`);
           }
-          return await putSingle(key, split.bytes, user, o);
+          return await putSingle(key, split.bytes, user, o, recipients);
         } finally {
           if (split.owned) split.bytes.fill(0);
         }
       }
-      return putMultipart(key, split.source, user, o, split.length ?? contentLength);
+      return putMultipart(key, split.source, user, o, split.length ?? contentLength, recipients);
+  };
+
+  const headEnseal = async (
+    key: string,
+    info: ObjectInfo,
+    o: { readonly recipients?: boolean },
+    common: { sse?: ServerSideEncryption; signal?: AbortSignal },
+  ): Promise<HeadObjectResult> => {
+    const marker = readMarker(info.metadata);
+    let headerLength = marker.headerLength ?? hints.get(key);
+    if (headerLength !== undefined) {
+      try {
+        plaintextSize(info.size, headerLength);
+      } catch {
+        headerLength = undefined; // a wrong hint: read the header instead
+      }
+    }
+    let described: ReturnType<typeof inspect> | undefined;
+    let headerSource: 'body' | 'metadata' = 'body';
+    if (marker.header !== undefined && o.recipients !== false) {
+      try {
+        described = inspect(marker.header);
+        headerSource = 'metadata';
+      } catch (e) {
+        if (!(e instanceof EnsealError)) throw e; // a malformed hint: use the body's header
+      }
+    }
+    if ((described === undefined && o.recipients !== false) || headerLength === undefined) {
+      const end = Math.min(info.size, headerLength ?? DEFAULT_HEADER_GUESS) - 1;
+      if (end < 0) throw new EnsealError('ERR_TRUNCATED', 'the stored object is empty: not an enseal object');
+      let res = await store.get(key, { range: { start: 0, end }, ...common });
+      let bytes = new Uint8Array(await new Response(res.body).arrayBuffer());
+      const need = decodeHeaderPrefix(bytes);
+      if (bytes.length < need && need <= info.size) {
+        res = await store.get(key, { range: { start: 0, end: need - 1 }, ...common });
+        bytes = new Uint8Array(await new Response(res.body).arrayBuffer());
+      }
+      const body = inspect(bytes.subarray(0, Math.min(bytes.length, need)));
+      headerLength = body.headerLength;
+      if (described === undefined) described = body;
+    }
+    remember(key, headerLength);
+    const size = plaintextSize(info.size, headerLength);
+    return {
+      size,
+      storedSize: info.size,
+      metadata: userMetadata(info.metadata),
+      marked: marker.format !== undefined,
+      recipients: described?.recipients ?? [],
+      context: described?.context ?? {},
+      headerSource,
+      ...(info.etag === undefined ? {} : { etag: info.etag }),
+      ...(info.lastModified === undefined ? {} : { lastModified: info.lastModified }),
+      ...(info.sse === undefined ? {} : { sse: info.sse }),
+      authenticated: false,
+      format: 'enseal',
+    };
+  };
+
+  return {
+    store,
+
+    async putObject(key, body, o = {}) {
+      checkKey(key);
+      if (opts.recipients === undefined) throw new TypeError('encryptedBucket needs "recipients" to write');
+      const format = o.format ?? opts.format ?? 'enseal';
+      if (format === 'enseal') return putEnseal(key, body, o, opts.recipients);
+      if (format !== 'oss' && format !== 's3ec') throw new TypeError(`"format" expected "enseal", "oss" or "s3ec", got ${String(format)}`);
+      const user = checkUserMetadata(o.metadata);
+      checkNoForeignNames(user);
+      if (o.uploadState !== undefined || o.resume === true) throw new TypeError(`resumable uploads are for the enseal format, not "${format}"`);
+      o.signal?.throwIfAborted();
+      const oss = { ...(opts.oss ?? {}), ...(o.oss ?? {}) };
+      const s3ec = { ...(opts.s3ec ?? {}), ...(o.s3ec ?? {}) };
+      const r = await putForeign(store, key, body, format, {
+        recipients: opts.recipients,
+        metadata: user,
+        backend,
+        partSize,
+        threshold,
+        oss,
+        s3ec,
+        ...(o.contentLength === undefined ? {} : { contentLength: o.contentLength }),
+        ...(o.sse === undefined ? {} : { sse: o.sse }),
+        ...(o.signal === undefined ? {} : { signal: o.signal }),
+        ...(opts.maxBuffer === undefined ? {} : { maxBuffer: opts.maxBuffer }),
+      });
+      hints.delete(key);
+      o.onProgress?.({ loaded: r.size, total: r.size, part: r.parts });
+      return { ...(r.etag === undefined ? {} : { etag: r.etag }), size: r.size, storedSize: r.storedSize, parts: r.parts, uploadedParts: r.parts };
     },
 
     async getObject(key, o = {}) {
       checkKey(key);
       const ro = readerOpts(o);
-      if (o.range === undefined) {
-        const { reader, body } = await ObjectReader.openStream(store, key, ro);
-        remember(key, reader.bodyHeaderLength);
-        return result(reader, body, undefined, ro, store, key);
-      }
-      const snapshot: StoreRange = checkRange(o.range); // validated copy, read once
-      const hint = hints.get(key);
-      const reader = await ObjectReader.open(store, key, ro, { ...(hint === undefined ? {} : { headerLength: hint }), range: snapshot });
+      const snapshot: StoreRange | undefined = o.range === undefined ? undefined : checkRange(o.range); // validated copy, read once
+      // The enseal path first, exactly as before; the probe only remembers its first answer.
+      const probe = probeStore(store);
       try {
-        remember(key, reader.bodyHeaderLength);
-        const body = await reader.read(snapshot, { autoClose: true });
-        return result(reader, body, { start: snapshot.start, end: Math.min(snapshot.end ?? reader.size - 1, reader.size - 1) }, ro, store, key);
+        if (snapshot === undefined) {
+          const { reader, body } = await ObjectReader.openStream(probe.store, key, ro);
+          try {
+            checkEnsealMetadata(reader.rawMetadata);
+          } catch (e) {
+            await body.cancel(e).catch(() => undefined);
+            throw e;
+          }
+          remember(key, reader.bodyHeaderLength);
+          return result(reader, body, undefined, ro, store, key);
+        }
+        const hint = hints.get(key);
+        const reader = await ObjectReader.open(probe.store, key, ro, { ...(hint === undefined ? {} : { headerLength: hint }), range: snapshot });
+        try {
+          checkEnsealMetadata(reader.rawMetadata);
+          remember(key, reader.bodyHeaderLength);
+          const body = await reader.read(snapshot, { autoClose: true });
+          return result(reader, body, { start: snapshot.start, end: Math.min(snapshot.end ?? reader.size - 1, reader.size - 1) }, ro, store, key);
+        } catch (e) {
+          reader.close();
+          throw e;
+        }
       } catch (e) {
-        reader.close();
-        throw e;
+        const foreign = await foreignAfter(store, key, e, probe.seen(), o);
+        if (foreign === undefined) throw e;
+        hints.delete(key);
+        const r = await readForeign(store, key, foreign.info, foreign.format, { ...foreignOpts(o), ...(snapshot === undefined ? {} : { range: snapshot }) });
+        const { md5Checked: _m, instructionFile: _i, ...rest } = r;
+        return {
+          ...rest,
+          verifiedSize: () =>
+            r.authenticated
+              ? Promise.resolve(r.size)
+              : Promise.reject(new EnsealError('ERR_UNAUTHENTICATED', `"${escapeControl(key, 120)}" is read as ${r.format}${snapshot === undefined ? '' : ' by range'}: its size is not authenticated`)),
+        };
       }
     },
 
     async openObject(key, o = {}) {
       checkKey(key);
       const hint = hints.get(key);
-      const reader = await ObjectReader.open(store, key, readerOpts(o), hint === undefined ? {} : { headerLength: hint });
-      remember(key, reader.bodyHeaderLength);
-      return reader;
+      const probe = probeStore(store);
+      try {
+        const reader = await ObjectReader.open(probe.store, key, readerOpts(o), hint === undefined ? {} : { headerLength: hint });
+        try {
+          checkEnsealMetadata(reader.rawMetadata);
+        } catch (e) {
+          reader.close();
+          throw e;
+        }
+        remember(key, reader.bodyHeaderLength);
+        return reader;
+      } catch (e) {
+        const foreign = await foreignAfter(store, key, e, probe.seen(), o);
+        if (foreign === undefined) throw e;
+        hints.delete(key);
+        return openForeignReader(store, key, foreign.info, foreign.format, foreignOpts(o));
+      }
     },
 
     async headObject(key, o = {}) {
       checkKey(key);
       const common = { ...(o.sse === undefined ? {} : { sse: o.sse }), ...(o.signal === undefined ? {} : { signal: o.signal }) };
       const info = await store.head(key, common);
-      const marker = readMarker(info.metadata);
-      let headerLength = marker.headerLength ?? hints.get(key);
-      if (headerLength !== undefined) {
-        try {
-          plaintextSize(info.size, headerLength);
-        } catch {
-          headerLength = undefined; // a wrong hint: read the header instead
-        }
+      const detected = metadataFormat(info.metadata); // mixed metadata: ERR_HEADER
+      if (isForeign(detected)) return headForeign(store, key, info, detected, common);
+      try {
+        return await headEnseal(key, info, o, common);
+      } catch (e) {
+        if (detected !== 'none') throw e;
+        const foreign = await foreignAfter(store, key, e, info, common);
+        if (foreign === undefined) throw e;
+        return headForeign(store, key, foreign.info, foreign.format, common);
       }
-      let described: ReturnType<typeof inspect> | undefined;
-      let headerSource: 'body' | 'metadata' = 'body';
-      if (marker.header !== undefined && o.recipients !== false) {
-        try {
-          described = inspect(marker.header);
-          headerSource = 'metadata';
-        } catch (e) {
-          if (!(e instanceof EnsealError)) throw e; // a malformed hint: use the body's header
-        }
-      }
-      if ((described === undefined && o.recipients !== false) || headerLength === undefined) {
-        const end = Math.min(info.size, headerLength ?? DEFAULT_HEADER_GUESS) - 1;
-        if (end < 0) throw new EnsealError('ERR_TRUNCATED', 'the stored object is empty: not an enseal object');
-        let res = await store.get(key, { range: { start: 0, end }, ...common });
-        let bytes = new Uint8Array(await new Response(res.body).arrayBuffer());
-        const need = decodeHeaderPrefix(bytes);
-        if (bytes.length < need && need <= info.size) {
-          res = await store.get(key, { range: { start: 0, end: need - 1 }, ...common });
-          bytes = new Uint8Array(await new Response(res.body).arrayBuffer());
-        }
-        const body = inspect(bytes.subarray(0, Math.min(bytes.length, need)));
-        headerLength = body.headerLength;
-        if (described === undefined) described = body;
-      }
-      remember(key, headerLength);
-      const size = plaintextSize(info.size, headerLength);
-      return {
-        size,
-        storedSize: info.size,
-        metadata: userMetadata(info.metadata),
-        marked: marker.format !== undefined,
-        recipients: described?.recipients ?? [],
-        context: described?.context ?? {},
-        headerSource,
-        ...(info.etag === undefined ? {} : { etag: info.etag }),
-        ...(info.lastModified === undefined ? {} : { lastModified: info.lastModified }),
-        ...(info.sse === undefined ? {} : { sse: info.sse }),
-        authenticated: false,
-      };
     },
 
     async deleteObject(key, o = {}) {
@@ -495,6 +677,31 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
       if (r.method === 'stream') hints.delete(key);
       return r;
     },
+
+    async convertObject(key, o) {
+      checkKey(key);
+      if (typeof o !== 'object' || o === null || o.to !== 'enseal') throw new TypeError('"options" expected { to: "enseal", recipients?, allowUnauthenticated? }');
+      const recipients = o.recipients ?? opts.recipients;
+      if (recipients === undefined) throw new TypeError('convertObject needs "recipients" (or the bucket\'s)');
+      checkProviders(recipients, 'recipients');
+      if (o.keys !== undefined) checkProviders(o.keys, 'keys');
+      const common = o.signal === undefined ? {} : { signal: o.signal };
+      const info = await store.head(key, common);
+      let format = metadataFormat(info.metadata);
+      if (format === 'enseal' || format === 'none') {
+        const found = format === 'none' ? await foreignAfter(store, key, new EnsealError('ERR_HEADER', 'no encryption metadata'), info, common) : undefined;
+        if (found === undefined) {
+          if (format === 'none') throw new EnsealError('ERR_HEADER', `"${escapeControl(key, 120)}" carries no OSS or S3EC encryption metadata (and no instruction file): nothing to convert`);
+          return { from: 'enseal', to: 'enseal', converted: false, size: readMarker(info.metadata).plaintextSize ?? 0, storedSize: info.size, verified: 'nothing', instructionFileRemoved: false };
+        }
+        format = found.format;
+      }
+      hints.delete(key);
+      return convertStored(store, key, info, format, foreignOpts(o, o.keys), async (body, metadata, contentLength) => {
+        const r = await putEnseal(key, body, { metadata, contentLength, ...common }, recipients);
+        return { size: r.size, storedSize: r.storedSize };
+      });
+    },
   };
 }
 
@@ -530,6 +737,8 @@ function result(
     ...(reader.etag === undefined ? {} : { etag: reader.etag }),
     ...(reader.sse === undefined ? {} : { sse: reader.sse }),
     headerSource: reader.headerSource,
+    format: 'enseal',
+    authenticated: true,
     verifiedSize,
   };
 }
