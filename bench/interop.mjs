@@ -8,7 +8,7 @@
 // 2. Times upload and download of BENCH_MIB (default 16) MiB through memoryStore in the enseal
 //    format, the OSS format (AES-256-CTR, RSA-2048 PKCS#1 v1.5 wrap) and S3EC V3 (AES-256-GCM,
 //    HKDF-SHA512 derived key, AES/GCM wrap), interleaved in the same run, plus a raw node:crypto
-//    AES-256-CTR pass over the same bytes; prints MB/s (median) and the ratio to the enseal
+//    AES-256-CTR pass over the same bytes and the bare store (no encryption); prints MB/s (median) and the ratio to the enseal
 //    format and to raw CTR.
 //
 // Machines here are shared and noisy: compare ratios, not absolute numbers.
@@ -56,10 +56,13 @@ if (ossBody.length !== plaintext.length) throw new Error('the OSS body is not pl
 
 const bench = new Bench({ time: 2000, iterations: 3, warmup: true });
 bench.add('raw AES-256-CTR (node:crypto)', () => void rawCtr(plaintext));
+bench.add('bare upload', async () => void (await store.put('bare', plaintext)));
+bench.add('bare download', async () => void (await collect((await store.get('bare')).body)));
 for (const [f, b] of Object.entries(buckets)) {
   bench.add(`${f} upload`, async () => void (await b.putObject(f, plaintext)));
   bench.add(`${f} download`, async () => void (await collect((await b.getObject(f)).body)));
 }
+await store.put('bare', plaintext);
 await bench.run();
 const mbps = (t) => SIZE / MiB / ((t.result?.latency?.p50 ?? t.result?.period ?? NaN) / 1000);
 const by = Object.fromEntries(bench.tasks.map((t) => [t.name, mbps(t)]));
@@ -67,6 +70,7 @@ const raw = by['raw AES-256-CTR (node:crypto)'];
 const rows = [{ row: 'raw AES-256-CTR (node:crypto)', 'MB/s': raw.toFixed(0), 'vs enseal': '', 'vs raw CTR': '1.00×' }];
 for (const op of ['upload', 'download']) {
   const base = by[`enseal ${op}`];
+  rows.push({ row: `bare memoryStore ${op} (no encryption)`, 'MB/s': by[`bare ${op}`].toFixed(0), 'vs enseal': `${(by[`bare ${op}`] / base).toFixed(2)}×`, 'vs raw CTR': `${(by[`bare ${op}`] / raw).toFixed(2)}×` });
   for (const f of ['enseal', 'oss', 's3ec']) {
     const v = by[`${f} ${op}`];
     rows.push({ row: `${f === 's3ec' ? 'S3EC V3' : f === 'oss' ? 'OSS (CTR)' : 'enseal'} ${op}`, 'MB/s': v.toFixed(0), 'vs enseal': `${(v / base).toFixed(2)}×`, 'vs raw CTR': `${(v / raw).toFixed(2)}×` });

@@ -8,7 +8,10 @@
 // rotated), the raw single-thread loop, enseal single-thread and enseal with a pool of 2 threads:
 // one-shot `encrypt`/`decrypt` and Web streams (`encryptStream`/`decryptStream`, 1 MiB writes).
 // It prints MB/s (median) and the ratio to the raw loop measured in the same run, plus `uptime`:
-// on a shared 2-core machine other processes compete for the same two cores.
+// on a shared 2-core machine other processes compete for the same two cores. It also prints the
+// CPU time (all threads, process.cpuUsage) of each contender relative to the raw loop: what the
+// work costs independently of the load (a pool at CPU 1.15× raw can at best reach 2 / 1.15 = 1.7×
+// on two idle cores).
 import { execSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -123,13 +126,24 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function group(title, tasks) {
   const names = Object.keys(tasks);
   const samples = Object.fromEntries(names.map((k) => [k, []]));
+  // CPU time of the whole process (every thread) per run: what the work costs, whatever the load.
+  const cpu = Object.fromEntries(names.map((k) => [k, []]));
+  const timed = (name) => async () => {
+    const c0 = process.cpuUsage();
+    await tasks[name]();
+    const c = process.cpuUsage(c0);
+    cpu[name].push((c.user + c.system) / 1000);
+  };
   for (let r = 0; r < ROUNDS + 1; r++) {
     const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
     for (const name of names.slice(r % names.length).concat(names.slice(0, r % names.length))) {
-      bench.add(name, tasks[name], { async: !name.startsWith('raw') });
+      bench.add(name, timed(name), { async: true });
     }
     await bench.run();
-    if (r < 1) continue; // warm-up round
+    if (r < 1) {
+      for (const k of names) cpu[k].length = 0;
+      continue; // warm-up round
+    }
     for (const t of bench.tasks) samples[t.name].push(t.result.latency.mean);
   }
   const mbps = (name) => SIZE / 1e6 / (median(samples[name]) / 1000);
@@ -138,7 +152,7 @@ async function group(title, tasks) {
   for (const name of names) {
     const r = range(name);
     console.log(
-      `  ${name.padEnd(40)} ${mbps(name).toFixed(0).padStart(6)} MB/s (${r[0].toFixed(0)}–${r[r.length - 1].toFixed(0)})  ${(mbps(name) / mbps(names[0])).toFixed(2)}× raw loop`,
+      `  ${name.padEnd(40)} ${mbps(name).toFixed(0).padStart(6)} MB/s (${r[0].toFixed(0)}–${r[r.length - 1].toFixed(0)})  ${(mbps(name) / mbps(names[0])).toFixed(2)}× raw loop   CPU ${(median(cpu[name]) / median(cpu[names[0]])).toFixed(2)}× raw`,
     );
   }
 }

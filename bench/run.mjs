@@ -3,14 +3,19 @@
 //
 // 1. Checks first that every contender produces identical bytes: the raw node:crypto loop below
 //    reproduces enseal/chunked's output exactly (same derived key, nonces and chunks).
-// 2. Times encryption and decryption of 64 MiB: the raw loop, the one-shot API and the stream APIs,
-//    interleaved in the same run, and prints MB/s (from the median) and the ratio to the raw loop.
+// 2. Times encryption and decryption of 64 MiB: the raw loop, the one-shot API and the four stream
+//    APIs (encryptStream, decryptStream: Web streams; createEncryptStream, createDecryptStream:
+//    Node streams) fed 16 KiB, 64 KiB and 1 MiB writes, interleaved in the same run, and prints MB/s
+//    (from the median), the ratio to the raw loop, and the same ratio from CPU time (this process's
+//    user + system time, less sensitive to other processes on a shared machine).
 //    Two raw references: "pieces" keeps node:crypto's output buffers as they come (what a stream
 //    emits); "one buffer" copies them into one fresh contiguous buffer (what a one-shot API returns;
 //    on these VMs the page faults of a fresh 64 MiB buffer halve throughput).
 // 3. Spawns bench/rss.mjs: stream-encrypts 1 GiB of generated data and prints peak RSS.
 //
 // Machines here are shared and noisy: compare ratios, not absolute numbers.
+// Environment: BENCH_MIB (default 64), BENCH_ROUNDS (15), BENCH_WRITES (16384,65536,1048576),
+// BENCH_SKIP_RSS=1.
 import { spawnSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +30,8 @@ const MiB = 1 << 20;
 const SIZE = Number(process.env.BENCH_MIB ?? 64) * MiB;
 const CHUNK = 16384;
 const SEALED = CHUNK + 16;
-const WRITE = 64 * 1024; // stream write size (Node's fs default highWaterMark)
+const WRITE = 64 * 1024; // write size of the output checks (Node's fs default highWaterMark)
+const WRITES = (process.env.BENCH_WRITES ?? '16384,65536,1048576').split(',').map(Number);
 
 const plaintext = randomBytes(SIZE);
 const inputKey = randomBytes(32);
@@ -86,7 +92,7 @@ function intoOneBuffer(size, fill) {
   return out;
 }
 
-async function pipe(ts, input) {
+async function pipe(ts, input, write) {
   const reader = ts.readable.getReader();
   let n = 0;
   const reading = (async () => {
@@ -97,7 +103,7 @@ async function pipe(ts, input) {
     }
   })();
   const writer = ts.writable.getWriter();
-  for (let o = 0; o < input.length; o += WRITE) await writer.write(input.subarray(o, o + WRITE));
+  for (let o = 0; o < input.length; o += write) await writer.write(input.subarray(o, o + write));
   await writer.close();
   await reading;
   return n;
@@ -137,24 +143,40 @@ console.log(`outputs checked: raw loop == enseal/chunked (${payload.length} byte
 // MB/s come from the median over the rounds.
 const noop = () => {};
 const nodeSink = () => new Writable({ write(_c, _e, cb) { cb(); }, writev(_c, cb) { cb(); } });
-function* pieces(buf) {
-  for (let o = 0; o < buf.length; o += WRITE) yield buf.subarray(o, o + WRITE);
+function* pieces(buf, write) {
+  for (let o = 0; o < buf.length; o += write) yield buf.subarray(o, o + write);
 }
-const seal1 = {
-  'raw node:crypto seal (pieces)': () => rawSeal(noop),
-  'encryptStream (web, 64 KiB writes)': () => pipe(encryptStream({ recipients: [recipient] }), plaintext),
-  'createEncryptStream (node, 64 KiB)': () => pipeline(Readable.from(pieces(plaintext)), createEncryptStream({ recipients: [recipient] }), nodeSink()),
-};
+const kib = (w) => (w >= MiB ? `${w / MiB} MiB` : `${w / 1024} KiB`);
+const seal1 = { 'raw node:crypto seal (pieces)': () => rawSeal(noop) };
+const open1 = { 'raw node:crypto open (pieces)': () => rawOpen(payload, noop) };
+// The floor of Web streams themselves: a bare TransformStream that runs nothing but the raw loop
+// over each write and enqueues node:crypto's buffers as they come.
+function bareSeal(input, write) {
+  return pipe(new TransformStream({ transform: (c, ctl) => sealWrite(c, (p) => ctl.enqueue(p)) }), input, write);
+}
+function sealWrite(data, sink) {
+  // the benchmark's writes are whole chunks (16 KiB multiples), so each write seals its own chunks
+  for (let o = 0, i = bareIndex; o < data.length; o += CHUNK, i++) {
+    const c = createCipheriv('aes-256-gcm', aeadKey, nonce(i));
+    sink(c.update(data.subarray(o, o + CHUNK)));
+    c.final();
+    sink(c.getAuthTag());
+  }
+  bareIndex += data.length / CHUNK;
+}
+let bareIndex = 0;
+for (const w of WRITES) {
+  seal1[`bare TransformStream + raw loop (${kib(w)})`] = () => ((bareIndex = 0), bareSeal(plaintext, w));
+  seal1[`encryptStream (web, ${kib(w)} writes)`] = () => pipe(encryptStream({ recipients: [recipient] }), plaintext, w);
+  seal1[`createEncryptStream (node, ${kib(w)})`] = () => pipeline(Readable.from(pieces(plaintext, w)), createEncryptStream({ recipients: [recipient] }), nodeSink());
+  open1[`decryptStream (web, ${kib(w)} writes)`] = () => pipe(decryptStream({ keys: [recipient] }), sealed, w);
+  open1[`createDecryptStream (node, ${kib(w)})`] = () => pipeline(Readable.from(pieces(sealed, w)), createDecryptStream({ keys: [recipient] }), nodeSink());
+}
 const seal2 = {
   'raw node:crypto seal (one buffer)': () => intoOneBuffer(payload.length - 56, rawSeal),
   'encrypt (one-shot)': () => encrypt(plaintext, { recipients: [recipient] }),
   'chunked seal (one-shot)': () => chunkedSeal(inputKey, plaintext, { salt }),
   'encrypt (one-shot, webcrypto)': () => encrypt(plaintext, { recipients: [recipient], backend: 'webcrypto' }),
-};
-const open1 = {
-  'raw node:crypto open (pieces)': () => rawOpen(payload, noop),
-  'decryptStream (web, 64 KiB writes)': () => pipe(decryptStream({ keys: [recipient] }), sealed),
-  'createDecryptStream (node, 64 KiB)': () => pipeline(Readable.from(pieces(sealed)), createDecryptStream({ keys: [recipient] }), nodeSink()),
 };
 const open2 = {
   'raw node:crypto open (one buffer)': () => intoOneBuffer(SIZE, (sink) => rawOpen(payload, sink)),
@@ -173,25 +195,39 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function group(title, tasks) {
   const names = Object.keys(tasks);
   const samples = Object.fromEntries(names.map((k) => [k, []]));
+  const cpu = Object.fromEntries(names.map((k) => [k, []]));
+  const timed = (name) => async () => {
+    const c0 = process.cpuUsage();
+    await tasks[name]();
+    const c = process.cpuUsage(c0);
+    cpu[name].push(c.user + c.system);
+  };
   for (let r = 0; r < ROUNDS + 2; r++) {
     const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
     // `async` is given explicitly: otherwise tinybench probes a function by calling it once, and an
     // un-awaited probe of a 64 MiB stream would overlap the timed run.
     for (const name of names.slice(r % names.length).concat(names.slice(0, r % names.length))) {
-      bench.add(name, tasks[name], { async: !name.startsWith('raw') });
+      bench.add(name, timed(name), { async: true });
     }
     await bench.run();
-    if (r < 2) continue; // warm-up rounds
+    if (r < 2) {
+      for (const name of names) cpu[name].length = 0; // warm-up rounds
+      continue;
+    }
     for (const t of bench.tasks) samples[t.name].push(t.result.latency.mean);
   }
   const mbps = (name) => SIZE / 1e6 / (median(samples[name]) / 1000);
+  const cpuRatio = (name) => median(cpu[names[0]]) / median(cpu[name]);
   console.log(`\n${title}`);
   for (const name of names) {
-    console.log(`  ${name.padEnd(38)} ${mbps(name).toFixed(0).padStart(6)} MB/s  ${(mbps(name) / mbps(names[0])).toFixed(2)}× ${names[0].replace('node:crypto ', '')}`);
+    console.log(
+      `  ${name.padEnd(40)} ${mbps(name).toFixed(0).padStart(6)} MB/s  ${(mbps(name) / mbps(names[0])).toFixed(2)}× ${names[0].replace('node:crypto ', '')}` +
+        `  (CPU time: ${cpuRatio(name).toFixed(2)}×)`,
+    );
   }
 }
 
-console.log(`\n${SIZE / MiB} MiB, 16 KiB chunks, node ${process.version}, node backend unless noted; MB/s from the median of ${ROUNDS} interleaved rounds`);
+console.log(`\n${SIZE / MiB} MiB, 16 KiB chunks, node ${process.version}, node backend unless noted; MB/s from the median of ${ROUNDS} interleaved rounds; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 console.log('Two raw references: "pieces" keeps node:crypto\'s output buffers as they come (what a stream emits);');
 console.log('"one buffer" copies them into one fresh contiguous buffer (what a one-shot API must return).');
 await group('Encrypt, streaming', seal1);

@@ -47,6 +47,14 @@ export type {
   RewrapObjectOptions,
   RewrapObjectResult,
   UploadProgress,
+  ConvertObjectOptions,
+  ConvertObjectResult,
+  InteropDescription,
+  InteropObjectReader,
+  OssWriteSettings,
+  S3ecWriteSettings,
+  StoredFormat,
+  WriteFormat,
 } from './storage/bucket.js';
 export { ObjectReader, type ReaderOptions } from './storage/bucket-reader.js';
 export { OBJECT_KEY_CONTEXT } from './storage/bucket-open.js';

@@ -10,13 +10,13 @@
  * metadata, and the progress line under a pseudo-terminal (`script -qec`).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { aesKey, decrypt } from '../src/index.js';
+import { aesKey, decrypt, encrypt } from '../src/index.js';
 import { fromBase64 } from '../src/bytes.js';
 import { encryptedBucket, memoryUploadState, OBJECT_KEY_CONTEXT } from '../src/storage.js';
 import { fsStore } from '../src/storage/fs.js';
@@ -33,6 +33,7 @@ const S3_ENV = {
   AWS_REGION: 'us-east-1',
   AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED', // s3rver does not know the SDK's default trailing checksums
   AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', // the SDK's notice about Node 20 on stderr
 };
 const OSS_SECRET = 'oss-cli-Secret-0123456789abcdefXYZ';
 /** Characters a terminal would interpret, in a key name or metadata. */
@@ -46,9 +47,9 @@ async function raw(store: ObjectStore, key: string): Promise<Buffer> {
 }
 
 /** The AES key of a key file written by `enseal keygen aes`. */
-function keyOf(path: string): ReturnType<typeof aesKey> {
+function keyOf(path: string): ReturnType<typeof aesKey> & { readonly id: string } {
   const j = JSON.parse(readFileSync(path, 'utf8')) as { id: string; key: string };
-  return aesKey({ id: j.id, key: fromBase64(j.key) });
+  return Object.assign(aesKey({ id: j.id, key: fromBase64(j.key) }), { id: j.id });
 }
 
 let sb: Sandbox;
@@ -63,7 +64,7 @@ afterEach(() => {
 });
 
 /** Runs the put/get/head/ls/rm/rewrap cycle on one kind of location; `loc(key)` names an object. */
-async function roundTrip(loc: (key: string) => string, list: string, env: Record<string, string>, extra: string[] = []): Promise<void> {
+async function roundTrip(loc: (key: string) => string, list: string, env: Record<string, string>, extra: string[] = [], keyPrefix = ''): Promise<void> {
   const plain = randomBytes(300_000);
   writeFileSync(sb.at('in.bin'), plain);
   const put = await sb.run(['put', '--key', 'alice.key', ...extra, 'in.bin', loc('dir/in.bin')], { env });
@@ -91,7 +92,7 @@ async function roundTrip(loc: (key: string) => string, list: string, env: Record
   expect(h.size).toBe(300_000);
   expect(h.storedSize).toBeGreaterThan(300_000);
   expect(h.recipients.map((x) => x.keyId)).toEqual([keyOf(sb.at('alice.key')).id]);
-  expect(h.context[OBJECT_KEY_CONTEXT]).toBe('dir/in.bin');
+  expect(h.context[OBJECT_KEY_CONTEXT]).toBe(`${keyPrefix}dir/in.bin`);
   expect(h.authenticated).toBe(false);
 
   const ls = await sb.run(['ls', ...extra, list], { env });
@@ -118,7 +119,7 @@ async function roundTrip(loc: (key: string) => string, list: string, env: Record
 describe('local folder', () => {
   it('put, get (whole and ranges), head, ls, rewrap, rm', async () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(sb.at('store')));
-    await roundTrip((k) => `./store//${k}`, './store', {});
+    await roundTrip((k) => `file:./store//${k}`, './store', {});
   });
 
   it('multipart upload in parts of whole chunks, byte-identical bytes through fsStore', async () => {
@@ -134,6 +135,53 @@ describe('local folder', () => {
     expect(Buffer.from(back).equals(plain)).toBe(true);
   });
 
+  it('a killed --resume upload is resumed, or discarded (parts aborted) by a put without --resume', async () => {
+    await import('node:fs/promises').then((fs) => fs.mkdir(sb.at('store')));
+    const plain = randomBytes(400 * 1024);
+    writeFileSync(sb.at('big.bin'), plain);
+    const uploads = join(sb.dir, '.enseal', 'uploads');
+    const staged = (): string[] => (existsSync(sb.at('store/~staging')) ? readdirSync(sb.at('store/~staging')) : []);
+    const killAfterFirstPart = async (): Promise<void> => {
+      const child = spawn(process.execPath, [BIN, 'put', '--key', 'alice.key', '--part-size', '64KiB', '--concurrency', '1', '--resume', '-', './store/big.bin'], {
+        cwd: sb.dir,
+        env: sb.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      child.stdin.on('error', () => undefined);
+      child.stdin.write(plain.subarray(0, 100 * 1024));
+      const saved = (): number => {
+        try {
+          return (JSON.parse(readFileSync(join(uploads, readdirSync(uploads)[0] as string), 'utf8')) as { parts: unknown[] }).parts.length;
+        } catch {
+          return 0;
+        }
+      };
+      const deadline = Date.now() + 30_000;
+      while (saved() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGKILL');
+      await closed;
+      expect(saved()).toBe(1);
+    };
+    await killAfterFirstPart();
+    expect(staged()).toHaveLength(1);
+    const resumed = await sb.run(['put', '--key', 'alice.key', '--resume', 'big.bin', './store/big.bin']);
+    expectSuccess(resumed);
+    expect(resumed.stdout.toString()).toBe('put ./store/big.bin: 409600 bytes, 7 parts (6 sent now)\n');
+    expect(readdirSync(uploads)).toEqual([]);
+    const back = await sb.run(['get', '--key', 'alice.key', './store/big.bin', '-']);
+    expect(back.stdout.equals(plain)).toBe(true);
+
+    await killAfterFirstPart();
+    expect(staged()).toHaveLength(1);
+    writeFileSync(sb.at('small.bin'), 'replaced');
+    expectSuccess(await sb.run(['put', '--key', 'alice.key', 'small.bin', './store/big.bin']));
+    expect(readdirSync(uploads)).toEqual([]);
+    expect(staged()).toEqual([]); // the interrupted upload's parts were aborted
+    const now = await sb.run(['get', '--key', 'alice.key', './store/big.bin', '-']);
+    expect(now.stdout.toString()).toBe('replaced');
+  }, 120_000);
+
   it('tells locations apart from plain files, and refuses what is neither', async () => {
     writeFileSync(sb.at('in.bin'), 'x');
     const bare = await sb.run(['put', '--key', 'alice.key', 'in.bin', 'store/in.bin']);
@@ -144,13 +192,16 @@ describe('local folder', () => {
     expectFailure(await sb.run(['put', '--key', 'alice.key', 'in.bin', './nowhere/x']), 'ERR_IO', 1);
     expectFailure(await sb.run(['put', '--key', 'alice.key', '--sse', 'AES256', 'in.bin', './x']), 'ERR_USAGE', 2);
     expectFailure(await sb.run(['put', '--key', 'alice.key', '--state', 's.json', 'in.bin', './x']), 'ERR_USAGE', 2);
+    for (const bad of [['--part-size', '0'], ['--part-size', '6GiB'], ['--part-size', '5XB'], ['--concurrency', '0'], ['--concurrency', '65']]) {
+      expectFailure(await sb.run(['put', '--key', 'alice.key', ...bad, 'in.bin', './x']), 'ERR_USAGE', 2);
+    }
     // rewrap with one ./PATH argument is the file form (IN OUT), not a stored object
     const rw = await sb.run(['rewrap', '--key', 'alice.key', '--add-key', 'bob.key', './in.bin']);
     expectFailure(rw, 'ERR_USAGE', 2);
     expect(rw.stderr).toContain('rewrap expects IN OUT');
   });
 
-  it('escapes hostile key names, metadata and key ids in put, ls and head output', async () => {
+  it('escapes hostile key names and key ids in put, ls, head and error output', async () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(sb.at('store')));
     const evilKey = 'evil\x1b[2J\u202etxt.exe\x07';
     writeFileSync(sb.at('in.bin'), 'hello');
@@ -159,8 +210,9 @@ describe('local folder', () => {
     expect(put.stdout.toString()).not.toMatch(HOSTILE);
     expect(put.stdout.toString()).toContain('evil\\x1b[2J\\u202etxt.exe\\x07');
     // An object written by someone else: hostile metadata and a hostile recipient key id.
-    const hostileId = aesKey({ id: 'id\x1b]0;owned\x07\u2066', key: randomBytes(32) });
-    await encryptedBucket(fsStore(sb.at('store')), { recipients: [hostileId] }).putObject('m.bin', new Uint8Array(10), { metadata: { note: 'a\u202eb\u009bc' } });
+    const hostileKeyId = 'id\x1b]0;owned\x07\u2066';
+    const hostileId = aesKey({ id: hostileKeyId, key: randomBytes(32) });
+    await encryptedBucket(fsStore(sb.at('store')), { recipients: [hostileId] }).putObject('m.bin', new Uint8Array(10));
     const ls = await sb.run(['ls', './store']);
     expectSuccess(ls);
     expect(ls.stdout.toString()).not.toMatch(HOSTILE);
@@ -168,9 +220,8 @@ describe('local folder', () => {
     const head = await sb.run(['head', './store//m.bin']);
     expectSuccess(head);
     expect(head.stdout.toString()).not.toMatch(HOSTILE);
-    const h = JSON.parse(head.stdout.toString()) as { metadata: Record<string, string>; recipients: { keyId: string }[] };
-    expect(h.metadata.note).toBe('a\u202eb\u009bc'); // escaped in the JSON text, same value
-    expect(h.recipients[0]?.keyId).toBe(hostileId.id);
+    const h = JSON.parse(head.stdout.toString()) as { recipients: { keyId: string }[] };
+    expect(h.recipients[0]?.keyId).toBe(hostileKeyId);
     const miss = await sb.run(['get', '--key', 'alice.key', `./store//${evilKey}x`, '-']);
     expectFailure(miss, 'ERR_NOT_FOUND', 1);
     expect(miss.stderr).not.toMatch(HOSTILE);
@@ -207,7 +258,7 @@ describe('s3rver on 127.0.0.1', () => {
   });
 
   it('put, get (whole and ranges), head, ls, rewrap, rm', async () => {
-    await roundTrip((k) => `s3://b/rt/${k}`, 's3://b/rt/', env, ['--allow-insecure-http']);
+    await roundTrip((k) => `s3://b/rt/${k}`, 's3://b/rt/', env, ['--allow-insecure-http'], 'rt/');
   });
 
   it('a ranged get costs at most 2 requests and moves only the covering chunks', async () => {
@@ -235,6 +286,39 @@ describe('s3rver on 127.0.0.1', () => {
     }
     expectFailure(await sb.run(['ls', '--allow-insecure-http', 's3://b'], { env: { ...env, AWS_ENDPOINT_URL_S3: undefined, AWS_ENDPOINT_URL: 'http://192.168.1.1' } }), 'ERR_INSECURE_TRANSPORT', 1);
     expect(proxy.log).toHaveLength(0); // nothing was sent
+  });
+
+  it('--sse aws:kms:KEYID and SSE-C reach the store as request headers (SSE-C on get and head too)', async () => {
+    const plain = randomBytes(5000);
+    writeFileSync(sb.at('in.bin'), plain);
+    proxy.reset();
+    expectSuccess(await sb.run(['put', '--key', 'alice.key', '--allow-insecure-http', '--sse', 'aws:kms:alias/backups', 'in.bin', 's3://b/kms.bin'], { env }));
+    const kmsPut = proxy.log.find((q) => q.method === 'PUT');
+    expect(kmsPut?.headers['x-amz-server-side-encryption']).toBe('aws:kms');
+    expect(kmsPut?.headers['x-amz-server-side-encryption-aws-kms-key-id']).toBe('alias/backups');
+
+    const customer = randomBytes(32);
+    sb.secretBytes(customer);
+    writeFileSync(sb.at('c.key'), customer.toString('base64') + '\n', { mode: 0o600 });
+    const md5 = createHash('md5').update(customer).digest('base64');
+    proxy.reset();
+    const ssec = ['--sse', 'SSE-C', '--sse-c-key-file', 'c.key'];
+    expectSuccess(await sb.run(['put', '--key', 'alice.key', '--allow-insecure-http', ...ssec, 'in.bin', 's3://b/ssec.bin'], { env }));
+    expectSuccess(await sb.run(['head', '--allow-insecure-http', ...ssec, 's3://b/ssec.bin'], { env }));
+    const got = await sb.run(['get', '--key', 'alice.key', '--allow-insecure-http', ...ssec, 's3://b/ssec.bin', '-'], { env });
+    expectSuccess(got);
+    expect(got.stdout.equals(plain)).toBe(true);
+    const methods = new Set(proxy.log.map((q) => q.method));
+    expect([...methods].sort()).toEqual(['GET', 'HEAD', 'PUT']);
+    for (const q of proxy.log) {
+      expect(q.headers['x-amz-server-side-encryption-customer-algorithm'], `${q.method} ${q.url}`).toBe('AES256');
+      expect(q.headers['x-amz-server-side-encryption-customer-key-md5'], `${q.method} ${q.url}`).toBe(md5);
+    }
+    writeFileSync(sb.at('short.key'), randomBytes(31));
+    expectFailure(await sb.run(['get', '--key', 'alice.key', '--allow-insecure-http', '--sse', 'SSE-C', '--sse-c-key-file', 'short.key', 's3://b/ssec.bin', '-'], { env }), 'ERR_KEYFILE', 2);
+    expectFailure(await sb.run(['put', '--key', 'alice.key', '--allow-insecure-http', '--sse', 'SSE-C', 'in.bin', 's3://b/x'], { env }), 'ERR_USAGE', 2);
+    expectFailure(await sb.run(['get', '--key', 'alice.key', '--allow-insecure-http', '--sse', 'AES256', 's3://b/kms.bin', '-'], { env }), 'ERR_USAGE', 2);
+    expectFailure(await sb.run(['put', '--key', 'alice.key', '--allow-insecure-http', '--sse', 'SM4', 'in.bin', 's3://b/x'], { env }), 'ERR_USAGE', 2);
   });
 
   it('names the missing variable', async () => {
@@ -355,6 +439,39 @@ describe('fake OSS (ali-oss signatures verified)', () => {
     expect(readFileSync(sb.at('out.bin')).equals(plain)).toBe(true);
     expectFailure(await sb.run(['put', '--key', 'alice.key', '--allow-insecure-http', '--sse', 'aws:kms', 'in.bin', `oss://${fake.bucket}/x`], { env }), 'ERR_USAGE', 2);
     expect(fake.signatureFailures).toBe(0);
+  });
+
+  it('escapes a hostile store\'s metadata (a C1 control byte in a header value) in head output', async () => {
+    const key = keyOf(sb.at('alice.key'));
+    const sealed = await encrypt(new Uint8Array(100), { recipients: [key], context: { [OBJECT_KEY_CONTEXT]: 'hostile.bin' } });
+    fake.objects.set('hostile.bin', { bytes: Buffer.from(sealed), meta: { note: 'a\u009b2Jb' }, etag: 'e1', lastModified: new Date() });
+    const head = await sb.run(['head', '--allow-insecure-http', `oss://${fake.bucket}/hostile.bin`], { env });
+    expectSuccess(head);
+    expect(head.stdout.toString()).not.toMatch(HOSTILE);
+    expect(head.stdout.toString()).toContain('\\u009b2J');
+    expect((JSON.parse(head.stdout.toString()) as { metadata: Record<string, string> }).metadata.note).toBe('a\u009b2Jb');
+  });
+
+  it('Ctrl-C during a multipart upload aborts it in the store: nothing is left or visible', async () => {
+    const child = spawn(process.execPath, [BIN, 'put', '--key', 'alice.key', '--allow-insecure-http', '--part-size', '100KiB', '--concurrency', '1', '-', `oss://${fake.bucket}/cancelled.bin`], {
+      cwd: sb.dir,
+      env: { ...sb.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    child.stdin.on('error', () => undefined);
+    child.stdin.write(randomBytes(250 * 1024)); // two parts go out, the third waits for stdin
+    const partsOf = (): number => [...fake.uploads.values()].filter((u) => u.key === 'cancelled.bin').reduce((n, u) => n + u.parts.size, 0);
+    const deadline = Date.now() + 30_000;
+    while (partsOf() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(partsOf()).toBeGreaterThanOrEqual(1);
+    child.kill('SIGINT'); // stdin stays open: the upload must notice the signal by itself
+    expect(await closed).toBe(130);
+    expect(stderr).toBe('enseal: ERR_CANCELLED: interrupted by SIGINT\n');
+    expect([...fake.uploads.values()].filter((u) => u.key === 'cancelled.bin')).toEqual([]);
+    expect(fake.objects.has('cancelled.bin')).toBe(false);
   });
 
   it('a wrong secret is the store refusing (ERR_STORE), and the secret is never printed', async () => {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aesKey, decrypt, decryptStream, encrypt, encryptStream } from '../src/index.js';
+import { liveKeyCount } from '../src/backends/live-keys.js';
 import { loadWasmCore, type WasmCore } from '../src/backends/wasm-core.js';
 import { checksumStream } from '../src/integrity/checksum-stream.js';
 import { createChecksummer } from '../src/integrity/checksums.js';
@@ -218,6 +219,20 @@ describe.each(BACKENDS)('integrity option of encryptStream/decryptStream (%s)', 
     expect(output.length).toBeLessThan(plain.length);
     await expectCode(dec.digests, 'ERR_STATE');
     expect(await decrypt(await encrypt(plain, { recipients: [key], backend }), { keys: [key], backend })).toEqual(plain);
+  });
+
+  it('a stream with integrity cancelled mid-way disposes its keys and rejects its digests', async () => {
+    const before = liveKeyCount();
+    const check = integrityCheck({ plaintext: { crc64: true }, ciphertext: { md5: true } });
+    const ts = encryptStream({ recipients: [key], backend, integrity: check });
+    const writer = ts.writable.getWriter();
+    const reader = ts.readable.getReader();
+    void writer.write(pseudoRandom(40_000, 1)).catch(() => undefined);
+    await reader.read(); // the header: the machine and its keys exist
+    expect(liveKeyCount()).toBeGreaterThan(before);
+    await reader.cancel('stop');
+    await expectCode(check.digests, 'ERR_STATE');
+    expect(liveKeyCount()).toBe(before);
   });
 
   it('a check is single-use and must come from integrityCheck()', () => {

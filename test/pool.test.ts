@@ -6,7 +6,9 @@
  * pool's thread counter, the message keys the threads report holding, and the backend key
  * counter); closing a pool in use fails in-flight work cleanly and later calls with ERR_STATE.
  */
-import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
@@ -363,6 +365,35 @@ describe('pool lifecycle', () => {
     expect(() => createPool({ size: 0 })).toThrow(RangeError);
     expect(() => createPool({ size: 2.5 })).toThrow(TypeError);
     expect(() => createPool({ maxQueue: 0 })).toThrow(RangeError);
+    expect(() => new (WorkerPool as unknown as new (...a: unknown[]) => WorkerPool)()).toThrow(TypeError); // the constructor checks too
     expect(livePoolThreads()).toBe(threads);
   });
+});
+
+describe('real runtimes (dist/): worker_threads and Web Workers', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+  const probe = 'test/runtimes/pool-smoke.mjs';
+  const run = (exe: string, args: string[]) => {
+    if (!existsSync(new URL('../dist/pool/pool.js', import.meta.url))) throw new Error('dist/ is missing the pool: run `npm run build`');
+    const r = spawnSync(exe, args, { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    const line = `${r.stdout}`.trim().split('\n').pop() ?? '';
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    return JSON.parse(line) as Record<string, unknown>;
+  };
+  const good = { identical: true, opened: true, roundTrip: true, tamper: 'ERR_AUTH:70', afterClose: 'ERR_STATE' };
+  const cases: [string, string, string[]][] = [
+    ['bun, worker_threads', bin('bun'), [probe]],
+    ['bun, Web Workers', bin('bun'), [probe, 'web']],
+    ['deno, worker_threads', bin('deno'), ['run', '-A', probe]],
+    ['deno, Web Workers (module workers)', bin('deno'), ['run', '-A', probe, 'web']],
+  ];
+  for (const [name, exe, args] of cases) {
+    it(name, () => {
+      expect(run(exe, args)).toMatchObject(good);
+    }, 90_000);
+  }
+  it('node without worker_threads and without Web Workers: ERR_UNSUPPORTED, no crash', () => {
+    expect(run(process.execPath, [probe, 'web'])).toMatchObject({ unsupported: 'ERR_UNSUPPORTED' });
+  }, 90_000);
 });

@@ -228,8 +228,8 @@ export function createNodeBackend(): CryptoBackend {
   let poolOffset = RANDOM_POOL_BYTES;
   const randomBytes = (n: number): Bytes => {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`"n" expected a non-negative integer, got ${n}`);
-    if (n > RANDOM_POOLED_MAX) return nc.randomFillSync(new Uint8Array(n));
-    if (poolOffset + n > RANDOM_POOL_BYTES) {
+    if (n === 0 || n > RANDOM_POOLED_MAX) return nc.randomFillSync(new Uint8Array(n));
+    if (pool === undefined || poolOffset + n > RANDOM_POOL_BYTES) {
       pool ??= Buffer.alloc(RANDOM_POOL_BYTES);
       nc.randomFillSync(pool);
       poolOffset = 0;

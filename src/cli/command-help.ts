@@ -145,9 +145,14 @@ ${COMMON}  --force               write ciphertext to stdout even when it is a te
 ${OUTPUT}`,
   inspect: `Usage:
   enseal inspect IN
+  enseal inspect s3://BUCKET/KEY | oss://BUCKET/KEY | file:DIR//KEY | ./DIR/KEY
 
 Prints the header of IN as JSON: context, recipients' key ids, sizes. Needs no key and
 authenticates nothing. Characters a terminal would interpret are printed as \\uXXXX escapes.
+For a stored object (a DIR/KEY that is not an existing file is a folder store's object) it
+prints what headObject says: the format (enseal, oss, oss-legacy, s3ec-v1/v2/v3), sizes, user
+metadata and, for OSS and S3EC objects, the content cipher, wrap algorithm and which key
+provider would read it; never key bytes. Store credentials as for get and head.
 `,
   kms: `Usage:
   enseal kms create-key [--alias ALIAS] [--store PATH]

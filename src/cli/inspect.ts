@@ -9,11 +9,16 @@
  *
  * @module
  */
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { inspect } from '../envelope/inspect.js';
+import { isEnsealError } from '../errors.js';
+import { encryptedBucket } from '../storage/bucket.js';
 import { MAX_HEADER_LENGTH } from '../format/limits.js';
 import type { InspectCommand } from './args.js';
 import { openInput } from './io.js';
+import { openStore } from './storage-client.js';
+import { hasStorageScheme, parseLocation, type StorageLocation } from './storage-url.js';
 import { safeJson } from './terminal-text.js';
 
 /** What {@link readPrefix} returns. */
@@ -54,8 +59,43 @@ export async function readPrefix(stream: Readable, limit: number, stopEarly: boo
  * @throws EnsealError `ERR_HEADER`, `ERR_UNSUPPORTED`, `ERR_TRUNCATED`; system errors for I/O
  */
 export async function inspectCommand(cmd: InspectCommand, stdout: NodeJS.WritableStream): Promise<void> {
+  const stored = await storedLocation(cmd.input);
+  if (stored !== undefined) {
+    // A stored object (enseal, OSS or S3EC): headObject describes it, no secret and no body read.
+    const { store } = await openStore(stored.location, { allowInsecureHttp: false });
+    try {
+      stdout.write(`${safeJson(await encryptedBucket(store).headObject(stored.location.key))}\n`);
+      return;
+    } catch (e) {
+      // ./DIR/KEY that is neither a file nor a stored object: report it as the missing file.
+      if (!(stored.implicit && isEnsealError(e, 'ERR_NOT_FOUND'))) throw e;
+    }
+  }
   const input = await openInput(cmd.input);
   const prefix = await readPrefix(input.stream, MAX_HEADER_LENGTH, input.size !== undefined);
   const info = inspect(prefix.bytes, { totalLength: input.size ?? prefix.total });
   stdout.write(`${safeJson(info)}\n`);
+}
+
+/**
+ * The stored object `IN` names, if it names one: `s3://…`, `oss://…`, `file:…`, or a local
+ * `DIR/KEY` / `DIR//KEY` that is not itself an existing file (a folder store's object).
+ * @param text - the argument
+ * @returns the location, or undefined for a file or stdin
+ */
+async function storedLocation(text: string): Promise<{ location: StorageLocation; implicit: boolean } | undefined> {
+  if (hasStorageScheme(text)) return { location: parseLocation(text, 'object'), implicit: false };
+  if (text === '-' || !text.includes('/')) return undefined;
+  try {
+    await stat(text);
+    return undefined; // an existing file: inspect it as before
+  } catch {
+    try {
+      const loc = parseLocation(text, 'object');
+      await stat(loc.bucket); // the folder must exist
+      return { location: loc, implicit: true };
+    } catch {
+      return undefined; // let the file path report its own error
+    }
+  }
 }

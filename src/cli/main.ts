@@ -19,6 +19,7 @@ import { inspectCommand } from './inspect.js';
 import { keygen } from './keygen.js';
 import { keygenRsa } from './keygen-rsa.js';
 import { kmsCommand } from './kms-command.js';
+import { migrateCommand } from './migrate.js';
 import { rewrapCommand } from './rewrap.js';
 import { rotateCommand } from './rotate.js';
 import { storageCommand } from './storage-commands.js';
@@ -32,6 +33,7 @@ function usageHint(argv: readonly string[]): string {
 
 /** Runs the parsed command. */
 async function run(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'migrate') return migrateCommand(argv.slice(1), process.stdout); // parses its own options
   const cmd = parseArgs(argv);
   switch (cmd.kind) {
     case 'help':

@@ -59,7 +59,8 @@ Options:
                         the missing parts (FILE must be the same bytes, else ERR_STATE). A
                         recipient must also unwrap (--key, --kms, --passphrase-env).
                         Without --resume any failure aborts the upload (nothing is left), and
-                        a saved interrupted upload of the same object is discarded.
+                        an interrupted upload of the same object saved in the default place
+                        is discarded (its parts aborted).
   --state FILE          where --resume keeps the state (default ~/.enseal/uploads/ID.json;
                         upload id, wrapped header, salt, part ETags: never a plaintext key)
 ${SSE_PUT}  --context K=V         encryption context pair (repeatable)

@@ -33,21 +33,28 @@ const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /**
  * Runs `fn` with an AbortSignal that the first SIGINT/SIGTERM aborts (so an upload is aborted
- * in the store, or its state kept with `--resume`); a second signal terminates at once.
+ * in the store, or its state kept with `--resume`); a second signal terminates at once. The
+ * input is destroyed too, so an upload waiting for stdin notices at once.
+ * @throws CliError `ERR_CANCELLED` after a signal, whatever the upload then threw
  */
-async function cancellable<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function cancellable<T>(input: { destroy(e?: Error): void }, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
     if (controller.signal.aborted) process.kill(process.pid, signal);
     else {
-      controller.abort(new CliError('ERR_CANCELLED', `interrupted by ${signal}`));
+      const reason = new CliError('ERR_CANCELLED', `interrupted by ${signal}`);
+      controller.abort(reason);
+      input.destroy(reason);
       for (const s of SIGNALS) process.once(s, () => process.kill(process.pid, s));
     }
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     return await fn(controller.signal);
+  } catch (e) {
+    if (controller.signal.aborted) throw controller.signal.reason;
+    throw e;
   } finally {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
   }
@@ -82,10 +89,11 @@ export async function putCommand(cmd: PutCommand, io: Pick<KeyLoaderOptions, 'en
     input = await openInput(cmd.input);
     const size = input.size;
     const progress = transferProgress('put', size);
-    const body = (Readable.toWeb(input.stream) as ReadableStream<Uint8Array>).pipeThrough(countingWebStream(progress));
+    const stream = input.stream;
+    const body = (Readable.toWeb(stream) as ReadableStream<Uint8Array>).pipeThrough(countingWebStream(progress));
     input = undefined; // owned by the body from here
     const request = sse.sse;
-    const r = await cancellable((signal) =>
+    const r = await cancellable(stream, (signal) =>
       bucket
         .putObject(key, body, {
           signal,

@@ -15,17 +15,27 @@ import { join } from 'node:path';
 import type { ObjectStore } from '../storage/store.js';
 import { fileUploadState, type UploadState } from '../storage/upload-state.js';
 
+/** The uploads directory and the state file name of an object. */
+function statePath(storeName: string, key: string): { dir: string; path: string } {
+  const dir = join(homedir(), '.enseal', 'uploads');
+  const id = createHash('sha256').update(storeName).update('\0').update(key).digest('hex').slice(0, 32);
+  return { dir, path: join(dir, `${id}.json`) };
+}
+
 /**
  * The default state file of an object's upload (its directory is created, mode 0700).
  * @param storeName - `ObjectStore.name`, e.g. `s3://photos`
  * @param key - the object key
  * @returns the path
+ * @example
+ * ```ts
+ * await defaultStatePath('s3://photos', 'cat.jpg'); // ~/.enseal/uploads/<32 hex>.json
+ * ```
  */
 export async function defaultStatePath(storeName: string, key: string): Promise<string> {
-  const dir = join(homedir(), '.enseal', 'uploads');
+  const { dir, path } = statePath(storeName, key);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const id = createHash('sha256').update(storeName).update('\0').update(key).digest('hex').slice(0, 32);
-  return join(dir, `${id}.json`);
+  return path;
 }
 
 /**
@@ -35,7 +45,7 @@ export async function defaultStatePath(storeName: string, key: string): Promise<
  * @param key - the object key
  */
 export async function discardSavedUpload(store: ObjectStore, key: string): Promise<void> {
-  const path = join(homedir(), '.enseal', 'uploads', `${createHash('sha256').update(store.name).update('\0').update(key).digest('hex').slice(0, 32)}.json`);
+  const { path } = statePath(store.name, key);
   if (!(await access(path).then(() => true, () => false))) return;
   const state: UploadState = fileUploadState(path);
   const saved = await state.load().catch(() => undefined);

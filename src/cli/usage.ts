@@ -19,7 +19,8 @@ export const USAGE = `Usage:
                 IN OUT
   enseal rotate KEY... ADDED... [--legacy] [--kms-discovery] [--kdf KDF] [--kdf-cost LIST]
                 [--kms-store PATH] [--context K=V]... [--force] IN OUT
-  enseal inspect IN
+  enseal inspect IN | s3://BUCKET/KEY | oss://BUCKET/KEY | ./DIR/KEY
+  enseal migrate (--oss-rsa-private PEM | --s3ec-key FILE | ...)... RECIPIENTS LOCATION
   enseal kms create-key [--alias ALIAS] [--store PATH]
   enseal kms list [--json] [--store PATH]
   enseal kms rotate|disable|enable KEY [--store PATH]
@@ -101,6 +102,9 @@ Commands:
   inspect     Print the header of IN as JSON: context, recipients' key ids, sizes. Needs no
               key and authenticates nothing. Characters a terminal would interpret (control,
               C1, bidi) are printed as \\uXXXX escapes; the JSON keeps its value.
+              A stored object (s3://, oss://, file:, or a DIR/KEY that is not a file) is
+              described as headObject does: its format (enseal, OSS, S3EC), sizes, and for
+              OSS/S3EC objects which key provider would read it.
   kms         Manage the local KMS store (a file of AES-256 master keys, mode 0600):
               create-key  create a key (the store too, on first use); print its id
               list        print id, alias, enabled, number of versions, creation time

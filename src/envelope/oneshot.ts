@@ -81,11 +81,11 @@ export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Pro
  * WebCrypto); with node:crypto the payload is sealed without a promise per batch.
  */
 async function encryptHere(plaintext: Uint8Array, opts: EncryptOptions, backend: CryptoBackend, payloadLength: number): Promise<Bytes> {
-  const salt = backend.randomBytes(SALT_LENGTH);
+  let salt: Bytes | undefined;
   const { header, dataKey, derived } = await sealHeaderWith(
     opts,
     backend,
-    (key, bound) => deriveMessageKeys(backend, COBBLESTONE_256, key, salt, bound),
+    (key, bound) => deriveMessageKeys(backend, COBBLESTONE_256, key, (salt = backend.randomBytes(SALT_LENGTH)), bound),
     (keys) => keys.cipher.dispose(),
   );
   try {
@@ -97,7 +97,7 @@ async function encryptHere(plaintext: Uint8Array, opts: EncryptOptions, backend:
       throw e;
     }
     out.set(header, 0);
-    await sealPayloadInto(derived, plaintext, salt, out, header.length); // disposes the keys
+    await sealPayloadInto(derived, plaintext, salt!, out, header.length); // disposes the keys
     return out;
   } finally {
     wipe(dataKey);

@@ -77,10 +77,11 @@ export async function sealHeader(opts: EncryptOptions, backend: CryptoBackend): 
 }
 
 /**
- * {@link sealHeader}, running `derive(dataKey, bound)` (the payload key derivation) as soon as
- * the data key exists, concurrently with the recipients' wraps and the header MAC: on
- * asynchronous backends (WebCrypto) the two chains of platform calls overlap instead of adding
- * up. On failure the derivation's result is handed to `discard` once it settles.
+ * {@link sealHeader}, deriving the header MAC key as soon as the data key exists (concurrently
+ * with the recipients' wraps), then running `derive(dataKey, bound)` (the payload key
+ * derivation) concurrently with the header MAC: on asynchronous backends (WebCrypto) the
+ * chains of platform calls overlap instead of adding up. On failure the derivation's result is
+ * handed to `discard` once it settles.
  * @param opts - encrypt options
  * @param backend - the backend of the call
  * @param derive - derives what the payload needs from the data key and the bound header part
@@ -106,16 +107,18 @@ export async function sealHeaderWith<T>(
   let derived: Promise<T> | undefined;
   let macKey: Promise<Bytes> | undefined;
   const start = (dataKey: Bytes): void => {
-    derived = derive(dataKey, bound);
-    derived.catch(() => undefined); // awaited below, or discarded
     macKey = headerMacKey(backend, dataKey);
-    macKey.catch(() => undefined);
+    macKey.catch(() => undefined); // awaited below, or wiped
   };
   let dataKey: Bytes | undefined;
   try {
     const wrapped = await wrapDataKey(opts.recipients, ctx, start);
     dataKey = wrapped.dataKey;
-    if (derived === undefined || macKey === undefined) start(dataKey);
+    if (macKey === undefined) start(dataKey);
+    // After the wraps, so that the random draws keep their order (data key, the recipients' own
+    // randomness, then what `derive` draws: the salt), as test/vectors/enseal-v1.json replays.
+    derived = derive(dataKey, bound);
+    derived.catch(() => undefined); // awaited below, or discarded
     const body = encodeHeaderBody(context, wrapped.stanzas);
     const [header, value] = await Promise.all([macKey!.then((k) => appendHeaderMacWithKey(backend, k, body)), derived!]);
     return { header, bound, dataKey, derived: value };

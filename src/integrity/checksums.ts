@@ -110,12 +110,15 @@ function makeChecksummer(crc: Crc64 | undefined, md5: IHasher | undefined, sha25
     digest() {
       if (done) throw new EnsealError('ERR_STATE', 'the checksums were already read');
       done = true;
-      return {
+      const out = {
         length,
         ...(crc === undefined ? {} : { crc64: crc.digest().toString() }),
         ...(md5 === undefined ? {} : { md5: toBase64(md5.digest('binary')) }),
         ...(sha256 === undefined ? {} : { sha256: toHex(sha256.digest('binary')) }),
       };
+      md5?.init(); // reset the hashers' state (it holds the last bytes hashed)
+      sha256?.init();
+      return out;
     },
   };
 }

@@ -14,7 +14,15 @@ const ONES = 0xffffffffffffffffn;
 /** Which implementation a {@link Crc64} uses. */
 export type Crc64Engine = 'wasm' | 'js';
 
-/** An incremental CRC-64/XZ. */
+/**
+ * An incremental CRC-64/XZ.
+ * @example
+ * ```ts
+ * const c = new Crc64('js'); // or await createCrc64() for the WASM core
+ * c.update(part1).update(part2);
+ * c.digest().toString(); // as x-oss-hash-crc64ecma
+ * ```
+ */
 export class Crc64 {
   #register = ONES;
   /** `'wasm'` (the WASM core) or `'js'` (the TypeScript tables). */

@@ -51,6 +51,7 @@ interface Pending {
 }
 
 const MAX_SIZE = 64;
+const MAX_QUEUE = 4096;
 
 function defaultSize(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -92,8 +93,8 @@ export class WorkerPool {
 
   /** @internal use {@link createPool} */
   constructor(size: number, maxQueue: number) {
-    this.size = size;
-    this.maxQueue = maxQueue;
+    this.size = checkCount(size, 'size', MAX_SIZE);
+    this.maxQueue = checkCount(maxQueue, 'maxQueue', MAX_QUEUE);
     try {
       for (let i = 0; i < size; i++) {
         const slot: Slot = {
@@ -280,7 +281,7 @@ export class WorkerPool {
 export function createPool(opts: PoolOptions = {}): WorkerPool {
   if (typeof opts !== 'object' || opts === null) throw new TypeError('"options" expected an object');
   const size = opts.size === undefined ? defaultSize() : checkCount(opts.size, 'size', MAX_SIZE);
-  const maxQueue = opts.maxQueue === undefined ? 4 * size : checkCount(opts.maxQueue, 'maxQueue', 4096);
+  const maxQueue = opts.maxQueue === undefined ? 4 * size : checkCount(opts.maxQueue, 'maxQueue', MAX_QUEUE);
   return new WorkerPool(size, maxQueue);
 }
 

@@ -64,7 +64,16 @@ export function metadataFormat(metadata: ObjectMetadata): MetadataFormat {
   return s3ec;
 }
 
-/** True for the formats read by `src/interop/` (everything but enseal and plain objects). */
+/**
+ * True for the formats read by `src/interop/` (everything but enseal and plain objects).
+ * @param f - a detected format
+ * @returns whether the interop readers handle it
+ * @example
+ * ```ts
+ * isForeign('oss'); // true
+ * isForeign('none'); // false
+ * ```
+ */
 export function isForeign(f: MetadataFormat): f is Exclude<MetadataFormat, 'enseal' | 'none'> {
   return f !== 'enseal' && f !== 'none';
 }

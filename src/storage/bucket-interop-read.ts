@@ -189,6 +189,13 @@ export async function foreignAfter(
  * `openObject` for a foreign object: repeated ranged reads. Each read opens the object again
  * (one key unwrap — a KMS call for KMS keys — and one GET); an S3EC GCM whole read is
  * authenticated, every other read is unauthenticated and needs the opt-in, as for `getObject`.
+ *
+ * @example
+ * ```ts
+ * const r = await bucket.openObject('photo.jpg'); // an OSS object, with allowUnauthenticated: true
+ * const bytes = await r.readBytes({ start: 100, end: 199 });
+ * r.close();
+ * ```
  */
 export class InteropObjectReader {
   readonly #store: ObjectStore;
@@ -204,6 +211,7 @@ export class InteropObjectReader {
   #sizeVerified = false;
 
   /**
+   * Made by the bucket's `openObject` (after the opt-in was checked).
    * @param store - the store
    * @param key - the object key
    * @param info - one snapshot of its facts
@@ -275,6 +283,7 @@ export class InteropObjectReader {
   /**
    * Reads a plaintext range (or everything).
    * @param range - inclusive range; omitted = the whole object
+   * @param _opts - `autoClose: true` closes the reader once the read is opened
    * @returns the plaintext stream
    * @throws EnsealError `ERR_STATE` after `close()`, and as `getObject`
    */

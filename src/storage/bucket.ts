@@ -12,6 +12,10 @@
  *   never trusted, checked against the authenticated object.
  * - Ranged reads cost at most 2 requests for a range not touching the end, and move only the
  *   header, the preamble and the covering chunks ({@link ObjectReader}).
+ * - Objects of the Alibaba OSS and AWS S3 encryption clients are detected after the enseal path
+ *   failed (from the metadata of its own first answer: no extra request for enseal objects),
+ *   read, written (`format`), described and converted (`convertObject`) through
+ *   bucket-interop*.ts (docs/INTEROP.md §"Through the encrypting bucket").
  *
  * @module
  */
@@ -248,21 +252,24 @@ export interface EncryptedBucket {
    */
   putObject(key: string, body: Uint8Array | ReadableStream<Uint8Array>, opts?: PutObjectOptions): Promise<PutObjectResult>;
   /**
-   * Reads and decrypts an object or a plaintext range of it.
+   * Reads and decrypts an object or a plaintext range of it. The format is detected (enseal
+   * first, unchanged; then OSS or S3EC from the metadata names, docs/INTEROP.md §B.1).
    * @param key - object key
-   * @param opts - range, sse, signal
-   * @returns the plaintext stream, sizes and metadata
+   * @param opts - range, sse, signal, allowUnauthenticated
+   * @returns the plaintext stream, sizes, metadata, `format` and `authenticated`
    * @throws RangeNotSatisfiableError (`ERR_RANGE`) when `range.start` ≥ the size
-   * @throws EnsealError `ERR_NOT_FOUND`, `ERR_STORE`, `ERR_NO_KEY`, `ERR_CONTEXT`, `ERR_AUTH`, `ERR_TRUNCATED`
+   * @throws EnsealError `ERR_NOT_FOUND`, `ERR_STORE`, `ERR_NO_KEY`, `ERR_CONTEXT`, `ERR_AUTH`, `ERR_TRUNCATED`,
+   *   `ERR_HEADER` (mixed metadata), `ERR_UNAUTHENTICATED` (an unauthenticated format without the opt-in)
    */
   getObject(key: string, opts?: GetObjectOptions): Promise<GetObjectResult>;
   /**
    * Opens an object for repeated ranged reads (the final chunk is authenticated once, when a
-   * read reaches it or `verifiedSize()` is asked).
+   * read reaches it or `verifiedSize()` is asked). A foreign (OSS, S3EC) object gives an
+   * `InteropObjectReader` (docs/INTEROP.md §B.1); OSS and CBC objects need the opt-in.
    * @param key - object key
-   * @param opts - sse, signal
+   * @param opts - sse, signal, allowUnauthenticated
    * @returns the reader; `close()` it when done
-   * @throws as {@link getObject}
+   * @throws as {@link getObject}; `ERR_UNAUTHENTICATED` for an OSS or CBC object without the opt-in
    */
   openObject(key: string, opts?: Omit<GetObjectOptions, 'range'>): Promise<ObjectReader | InteropObjectReader>;
   /**

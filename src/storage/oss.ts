@@ -267,7 +267,7 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       if (readable === undefined) {
         const bytes = await collectBody(sent, o.signal);
         if (len !== undefined && len !== bytes.length) throw storeError(name, `${what} (body of ${bytes.length} bytes, contentLength ${len})`, { status: 400, code: 'IncompleteBody' });
-        ours = (await createCrc64()).update(bytes).digest();
+        ours = tap === undefined ? (await createCrc64()).update(bytes).digest() : BigInt((await tap.digests).crc64!);
         ({ res } = await call(what, undefined, o.signal, () => c.put(key, asBuffer(bytes), { meta, headers })));
       } else {
         // Known length: Content-Length; unknown: chunked transfer (OSS accepts both).
@@ -384,7 +384,11 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       const etag = stripQuotes(out.etag);
       if (etag === undefined || etag === '') throw storeError(name, `upload part ${partNumber} (no ETag)`, { ...failureOf(out.res), code: 'NoETag' });
       let mine = partCrcs.get(uploadId);
-      if (mine === undefined) partCrcs.set(uploadId, (mine = new Map()));
+      if (mine === undefined) {
+        // Bounded: uploads that are never completed or aborted here must not grow it forever.
+        if (partCrcs.size >= 1000) partCrcs.delete(partCrcs.keys().next().value!);
+        partCrcs.set(uploadId, (mine = new Map()));
+      }
       mine.set(partNumber, { crc, length: body.length });
       return { etag };
     },
