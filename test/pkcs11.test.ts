@@ -3,8 +3,8 @@
  * mechanism, non-extractable master keys, wrong PIN, missing keys and tokens, corrupted stanzas,
  * serialized concurrent use, and mixing with `aesKey`.
  *
- * SoftHSM2 is required: when it is missing these tests fail (they never skip) — install
- * `softhsm2` (CI does, in .ci/run).
+ * SoftHSM2 is required: when it is missing these tests fail at once (they never skip) with the
+ * install command; `npm test` installs it first when run as root (test/provision.mjs).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,16 +17,9 @@ import { pkcs11Key, PKCS11_AES_GCM_STANZA, PKCS11_AES_KWP_STANZA, PKCS11_RSA_OAE
 import { decodeHeader } from '../src/format/header.js';
 import { loadPkcs11js } from '../src/pkcs11/load.js';
 import { BACKENDS, expectCode, pseudoRandom } from './helpers.js';
+import { SOFTHSM_MODULE, softHsmMissing } from './softhsm.mjs';
 
-const MODULE_CANDIDATES = [
-  process.env.SOFTHSM2_MODULE,
-  '/usr/lib/softhsm/libsofthsm2.so',
-  '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
-  '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so',
-  '/usr/local/lib/softhsm/libsofthsm2.so',
-  '/opt/homebrew/lib/softhsm/libsofthsm2.so',
-];
-const MODULE = MODULE_CANDIDATES.find((p): p is string => typeof p === 'string' && existsSync(p)) ?? '';
+const MODULE = SOFTHSM_MODULE;
 const TOKEN = 'enseal-test';
 const PIN = '1234';
 const text = new TextEncoder().encode('keys that never leave the token');
@@ -38,18 +31,6 @@ let dir = '';
 let lib: InstanceType<typeof pkcs11js.PKCS11>;
 let session: Buffer;
 const open: Pkcs11KeyProvider[] = [];
-
-function softhsmMissing(): string | undefined {
-  let util = false;
-  try {
-    execFileSync('softhsm2-util', ['--version'], { stdio: 'pipe' });
-    util = true;
-  } catch {
-    // reported below
-  }
-  if (MODULE !== '' && util) return undefined;
-  return `SoftHSM2 is not installed (${MODULE === '' ? 'no libsofthsm2.so in ' + MODULE_CANDIDATES.filter(Boolean).join(', ') : 'no softhsm2-util on PATH'}): install softhsm2 (apt-get install softhsm2; CI installs it in .ci/run). These tests never skip.`;
-}
 
 /** A provider for the test token, closed after the suite. */
 async function hsm(mechanism: Pkcs11Mechanism, keyLabel: string, extra: Partial<Pkcs11KeyOptions> = {}): Promise<Pkcs11KeyProvider> {
@@ -84,13 +65,13 @@ function find(cls: number, label: string): Buffer[] {
   }
 }
 
-it('SoftHSM2 is installed (CI installs softhsm2; these tests never skip)', () => {
-  expect(softhsmMissing()).toBeUndefined();
+it('SoftHSM2 is installed (npm test installs it as root; these tests never skip)', () => {
+  expect(softHsmMissing()).toBeUndefined();
 });
 
 describe('pkcs11 against SoftHSM2', () => {
   beforeAll(() => {
-    const missing = softhsmMissing();
+    const missing = softHsmMissing();
     if (missing !== undefined) throw new Error(missing);
     dir = mkdtempSync(join(tmpdir(), 'enseal-softhsm-'));
     mkdirSync(join(dir, 'tokens'));

@@ -63,7 +63,7 @@ function newest(path) {
 }
 
 /** The build inputs and the outputs the tests use (the oldest output decides). */
-const INPUTS = ['src', 'wasm', 'build', 'rollup.config.mjs', 'tsconfig.json', 'package.json'];
+const INPUTS = ['src', 'wasm', 'rollup.config.mjs', 'tsconfig.json', 'package.json'];
 const OUTPUTS = ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/enseal.browser.js'];
 
 function buildIfStale() {

@@ -173,5 +173,24 @@ for (const backend of BACKENDS) {
       expect(ms.pendingUploads()).toHaveLength(0);
       expect(ms.stats.byOperation.abortMultipart).toBe(1);
     });
+
+    it('an upload whose stream source stalls stops at once when its signal aborts (no wait for more data)', async () => {
+      const ms = smallMemoryStore();
+      const bucket = encryptedBucket(ms, { recipients: [KEY], backend, partSize: PART, multipartThreshold: PART });
+      let cancelled = false;
+      const first = pseudoRandom(2 * PART + 5, 3);
+      const stalled = new ReadableStream<Uint8Array>({
+        start: (c) => c.enqueue(first), // then nothing more, like stdin with no writer
+        cancel: () => void (cancelled = true),
+      });
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error('user abort')), 50);
+      const t0 = Date.now();
+      await expect(bucket.putObject('s', stalled, { signal: ac.signal })).rejects.toThrow('user abort');
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(cancelled).toBe(true);
+      expect(ms.pendingUploads()).toHaveLength(0);
+      await expectCode(ms.head('s'), 'ERR_NOT_FOUND');
+    });
   });
 }

@@ -38,8 +38,7 @@ export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Prom
     const out = new Uint8Array(header.length + payloadLength);
     out.set(header, 0);
     const salt = backend.randomBytes(SALT_LENGTH);
-    if (workers !== undefined) await poolSealMessageInto(workers, backend, COBBLESTONE_256, dataKey, plaintext, bound, salt, out, header.length);
-    else await sealMessageInto(backend, COBBLESTONE_256, dataKey, plaintext, bound, salt, out, header.length);
+    await poolSealMessageInto(workers, backend, COBBLESTONE_256, dataKey, plaintext, bound, salt, out, header.length);
     return out;
   } finally {
     wipe(dataKey);
@@ -68,8 +67,7 @@ export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Pro
   if (workers === undefined) return decryptHere(ciphertext, opts, backend);
   const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
   try {
-    if (workers !== undefined) return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
-    return await openMessage(backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
+    return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
   } finally {
     wipe(dataKey);
   }

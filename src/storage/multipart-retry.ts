@@ -72,6 +72,42 @@ export function isTransient(e: unknown, timedOut: boolean): boolean {
   return status === undefined || status === 408 || status === 429 || status >= 500;
 }
 
+/**
+ * Settles with `p`, or rejects with the signal's reason as soon as it aborts (a source stalled
+ * on stdin must not keep an aborted upload waiting). A late rejection of `p` is absorbed: the
+ * caller cancels what `p` waits on.
+ * @param p - the pending operation
+ * @param signal - aborts the wait
+ * @returns what `p` resolves to
+ * @example
+ * ```ts
+ * const piece = await untilAborted(source.read(partSize), signal);
+ * ```
+ */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      p.catch(() => undefined);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {

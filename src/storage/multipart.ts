@@ -27,7 +27,7 @@ import { encodeBound, type EncryptionContext } from '../format/header.js';
 import { sealHeader, unlockHeader } from '../envelope/options.js';
 import type { KeyProvider } from '../keys/provider.js';
 import { chunksPerPart, sealPart } from './multipart-layout.js';
-import { retryPolicy, withRetry, type RetryOptions } from './multipart-retry.js';
+import { retryPolicy, untilAborted, withRetry, type RetryOptions } from './multipart-retry.js';
 import type { PartSource } from './multipart-source.js';
 import type { ObjectMetadata, ObjectStore, ServerSideEncryption } from './store.js';
 import type { UploadRecord, UploadState, UploadedPart } from './upload-state.js';
@@ -271,8 +271,8 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
       if (partNumber > store.multipart.maxParts) {
         throw new EnsealError('ERR_LIMIT', `the body needs more than the store's ${store.multipart.maxParts} parts: raise "partSize" or give "contentLength"`);
       }
-      const piece = await source.read(partPlaintext);
-      const last = piece.bytes.length < partPlaintext || (await source.atEnd());
+      const piece = await untilAborted(source.read(partPlaintext), signal);
+      const last = piece.bytes.length < partPlaintext || (await untilAborted(source.atEnd(), signal));
       plaintextSize += piece.bytes.length;
       if (total !== undefined && plaintextSize > total) {
         if (piece.owned) wipe(piece.bytes);
