@@ -8,7 +8,7 @@ import { assertBytes, wipe, type Bytes } from '../bytes.js';
 import { getBackend } from '../backends/select.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { COBBLESTONE_256, PREAMBLE_LENGTH, SALT_LENGTH, deriveMessageKeys, openPreamble, openedSize, sealedSize } from '../format/cobblestone.js';
-import { openMessage, openPayload, sealMessageInto, sealPayloadInto } from '../format/message.js';
+import { openMessage, openPayload, sealPayloadInto } from '../format/message.js';
 import { checkDecryptOptions, sealHeader, sealHeaderWith, unlockHeader, unlockHeaderWith, type DecryptOptions, type EncryptOptions } from './options.js';
 import { checkWorkersOption } from '../pool/pool.js';
 import { poolOpenMessage, poolSealMessageInto } from '../pool/pool-message.js';

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { readAll } from '../streams/read-all.js';
 import { wipe, type Bytes } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
@@ -113,32 +114,12 @@ export interface PutS3ecObjectOptions extends SealS3ecObjectOptions {
   readonly sse?: ServerSideEncryption;
 }
 
-async function collect(body: ReadableStream<Uint8Array>, max: number): Promise<Bytes> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!(value instanceof Uint8Array)) throw new TypeError('the body stream expected Uint8Array chunks');
-      n += value.length;
-      if (n > max) throw new EnsealError('ERR_LIMIT', `the body is longer than maxBuffer (${max} bytes); S3EC GCM objects are sealed whole`);
-      parts.push(value);
-    }
-  } catch (e) {
-    await reader.cancel(e).catch(() => undefined);
-    throw e;
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+function collect(body: ReadableStream<Uint8Array>, max: number): Promise<Bytes> {
+  return readAll(body, {
+    max,
+    what: 'the body stream',
+    tooLong: () => new EnsealError('ERR_LIMIT', `the body is longer than maxBuffer (${max} bytes); S3EC GCM objects are sealed whole`),
+  });
 }
 
 /**

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { readAll } from '../streams/read-all.js';
 import { storeError } from './errors.js';
 
 /** Largest body collected into memory (S3's single-PUT limit, 5 GiB). */
@@ -44,32 +45,7 @@ export function checkBody(body: unknown): asserts body is Uint8Array | ReadableS
  */
 export async function collectBody(body: Uint8Array | ReadableStream<Uint8Array>, signal?: AbortSignal, maxBytes = MAX_COLLECTED_BYTES): Promise<Uint8Array> {
   if (body instanceof Uint8Array) return body;
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      signal?.throwIfAborted();
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
-      n += value.length;
-      if (n > maxBytes) throw new RangeError(`"body" exceeds ${maxBytes} bytes`);
-      parts.push(value);
-    }
-  } catch (e) {
-    await reader.cancel(e).catch(() => undefined);
-    throw e;
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return readAll(body, { max: maxBytes, tooLong: () => new RangeError(`"body" exceeds ${maxBytes} bytes`), ...(signal === undefined ? {} : { signal }) });
 }
 
 /**

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { readAll } from '../streams/read-all.js';
 import { wipe } from '../bytes.js';
 import { EnsealError, RangeNotSatisfiableError, isEnsealError } from '../errors.js';
 import { CHUNK_SIZE, PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, chunkCount, type ChunkCipher } from '../format/cobblestone.js';
@@ -55,30 +56,12 @@ export interface OpenHints {
 }
 
 /** Reads a store body completely, refusing more than `max` bytes. */
-async function readAll(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!(value instanceof Uint8Array)) throw new TypeError('store body expected Uint8Array chunks');
-      n += value.length;
-      if (n > max) throw new EnsealError('ERR_STORE', `store returned more than the ${max} bytes asked for`, { cause: { code: 'RangeMismatch' } });
-      parts.push(value);
-    }
-  } catch (e) {
-    await reader.cancel(e).catch(() => undefined);
-    throw e;
-  }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+function readStoreBody(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  return readAll(body, {
+    max,
+    what: 'store body',
+    tooLong: () => new EnsealError('ERR_STORE', `store returned more than the ${max} bytes asked for`, { cause: { code: 'RangeMismatch' } }),
+  });
 }
 
 function truncated(what: string): EnsealError {
@@ -158,7 +141,7 @@ export class ObjectReader {
     const storedSize = res.size;
     const etag = res.etag;
     const metadata = { ...res.metadata };
-    let head = await readAll(res.body, firstEnd + 1);
+    let head = await readStoreBody(res.body, firstEnd + 1);
     if (head.length < Math.min(storedSize, firstEnd + 1)) throw truncated(`store returned ${head.length} bytes of the object's first ${firstEnd + 1}`);
     const headerLength = decodeHeaderPrefix(head); // bad magic → ERR_HEADER; under 12 bytes → ERR_TRUNCATED
     plaintextSize(storedSize, headerLength); // an impossible length fails before any key is used
@@ -168,7 +151,7 @@ export class ObjectReader {
       // The header is longer than the guess: one more request for the rest.
       const more = await store.get(key, { range: { start: head.length, end: need - 1 }, ...common(opts) });
       checkSame(storedSize, etag, more);
-      const rest = await readAll(more.body, need - head.length);
+      const rest = await readStoreBody(more.body, need - head.length);
       if (rest.length !== need - head.length) throw truncated('store returned a short header');
       const joined = new Uint8Array(need);
       joined.set(head);
@@ -314,7 +297,7 @@ export class ObjectReader {
       } else {
         const res = await this.#store.get(this.#key, { range: { start: this.#finalAt, end: this.#state.storedSize - 1 }, ...common(this.#opts) });
         checkSame(this.#state.storedSize, this.#state.etag, res);
-        sealed = await readAll(res.body, n);
+        sealed = await readStoreBody(res.body, n);
         if (sealed.length !== n) throw truncated(`store returned ${sealed.length} of the final chunk's ${n} bytes`);
       }
       const cipher = this.#cipher;

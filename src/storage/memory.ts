@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { readAll } from '../streams/read-all.js';
 import { EnsealError } from '../errors.js';
 import { notFoundError } from './errors.js';
 import { checkRange, rangeNotSatisfiable } from './http-range.js';
@@ -191,31 +192,7 @@ async function etagOf(bytes: Uint8Array): Promise<string> {
 async function collect(body: Uint8Array | ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<Uint8Array> {
   if (body instanceof Uint8Array) return body.slice();
   if (!(body instanceof ReadableStream)) throw new TypeError('"body" expected Uint8Array or ReadableStream');
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      signal?.throwIfAborted();
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
-      parts.push(value.slice());
-      n += value.length;
-    }
-  } catch (e) {
-    await reader.cancel(e).catch(() => undefined);
-    throw e;
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return readAll(body, { max: Number.MAX_SAFE_INTEGER, tooLong: () => new RangeError('"body" is too long'), ...(signal === undefined ? {} : { signal }) });
 }
 
 /** Deterministic junk bytes `start..end` (exclusive), computed per position. */
