@@ -16,7 +16,7 @@ import { createDecryptStream, createEncryptStream } from '../src/node.js';
 import { liveKeyCount } from '../src/backends/live-keys.js';
 import { hkdf, hkdfExpand } from '../src/backends/hkdf.js';
 import { ChunkCipher, COBBLESTONE_256, deriveMessageKeys } from '../src/format/cobblestone.js';
-import { utf8 } from '../src/bytes.js';
+import { utf8, type Bytes } from '../src/bytes.js';
 import { BACKENDS, caught, expectCode, pseudoRandom } from './helpers.js';
 
 const CHUNK = 16384;
@@ -139,7 +139,7 @@ for (const backend of BACKENDS) {
     it('a finished stream holds no key (every kind, success path)', async () => {
       const before = await settled(liveKeyCount());
       const run = async (ts: TransformStream<Uint8Array, Uint8Array>, input: Uint8Array) =>
-        new Uint8Array(await new Response(new Blob([input]).stream().pipeThrough(ts)).arrayBuffer());
+        new Uint8Array(await new Response(new Blob([input as Uint8Array<ArrayBuffer>]).stream().pipeThrough(ts)).arrayBuffer());
       const ct = await run(encryptStream({ recipients: [KEY], backend }), PLAIN);
       expect(await run(decryptStream({ keys: [KEY], backend }), ct)).toEqual(PLAIN);
       const ct2 = await run(chunked.sealStream(INPUT_KEY, { backend }), PLAIN);
@@ -271,14 +271,14 @@ for (const backend of BACKENDS) {
       // A custom AesGcmKey that keeps answering: the cipher's own check must stop the plaintext.
       const real = await b().aesGcm(pseudoRandom(32, 5));
       const sealed = await real.seal(nonce, utf8('plaintext'));
-      let released: Uint8Array | undefined;
+      let released: Bytes | undefined;
       const lax = {
         seal: real.seal.bind(real),
         sealBatch: real.sealBatch.bind(real),
         openBatch: real.openBatch.bind(real),
         async open(n: Uint8Array, s: Uint8Array) {
           await new Promise((r) => setTimeout(r, 5));
-          released = new Uint8Array(9).fill(0x41);
+          released = new Uint8Array(9).fill(0x41) as Bytes;
           return released;
         },
         dispose() {},
@@ -463,14 +463,16 @@ describe('a runtime whose TransformStream never calls the transformer cancel hoo
     const gc = vm.runInNewContext('gc') as () => void;
     await withoutHook(async () => {
       const before = await settled(liveKeyCount());
+      // Held until the precondition is checked, so an early collection cannot dispose it first.
+      let held: TransformStream<Uint8Array, Uint8Array> | undefined = encryptStream({ recipients: [KEY], backend: 'node' });
       await (async () => {
-        const ts = encryptStream({ recipients: [KEY], backend: 'node' });
-        const reader = ts.readable.getReader();
+        const reader = held.readable.getReader();
         await reader.read(); // the header: the keys exist
         await reader.cancel(new Error('cancelled while idle'));
       })();
       await delay(20);
       expect(liveKeyCount(), 'no hook: nothing disposed the keys at cancel time').toBeGreaterThan(before);
+      held = undefined; // dropped: only the collector can dispose it now
       for (let i = 0; i < 50 && liveKeyCount() !== before; i++) {
         gc();
         await delay(10);

@@ -313,8 +313,10 @@ describe('pool lifecycle', () => {
   it('close() while in use: in-flight work fails with ERR_STATE, later use too; close is idempotent', async () => {
     const p = createPool({ size: 2 });
     const threads = livePoolThreads();
-    const running = encrypt(pseudoRandom(8 << 20, 31), { recipients: [KEY], workers: p });
-    const streaming = pipeBytes(chunked.sealStream(INPUT_KEY, { workers: p }), pseudoRandom(8 << 20, 32), [65536]);
+    // Large enough (64 MiB each) that neither finishes in the 30 ms before the close, even on an
+    // idle machine (the pool alone needs longer to start its threads and seal that much).
+    const running = encrypt(pseudoRandom(64 << 20, 31), { recipients: [KEY], workers: p });
+    const streaming = pipeBytes(chunked.sealStream(INPUT_KEY, { workers: p }), pseudoRandom(64 << 20, 32), [1 << 20]);
     const runningFailed = caught(running);
     await new Promise((r) => setTimeout(r, 30));
     const closing = p.close();

@@ -70,7 +70,7 @@ describe('encryptedBucket over s3rver: multipart and server-side rewrap', () => 
     const c = counting(prefixed());
     const bucket = encryptedBucket(c.store, { recipients: [KEY], keys: [KEY], concurrency: 3, partSize: 5 * 1024 * 1024 });
     const plain = pseudoRandom(12 * 1024 * 1024 + 5, 3);
-    const r = await bucket.putObject('big.bin', new Response(plain).body!);
+    const r = await bucket.putObject('big.bin', new Response(plain as Uint8Array<ArrayBuffer>).body!);
     expect(r.parts).toBe(3);
     expect(c.requests.byMethod.uploadPart).toBe(3);
     expectBytes(await collect((await bucket.getObject('big.bin')).body), plain);

@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { Readable } from 'node:stream';
 import { escapeControl } from '../bytes.js';
 import { encryptedBucket } from '../storage/bucket.js';
 import { CliError } from './cli-error.js';
@@ -61,6 +60,27 @@ async function cancellable<T>(input: { destroy(e?: Error): void }, fn: (signal: 
 }
 
 /**
+ * A Web stream pulling from a Node readable through its async iterator. Not `Readable.toWeb`:
+ * its adapter keeps enqueueing 'data' that arrives after a cancel and then throws
+ * "Controller is already closed" as an uncaught exception (seen on Node 20 when a failed upload
+ * cancels its file input).
+ */
+function pullStream(stream: NodeJS.ReadableStream & { destroy(error?: Error): void }): ReadableStream<Uint8Array> {
+  const it = stream[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const { done, value } = await it.next();
+      if (done) c.close();
+      else c.enqueue(typeof value === 'string' ? new TextEncoder().encode(value) : new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+    },
+    async cancel() {
+      await it.return?.();
+      stream.destroy();
+    },
+  });
+}
+
+/**
  * Runs `put`.
  * @param cmd - parsed command
  * @param io - the environment, terminal and warning sink (default: the process's own)
@@ -90,7 +110,7 @@ export async function putCommand(cmd: PutCommand, io: Pick<KeyLoaderOptions, 'en
     const size = input.size;
     const progress = transferProgress('put', size);
     const stream = input.stream;
-    const body = (Readable.toWeb(stream) as ReadableStream<Uint8Array>).pipeThrough(countingWebStream(progress));
+    const body = pullStream(stream).pipeThrough(countingWebStream(progress));
     input = undefined; // owned by the body from here
     const request = sse.sse;
     const r = await cancellable(stream, (signal) =>
