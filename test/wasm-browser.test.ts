@@ -17,6 +17,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumBinary } from './chromium.js';
 
 const BUNDLE = new URL('../dist/enseal.browser.js', import.meta.url);
 const files: Record<string, [URL | '', string]> = {
@@ -32,16 +33,6 @@ let port = 0;
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
 
-async function chromiumBinary(): Promise<{ executablePath: string; args: string[] }> {
-  const extra = ['--disable-background-networking', '--disable-component-update', '--host-resolver-rules=MAP enseal.test 127.0.0.1'];
-  const sparticuz = (await import('@sparticuz/chromium')).default;
-  const override = process.env.CHROMIUM_PATH;
-  if (override !== undefined && override !== '') {
-    if (!existsSync(override)) throw new Error(`CHROMIUM_PATH=${override} does not exist`);
-    return { executablePath: override, args: [...sparticuz.args, ...extra] };
-  }
-  return { executablePath: await sparticuz.executablePath(), args: [...sparticuz.args, ...extra] };
-}
 
 interface PageResult {
   secure: boolean;
@@ -72,6 +63,24 @@ async function runPage(url: string, backend: 'wasm' | 'webcrypto' | undefined): 
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const e = (window as any).enseal;
       const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+      // Streams built and drained by hand: Blob/Response bodies go through Chromium's blob
+      // storage, which intermittently fails ("Failed to fetch") on a loaded machine.
+      const streamOf = (b: Uint8Array) => new ReadableStream<Uint8Array>({ start(c) { c.enqueue(b); c.close(); } });
+      const drain = async (s: ReadableStream<Uint8Array>) => {
+        const r = s.getReader();
+        const parts: Uint8Array[] = [];
+        let n = 0;
+        for (;;) {
+          const { done, value } = await r.read();
+          if (done) break;
+          parts.push(value);
+          n += value.length;
+        }
+        const out = new Uint8Array(n);
+        let o = 0;
+        for (const p of parts) { out.set(p, o); o += p.length; }
+        return out;
+      };
       const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
       const out: Record<string, unknown> = {
         secure: isSecureContext,
@@ -119,8 +128,8 @@ async function runPage(url: string, backend: 'wasm' | 'webcrypto' | undefined): 
       const plain = crypto.getRandomValues(new Uint8Array(50000));
       const sealed = await e.encrypt(plain, { recipients: [key], ...opts });
       const trips: boolean[] = [toHex(await e.decrypt(sealed, { keys: [key], ...opts })) === toHex(plain)];
-      const streamed = new Uint8Array(await new Response(new Blob([plain]).stream().pipeThrough(e.encryptStream({ recipients: [key], ...opts }))).arrayBuffer());
-      const back = new Uint8Array(await new Response(new Blob([streamed]).stream().pipeThrough(e.decryptStream({ keys: [key], ...opts }))).arrayBuffer());
+      const streamed = new Uint8Array(await drain(streamOf(plain).pipeThrough(e.encryptStream({ recipients: [key], ...opts }))));
+      const back = new Uint8Array(await drain(streamOf(streamed).pipeThrough(e.decryptStream({ keys: [key], ...opts }))));
       trips.push(toHex(back) === toHex(plain));
       const source = { size: sealed.length, read: async (o: number, n: number) => sealed.slice(o, o + n) };
       trips.push(toHex(await e.decryptRange(source, { start: 20000, end: 33000 }, { keys: [key], ...opts })) === toHex(plain.subarray(20000, 33001)));
@@ -136,16 +145,16 @@ async function runPage(url: string, backend: 'wasm' | 'webcrypto' | undefined): 
           c.close();
         },
       });
-      ranges.push(toHex(new Uint8Array(await new Response(odd.pipeThrough(e.decryptStream({ keys: [key], ...opts }))).arrayBuffer())) === toHex(plain));
+      ranges.push(toHex(new Uint8Array(await drain(odd.pipeThrough(e.decryptStream({ keys: [key], ...opts }))))) === toHex(plain));
       out.ranges = ranges;
       // Integrity in the same pass: the tap, and digests of both sides of an encryptStream.
       const tap = e.checksumStream({ crc64: true, md5: true, sha256: true });
-      await new Response(new Blob([plain]).stream().pipeThrough(tap)).arrayBuffer();
+      await drain(streamOf(plain).pipeThrough(tap));
       const d = await tap.digests;
       const md5Tap = e.checksumStream({ md5: true });
-      await new Response(new Blob([new TextEncoder().encode('abc')]).stream().pipeThrough(md5Tap)).arrayBuffer();
+      await drain(streamOf(new TextEncoder().encode('abc')).pipeThrough(md5Tap));
       const check = e.integrityCheck({ plaintext: { crc64: true }, ciphertext: { crc64: true } });
-      const sealed2 = new Uint8Array(await new Response(new Blob([plain]).stream().pipeThrough(e.encryptStream({ recipients: [key], ...opts, integrity: check }))).arrayBuffer());
+      const sealed2 = new Uint8Array(await drain(streamOf(plain).pipeThrough(e.encryptStream({ recipients: [key], ...opts, integrity: check }))));
       const both = await check.digests;
       out.integrity = {
         crcEngine: (await e.createCrc64()).engine,
@@ -183,7 +192,7 @@ async function runPage(url: string, backend: 'wasm' | 'webcrypto' | undefined): 
 describe('the WASM core in headless Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(BUNDLE)) throw new Error('dist/enseal.browser.js is missing: run `npm run build`');
-    const { executablePath, args } = await chromiumBinary();
+    const { executablePath, args } = await chromiumBinary(['--host-resolver-rules=MAP enseal.test 127.0.0.1']);
     server = createServer((req, res) => {
       const f = files[req.url ?? ''];
       if (f === undefined) return void res.writeHead(404).end();
