@@ -229,7 +229,9 @@ for (const backend of BACKENDS) {
       batch.reduce((o, p) => (joined.set(p, o), o + p.length), 0);
       const inFlight = [k.open(nonce, sealed), k.openBatch([nonce], [joined]), k.seal(nonce, utf8('x')), k.sealBatch([nonce], [utf8('x')])];
       k.dispose();
-      for (const p of inFlight) await expectCode(p, 'ERR_STATE');
+      // Every promise gets its handler now (awaiting them one by one would leave the later ones
+      // rejected without a handler for a while: an unhandled rejection).
+      for (const e of await Promise.all(inFlight.map((p) => caught(p)))) expect(e).toMatchObject({ code: 'ERR_STATE' });
     });
 
     it('AesBlockKey: dispose is idempotent and counted once; later and in-flight calls are ERR_STATE', async () => {
@@ -256,7 +258,9 @@ for (const backend of BACKENDS) {
       cipher.dispose();
       expect(cipher.disposed).toBe(true);
       expect(liveKeyCount()).toBe(before);
-      for (const p of inFlight) await expectCode(p, 'ERR_STATE');
+      // Every promise gets its handler now (awaiting them one by one would leave the later ones
+      // rejected without a handler for a while: an unhandled rejection).
+      for (const e of await Promise.all(inFlight.map((p) => caught(p)))) expect(e).toMatchObject({ code: 'ERR_STATE' });
       await expectCode(cipher.open(0, c0), 'ERR_STATE');
       let thrown: unknown;
       try {
