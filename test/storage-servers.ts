@@ -14,7 +14,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -471,10 +471,41 @@ export interface S3rverHandle {
   close(): Promise<void>;
 }
 
+/**
+ * s3rver 3.7.1 answers a PUT before its file is written (`putObject` resolves right after
+ * `writeStream.end(...)`), so a GET or HEAD just after a PUT can see 0 or fewer bytes: real S3
+ * is read-after-write consistent. Once per process, its store's `putObject` is made to return
+ * only when the file on disk has the size it reports (bounded wait).
+ */
+let patched = false;
+async function readAfterWrite(): Promise<void> {
+  if (patched) return;
+  patched = true;
+  // @ts-expect-error s3rver ships no type declarations
+  const { default: Store } = (await import('s3rver/lib/stores/filesystem.js')) as unknown as {
+    default: { prototype: { putObject(o: { bucket: string; key: string }): Promise<{ size: number }>; getResourcePath(b: string, k: string, t: string): string } };
+  };
+  const original = Store.prototype.putObject;
+  Store.prototype.putObject = async function (this: typeof Store.prototype, object: { bucket: string; key: string }) {
+    const r = await original.call(this, object);
+    const file = this.getResourcePath(object.bucket, object.key, 'object');
+    for (let i = 0; i < 400; i++) {
+      try {
+        if (statSync(file).size === r.size) break;
+      } catch {
+        // not there yet
+      }
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    return r;
+  };
+}
+
 /** Starts s3rver on 127.0.0.1 (HTTPS with `tls`) with bucket `b`, in a fresh temp directory. */
 export async function startS3rver(tls?: Cert): Promise<S3rverHandle> {
   // @ts-expect-error s3rver ships no type declarations
   const { default: S3rver } = (await import('s3rver')) as unknown as { default: new (o: object) => { run(): Promise<AddressInfo>; close(): Promise<void> } };
+  await readAfterWrite();
   const directory = mkdtempSync(join(tmpdir(), 'enseal-s3rver-'));
   const server = new S3rver({
     port: 0,
