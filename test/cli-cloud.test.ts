@@ -279,3 +279,59 @@ describe('cloud KMS recipients configured from the environment', () => {
     expect(existsSync(sb.at('sealed'))).toBe(false);
   });
 });
+
+describe('enseal migrate: foreign objects wrapped by a cloud KMS', () => {
+  it('--oss-kms and --s3ec-kms read OSS and S3EC objects wrapped by Alibaba and AWS KMS, strict by key id', async () => {
+    const { alibabaKms, awsKms } = await import('../src/kms.js');
+    const { ossKmsKey, putOssObject, putS3ecObject, s3ecKmsKey } = await import('../src/interop.js');
+    const { fsStore } = await import('../src/storage/fs.js');
+    const { mkdirSync } = await import('node:fs');
+    const ali = alibabaKms({ regionId: ALI.region, credentials: { accessKeyId: ALI.akid, accessKeySecret: ALI.secret, securityToken: ALI.token }, endpoint: alibabaServer.url, allowInsecureHttp: true });
+    const awsClient = awsKms({ region: AWS.region, credentials: { accessKeyId: AWS.akid, secretAccessKey: AWS.secret, sessionToken: AWS.token }, endpoint: awsServer.url, allowInsecureHttp: true });
+    mkdirSync(sb.at('store'));
+    const store = fsStore(sb.at('store'));
+    const ossPlain = Buffer.from(pseudoRandom(40_000, 71));
+    const s3Plain = Buffer.from(pseudoRandom(20_000, 72));
+    await putOssObject(store, 'oss.bin', ossPlain, { recipients: [ossKmsKey({ client: ali, keyId: 'key-oss' })] });
+    await putS3ecObject(store, 's3.bin', s3Plain, { recipients: [s3ecKmsKey({ client: awsClient, keyId: 'alias/s3ec' })] });
+    expectSuccess(await sb.run(['keygen', 'aes', '--out', 'k.json']));
+    const env = cloudEnv();
+
+    // Strict: a KMS key other than the one that wrapped the object does not read it, and nothing changes.
+    const wrongOss = await sb.run(['migrate', '--oss-kms', 'key-other', '--allow-unauthenticated', '--key', 'k.json', './store/oss.bin'], { env });
+    expect(wrongOss.code).toBe(1);
+    expect(wrongOss.stderr).toMatch(/ERR_NO_KEY|ERR_KMS_DENIED/);
+    const wrongS3 = await sb.run(['migrate', '--s3ec-kms', 'alias/other', '--key', 'k.json', './store/s3.bin'], { env });
+    expect(wrongS3.code).toBe(1);
+    expect(wrongS3.stderr).toMatch(/ERR_NO_KEY|ERR_KMS_DENIED/);
+    for (const k of ['oss.bin', 's3.bin']) {
+      const before = await sb.run(['get', '--key', 'k.json', `./store/${k}`, '-'], { env });
+      expect(before.code).toBe(1); // still the foreign object: not readable as enseal with k.json
+    }
+
+    const headOss = await sb.run(['head', './store/oss.bin'], { env });
+    expectSuccess(headOss);
+    expect(JSON.parse(headOss.stdout.toString('utf8'))).toMatchObject({ format: 'oss', interop: { wrapAlgorithm: 'KMS/ALICLOUD' } });
+    const oss = await sb.run(['migrate', '--oss-kms', 'key-oss', '--allow-unauthenticated', '--key', 'k.json', './store/oss.bin'], { env });
+    expectSuccess(oss);
+    expect(JSON.parse(oss.stdout.toString('utf8'))).toMatchObject({ from: 'oss' });
+    const s3 = await sb.run(['migrate', '--s3ec-kms', 'alias/s3ec', '--key', 'k.json', './store/s3.bin'], { env });
+    expectSuccess(s3);
+    for (const [k, plain] of [['oss.bin', ossPlain], ['s3.bin', s3Plain]] as const) {
+      const r = await sb.run(['get', '--key', 'k.json', `./store/${k}`, '-'], { env });
+      expectSuccess(r);
+      expect(r.stdout.equals(plain)).toBe(true);
+      const head = await sb.run(['head', `./store/${k}`], { env });
+      expectSuccess(head);
+      const doc = JSON.parse(head.stdout.toString('utf8')) as { format: string; interop?: unknown };
+      expect([doc.format, doc.interop]).toEqual(['enseal', undefined]);
+    }
+
+    const noEnv = await sb.run(['migrate', '--oss-kms', 'key-oss', '--key', 'k.json', './store/oss.bin'], { env: { ...env, ALIBABA_CLOUD_REGION_ID: undefined } });
+    expectFailure(noEnv, 'ERR_USAGE', 2);
+    expect(noEnv.stderr).toContain('--oss-kms needs the environment variable ALIBABA_CLOUD_REGION_ID');
+    const help = await sb.run(['help', 'migrate']);
+    expectSuccess(help);
+    expect(help.stdout.toString('utf8')).toContain('--s3ec-kms KEYID');
+  });
+});

@@ -8,9 +8,10 @@
 import { USAGE } from './usage.js';
 import { STORAGE_TOPICS, type StorageTopic } from './storage-args.js';
 import { REWRAP_OBJECT_HELP, STORAGE_HELP } from './storage-help.js';
+import { MIGRATE_HELP } from './migrate-help.js';
 
 /** The subcommands that have their own help. */
-export type HelpTopic = 'keygen' | 'encrypt' | 'decrypt' | 'rewrap' | 'rotate' | 'inspect' | 'kms' | StorageTopic;
+export type HelpTopic = 'keygen' | 'encrypt' | 'decrypt' | 'rewrap' | 'rotate' | 'inspect' | 'migrate' | 'kms' | StorageTopic;
 
 /** `enseal help [TOPIC]`, `--help`, `-h`, `enseal COMMAND --help`. */
 export interface HelpCommand {
@@ -20,7 +21,7 @@ export interface HelpCommand {
 }
 
 /** Every {@link HelpTopic}. */
-export const HELP_TOPICS: readonly HelpTopic[] = ['keygen', 'encrypt', 'decrypt', 'rewrap', 'rotate', 'inspect', 'kms', ...STORAGE_TOPICS];
+export const HELP_TOPICS: readonly HelpTopic[] = ['keygen', 'encrypt', 'decrypt', 'rewrap', 'rotate', 'inspect', 'migrate', 'kms', ...STORAGE_TOPICS];
 
 const RECIPIENTS = `Recipients (each one alone can decrypt; any mix, in this order in the header):
   --key FILE            an AES-256 key file (see enseal keygen aes)
@@ -60,6 +61,7 @@ unless --force (then its target is written and the link stays).
 
 const TOPICS: Readonly<Record<HelpTopic, string>> = {
   ...STORAGE_HELP,
+  migrate: MIGRATE_HELP,
   keygen: `Usage:
   enseal keygen aes --out FILE [--id ID]
   enseal keygen rsa --out FILE [--bits 2048|3072|4096]

@@ -39,21 +39,21 @@ const value = (env: Environment, name: string): string | undefined => {
   return v === undefined || v === '' ? undefined : v;
 };
 
-function required(env: Environment, kms: CloudKmsName, name: string, alternative?: string): string {
+function required(env: Environment, flag: string, name: string, alternative?: string): string {
   const v = value(env, name) ?? (alternative === undefined ? undefined : value(env, alternative));
   if (v === undefined) {
-    throw usageError(`--kms ${kms} needs the environment variable ${name}${alternative === undefined ? '' : ` (or ${alternative})`}`);
+    throw usageError(`${flag} needs the environment variable ${name}${alternative === undefined ? '' : ` (or ${alternative})`}`);
   }
   return v;
 }
 
 /** Runs a client factory; its TypeError/RangeError (bad region, endpoint…) becomes ERR_USAGE. */
-function configure(kms: CloudKmsName, make: () => KmsClient): KmsClient {
+function configure(flag: string, make: () => KmsClient): KmsClient {
   try {
     return make();
   } catch (e) {
     // The library's messages name the option and show only non-secret values (region, origin).
-    if (e instanceof TypeError || e instanceof RangeError) throw usageError(`--kms ${kms}: ${e.message}`);
+    if (e instanceof TypeError || e instanceof RangeError) throw usageError(`${flag}: ${e.message}`);
     throw e;
   }
 }
@@ -62,6 +62,7 @@ function configure(kms: CloudKmsName, make: () => KmsClient): KmsClient {
  * Creates the client of a cloud KMS from the environment.
  * @param kms - which KMS
  * @param env - the environment (default `process.env`)
+ * @param flag - how the command line named this KMS, for errors (default `--kms NAME`)
  * @returns the client
  * @throws CliError `ERR_USAGE` naming a missing variable, or for a malformed region or endpoint
  * @example
@@ -69,33 +70,33 @@ function configure(kms: CloudKmsName, make: () => KmsClient): KmsClient {
  * const client = cloudKmsClient('vault'); // VAULT_ADDR, VAULT_TOKEN
  * ```
  */
-export function cloudKmsClient(kms: CloudKmsName, env: Environment = process.env): KmsClient {
+export function cloudKmsClient(kms: CloudKmsName, env: Environment = process.env, flag = `--kms ${kms}`): KmsClient {
   const allowInsecureHttp = env[ALLOW_INSECURE_HTTP_ENV] === '1';
   switch (kms) {
     case 'aws': {
-      const region = required(env, kms, 'AWS_REGION', 'AWS_DEFAULT_REGION');
-      const accessKeyId = required(env, kms, 'AWS_ACCESS_KEY_ID');
-      const secretAccessKey = required(env, kms, 'AWS_SECRET_ACCESS_KEY');
+      const region = required(env, flag, 'AWS_REGION', 'AWS_DEFAULT_REGION');
+      const accessKeyId = required(env, flag, 'AWS_ACCESS_KEY_ID');
+      const secretAccessKey = required(env, flag, 'AWS_SECRET_ACCESS_KEY');
       const sessionToken = value(env, 'AWS_SESSION_TOKEN');
       const endpoint = value(env, 'ENSEAL_AWS_KMS_ENDPOINT');
-      return configure(kms, () => awsKms({ region, credentials: { accessKeyId, secretAccessKey, sessionToken }, endpoint, allowInsecureHttp }));
+      return configure(flag, () => awsKms({ region, credentials: { accessKeyId, secretAccessKey, sessionToken }, endpoint, allowInsecureHttp }));
     }
     case 'alibaba': {
-      const regionId = required(env, kms, 'ALIBABA_CLOUD_REGION_ID');
-      const accessKeyId = required(env, kms, 'ALIBABA_CLOUD_ACCESS_KEY_ID');
-      const accessKeySecret = required(env, kms, 'ALIBABA_CLOUD_ACCESS_KEY_SECRET');
+      const regionId = required(env, flag, 'ALIBABA_CLOUD_REGION_ID');
+      const accessKeyId = required(env, flag, 'ALIBABA_CLOUD_ACCESS_KEY_ID');
+      const accessKeySecret = required(env, flag, 'ALIBABA_CLOUD_ACCESS_KEY_SECRET');
       const securityToken = value(env, 'ALIBABA_CLOUD_SECURITY_TOKEN');
       const endpoint = value(env, 'ENSEAL_ALIBABA_KMS_ENDPOINT');
-      return configure(kms, () => alibabaKms({ regionId, credentials: { accessKeyId, accessKeySecret, securityToken }, endpoint, allowInsecureHttp }));
+      return configure(flag, () => alibabaKms({ regionId, credentials: { accessKeyId, accessKeySecret, securityToken }, endpoint, allowInsecureHttp }));
     }
     case 'vault': {
-      const address = required(env, kms, 'VAULT_ADDR');
-      const token = required(env, kms, 'VAULT_TOKEN');
+      const address = required(env, flag, 'VAULT_ADDR');
+      const token = required(env, flag, 'VAULT_TOKEN');
       const namespace = value(env, 'VAULT_NAMESPACE');
       const mount = value(env, 'ENSEAL_VAULT_TRANSIT_MOUNT') ?? 'transit';
       const derived = value(env, 'ENSEAL_VAULT_DERIVED');
-      if (derived !== undefined && derived !== '0' && derived !== '1') throw usageError('--kms vault: ENSEAL_VAULT_DERIVED expects 1 or 0');
-      return configure(kms, () => vaultTransit({ address, token, namespace, mount, derived: derived === '1', allowInsecureHttp }));
+      if (derived !== undefined && derived !== '0' && derived !== '1') throw usageError(`${flag}: ENSEAL_VAULT_DERIVED expects 1 or 0`);
+      return configure(flag, () => vaultTransit({ address, token, namespace, mount, derived: derived === '1', allowInsecureHttp }));
     }
   }
 }

@@ -5,20 +5,20 @@
  * is deleted last. Prints the result as JSON.
  *
  * ```
- * enseal migrate [--oss-rsa-private PEM]... [--s3ec-rsa-private PEM]... [--s3ec-key KEYFILE]...
- *                [--allow-unauthenticated] [--allow-insecure-http]
+ * enseal migrate [--oss-rsa-private PEM]... [--oss-kms KEYID]... [--s3ec-rsa-private PEM]...
+ *                [--s3ec-key KEYFILE]... [--s3ec-kms KEYID]... [--allow-unauthenticated] [--allow-insecure-http]
  *                (--key FILE | --kms SPEC | --rsa-public FILE | --passphrase-env VAR)... LOCATION
  * ```
  *
  * Reading the old object uses the interop keyrings (OSS and S3EC RSA keys are legacy RSA, read
- * with `legacy: true`); KMS-wrapped foreign objects are not read from the command line yet (use
- * `bucket.convertObject` with `ossKmsKey`/`s3ecKmsKey`). Converting OSS or CBC content reads
- * unauthenticated bytes: it needs `--allow-unauthenticated`.
+ * with `legacy: true`; `--oss-kms` / `--s3ec-kms` are `ossKmsKey` / `s3ecKmsKey` over the
+ * Alibaba / AWS KMS client of the environment, strict by key id). Converting OSS or CBC content
+ * reads unauthenticated bytes: it needs `--allow-unauthenticated`.
  *
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { ossRsaKey, s3ecAesKey, s3ecRsaKey } from '../interop.js';
+import { ossKmsKey, ossRsaKey, s3ecAesKey, s3ecKmsKey, s3ecRsaKey, type OssKmsTextClient } from '../interop.js';
 import type { KeyProvider } from '../keys/provider.js';
 import { encryptedBucket } from '../storage/bucket.js';
 import { usageError } from './cli-error.js';
@@ -29,22 +29,9 @@ import { expectPositionals, hasFlag, scan } from './scan.js';
 import { openStore } from './storage-client.js';
 import { parseLocation } from './storage-url.js';
 import { safeJson } from './terminal-text.js';
+import { MIGRATE_HELP } from './migrate-help.js';
+import { cloudKmsClient } from './kms-env.js';
 
-/** `enseal migrate --help`. */
-export const MIGRATE_HELP = `Usage:
-  enseal migrate [--oss-rsa-private PEM]... [--s3ec-rsa-private PEM]... [--s3ec-key KEYFILE]...
-                 [--allow-unauthenticated] [--allow-insecure-http]
-                 (--key FILE | --kms SPEC | --rsa-public FILE | --passphrase-env VAR)... LOCATION
-
-Converts the Alibaba OSS or AWS S3EC object at LOCATION (s3://, oss://, file:, ./DIR/KEY) to
-the enseal format in place, for the recipients given: the new object is written whole before
-anything old is removed, a recorded MD5 or the GCM tag is checked before it becomes visible, an
-instruction file is deleted last; on failure the old object is untouched. Prints the result as
-JSON. --oss-rsa-private and --s3ec-rsa-private read the old object's RSA key (legacy RSA),
---s3ec-key an AES-256 key file. OSS (AES-CTR) and S3EC V1 (AES-CBC) content is unauthenticated:
-converting it needs --allow-unauthenticated, and whatever a writer of the old object changed is
-sealed as authentic.
-`;
 
 /**
  * Runs `migrate`.
@@ -62,6 +49,8 @@ export async function migrateCommand(args: readonly string[], stdout: NodeJS.Wri
     'oss-rsa-private': 'repeat',
     's3ec-rsa-private': 'repeat',
     's3ec-key': 'repeat',
+    'oss-kms': 'repeat',
+    's3ec-kms': 'repeat',
     'allow-unauthenticated': 'flag',
     'allow-insecure-http': 'flag',
   });
@@ -86,7 +75,14 @@ export async function migrateCommand(args: readonly string[], stdout: NodeJS.Wri
       bytes.fill(0);
     }
   }
-  if (readers.length === 0) throw usageError('migrate needs a key for the old object: --oss-rsa-private, --s3ec-rsa-private or --s3ec-key');
+  // KMS readers are strict (their key id only); the clients come from the environment, as --kms.
+  for (const keyId of s.options.get('oss-kms') ?? []) {
+    readers.push(ossKmsKey({ client: cloudKmsClient('alibaba', process.env, '--oss-kms') as OssKmsTextClient, keyId }));
+  }
+  for (const keyId of s.options.get('s3ec-kms') ?? []) readers.push(s3ecKmsKey({ client: cloudKmsClient('aws', process.env, '--s3ec-kms'), keyId }));
+  if (readers.length === 0) {
+    throw usageError('migrate needs a key for the old object: --oss-rsa-private, --oss-kms, --s3ec-rsa-private, --s3ec-key or --s3ec-kms');
+  }
   const loader = new KeyLoader({ kmsStore: undefined, kdf: undefined });
   try {
     const [recipients] = await loader.load([{ sources: recipientSources, role: 'recipient', promptLabel: 'New passphrase' }]);

@@ -51,12 +51,14 @@ export async function headCommand(cmd: HeadCommand, io: Io = {}): Promise<void> 
     const h = await encryptedBucket(store).headObject(cmd.location.key, sse.sse === undefined ? {} : { sse: sse.sse });
     const doc = {
       location: cmd.location.text,
+      format: h.format,
       size: h.size,
       storedSize: h.storedSize,
       metadata: h.metadata,
       context: h.context,
       recipients: h.recipients.map((r) => ({ type: r.type, keyId: r.keyId, ...(Object.keys(r.params).length === 0 ? {} : { params: r.params }) })),
       headerSource: h.headerSource,
+      ...(h.interop === undefined ? {} : { interop: h.interop }),
       ...(h.etag === undefined ? {} : { etag: h.etag }),
       ...(h.lastModified === undefined ? {} : { lastModified: h.lastModified.toISOString() }),
       ...(h.sse === undefined ? {} : { serverSideEncryption: h.sse }),

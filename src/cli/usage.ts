@@ -20,7 +20,8 @@ export const USAGE = `Usage:
   enseal rotate KEY... ADDED... [--legacy] [--kms-discovery] [--kdf KDF] [--kdf-cost LIST]
                 [--kms-store PATH] [--context K=V]... [--force] IN OUT
   enseal inspect IN | s3://BUCKET/KEY | oss://BUCKET/KEY | ./DIR/KEY
-  enseal migrate (--oss-rsa-private PEM | --s3ec-key FILE | ...)... RECIPIENTS LOCATION
+  enseal migrate (--oss-rsa-private PEM | --oss-kms KEYID | --s3ec-key FILE | ...)... RECIPIENT...
+                 LOCATION
   enseal kms create-key [--alias ALIAS] [--store PATH]
   enseal kms list [--json] [--store PATH]
   enseal kms rotate|disable|enable KEY [--store PATH]
