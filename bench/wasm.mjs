@@ -17,6 +17,7 @@
 //    random data, chosen at random per measurement), over a few seconds. |t| > 4.5 would be
 //    evidence of a data-dependent timing; it is reported, never turned into a unit test.
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
 import { ready, wasmSync } from '../dist/index.js';
 import { open as chunkedOpen, seal as chunkedSeal } from '../dist/chunked.js';
@@ -43,6 +44,14 @@ const nonces = chunks.map((_, i) => nonce(i));
 const webKey = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']);
 const webCtrKey = await subtle.importKey('raw', key, 'AES-CTR', false, ['encrypt']);
 const counter = randomBytes(16);
+// @noble/ciphers (the issue's pure-JS yardstick) is a peer: it lives in bench/peers with its own
+// lockfile, and is timed only when that folder was installed (npm ci --prefix bench/peers).
+let nobleGcm;
+try {
+  nobleGcm = (await import(createRequire(new URL('./peers/package.json', import.meta.url)).resolve('@noble/ciphers/aes.js'))).gcm;
+} catch {
+  console.log('(@noble/ciphers is not installed in bench/peers: run npm ci --prefix bench/peers to compare with it)');
+}
 
 // --- 1. Identical outputs. -------------------------------------------------------------------------
 const nodeSeal = (i) => {
@@ -57,6 +66,11 @@ for (let i = 0; i < chunks.length; i += 97) {
   const web = Buffer.from(await subtle.encrypt({ name: 'AES-GCM', iv: nonces[i] }, webKey, chunks[i]));
   if (!web.equals(sealedChunks[i])) throw new Error(`webcrypto differs at chunk ${i}`);
 }
+if (nobleGcm !== undefined) {
+  for (let i = 0; i < chunks.length; i += 97) {
+    if (!Buffer.from(nobleGcm(key, nonces[i]).encrypt(chunks[i])).equals(sealedChunks[i])) throw new Error(`@noble/ciphers gcm differs at chunk ${i}`);
+  }
+}
 const batched = w.sealChunks(key, base, 0, chunks.slice(0, BATCH));
 batched.forEach((b, i) => {
   if (!Buffer.from(b).equals(sealedChunks[i])) throw new Error(`wasm sealChunks differs at chunk ${i}`);
@@ -70,7 +84,7 @@ const salt = randomBytes(24);
 const payloadNode = await chunkedSeal(key, data, { salt, backend: 'node' });
 if (!Buffer.from(await chunkedSeal(key, data, { salt, backend: 'wasm' })).equals(payloadNode)) throw new Error('enseal/chunked on wasm differs');
 if (!Buffer.from(await chunkedSeal(key, data, { salt, backend: 'webcrypto' })).equals(payloadNode)) throw new Error('enseal/chunked on webcrypto differs');
-console.log(`outputs checked: wasm == node:crypto == WebCrypto (GCM per chunk and batched), CTR, enseal/chunked on wasm and webcrypto (${SIZE / MiB} MiB)`);
+console.log(`outputs checked: wasm == node:crypto == WebCrypto${nobleGcm === undefined ? '' : ' == @noble/ciphers'} (GCM per chunk and batched), CTR, enseal/chunked on wasm and webcrypto (${SIZE / MiB} MiB)`);
 
 // --- 2. Timing. ------------------------------------------------------------------------------------
 const eachChunk = (f) => () => {
@@ -89,6 +103,7 @@ const seal = {
   'webcrypto GCM seal (64 in flight)': () => batches((a, b) => Promise.all(chunks.slice(a, b).map((c, j) => subtle.encrypt({ name: 'AES-GCM', iv: nonces[a + j] }, webKey, c)))),
   'wasm enseal/chunked seal': () => chunkedSeal(key, data, { salt, backend: 'wasm' }),
   'webcrypto enseal/chunked seal': () => chunkedSeal(key, data, { salt, backend: 'webcrypto' }),
+  ...(nobleGcm === undefined ? {} : { '@noble/ciphers gcm seal, per chunk': eachChunk((i) => nobleGcm(key, nonces[i]).encrypt(chunks[i])) }),
 };
 const open = {
   'node:crypto GCM open, per chunk': eachChunk((i) => {
@@ -143,6 +158,7 @@ console.log(`  wasm batched seal / webcrypto batched (64) seal       ${ratio('wa
 console.log(`  wasm batched open / webcrypto batched (64) open       ${ratio('wasm GCM open, batched (64)', 'webcrypto GCM open (64 in flight)')}`);
 console.log(`  enseal/chunked seal: wasm / webcrypto backend         ${ratio('wasm enseal/chunked seal', 'webcrypto enseal/chunked seal')}`);
 console.log(`  enseal/chunked open: wasm / webcrypto backend         ${ratio('wasm enseal/chunked open', 'webcrypto enseal/chunked open')}`);
+if (nobleGcm !== undefined) console.log(`  wasm per-chunk seal / @noble/ciphers gcm seal         ${ratio('wasm GCM seal, per chunk', '@noble/ciphers gcm seal, per chunk')}`);
 console.log(`  wasm batched seal / wasm per-chunk seal               ${ratio('wasm GCM seal, batched (64)', 'wasm GCM seal, per chunk')}`);
 console.log(`  enseal/chunked seal on wasm / raw wasm loop           ${ratio('wasm enseal/chunked seal', 'wasm GCM seal, per chunk')}`);
 console.log(`  enseal/chunked open on wasm / raw wasm loop           ${ratio('wasm enseal/chunked open', 'wasm GCM open, per chunk')}`);
