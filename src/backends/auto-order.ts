@@ -21,7 +21,7 @@
  * 3958), and only in Deno does the WASM core clearly win (5627 / 4640 vs WebCrypto 901 / 831,
  * about 0.2 ms against 1.1 ms per message, which makes several WebCrypto calls: HKDF, key wrap,
  * GCM). With the same runs' chunk throughput in Deno (WebCrypto 342 / 302 MB/s, wasm 121 / 112)
- * a linear estimate puts the crossover near 80 KB. The order stays one list per runtime,
+ * a linear estimate puts the crossover near 85–90 KB. The order stays one list per runtime,
  * whatever the size: a size-aware `'auto'` would help only Deno's small one-shot messages, would
  * make the backend depend on each call's length, and would need the WASM core compiled first;
  * Deno callers with many small messages can pass `backend: 'wasm'`.
