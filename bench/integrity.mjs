@@ -2,7 +2,8 @@
 // Integrity in the same pass (src/integrity/), run by `npm run bench` after the build (dist/).
 // Checks first that every path gives the same digests as node:crypto (MD5, SHA-256) and as the
 // TypeScript CRC-64 (itself checked bit by bit in test/integrity.test.ts), then times, in
-// interleaved rounds (median; the VM is shared: compare ratios):
+// interleaved rounds (order rotated per round; medians; ratios taken within a round, then their
+// median: the VM is shared, so compare ratios, not MB/s):
 //   - each checksum alone on 64 KiB pieces (CRC-64 on the WASM core and in TypeScript, MD5, SHA-256);
 //   - the same through checksumStream (the pass-through tap), and a bare TransformStream that only
 //     forwards the pieces (the cost of the stream machinery itself);
@@ -15,7 +16,7 @@ import { aesKey, checksumStream, Crc64, createChecksummer, createCrc64, encryptS
 const MiB = 1 << 20;
 const SIZE = Number(process.env.BENCH_INTEGRITY_MIB ?? 16) * MiB;
 const PIECE = 64 * 1024;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 
 await ready();
 const data = randomBytes(SIZE);
@@ -75,27 +76,38 @@ const contenders = {
     await check.digests;
   },
 };
-const times = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, f] of Object.entries(contenders)) {
+const names = Object.keys(contenders);
+const times = Object.fromEntries(names.map((k) => [k, []]));
+// One warm-up round, then ROUNDS rounds; each round runs every contender once, in an order rotated
+// from round to round (so no contender always follows the same neighbour or GC debt).
+for (let r = 0; r <= ROUNDS; r++) {
+  const order = names.slice(r % names.length).concat(names.slice(0, r % names.length));
+  for (const name of order) {
     const t0 = performance.now();
-    await f();
-    times[name].push(performance.now() - t0);
+    await contenders[name]();
+    if (r > 0) times[name].push(performance.now() - t0);
   }
 }
-// The fastest round estimates the unloaded cost best on a shared machine; the median is shown too.
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
-const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.min(...v)]));
+// Ratios are taken within each round (both sides measured seconds apart, under the same load),
+// then their median over the rounds: steadier on a shared machine than a ratio of medians.
+const perRound = (f) => median(times[names[0]].map((_, r) => f((k) => times[k][r])));
+const med = Object.fromEntries(names.map((k) => [k, median(times[k])]));
+const ms = Object.fromEntries(names.map((k) => [k, Math.min(...times[k])]));
 const mbs = (t, k) => (SIZE / MiB / (t[k] / 1000)).toFixed(0);
-console.log(`\n| contender (${SIZE / MiB} MiB, 64 KiB pieces, ${ROUNDS} rounds) | MB/s (fastest) | MB/s (median) |\n|---|---:|---:|`);
-for (const k of Object.keys(contenders)) console.log(`| ${k} | ${mbs(ms, k)} | ${mbs(med, k)} |`);
-console.log('\n| checksum (fastest rounds) | tap / alone | extra over alone (minus the bare stream) |\n|---|---:|---:|');
+console.log(`\n| contender (${SIZE / MiB} MiB, 64 KiB pieces, ${ROUNDS} rounds) | MB/s (median) | MB/s (fastest) |\n|---|---:|---:|`);
+for (const k of names) console.log(`| ${k} | ${mbs(med, k)} | ${mbs(ms, k)} |`);
+console.log('\n| checksum (median over rounds of the same-round ratio) | tap / alone | extra over alone (tap − bare stream − alone) / alone |\n|---|---:|---:|');
 for (const c of ['crc64', 'md5', 'sha256', 'crc64+md5']) {
-  const al = c === 'crc64' ? ms['crc64 wasm alone'] : ms[`${c} alone`];
-  const tp = ms[`${c} tap`];
-  console.log(`| ${c} | ${(tp / al).toFixed(2)} | ${(((tp - ms['bare TransformStream'] - al) / al) * 100).toFixed(1)}% |`);
+  const al = c === 'crc64' ? 'crc64 wasm alone' : `${c} alone`;
+  const tp = `${c} tap`;
+  const ratio = perRound((t) => t(tp) / t(al));
+  const extra = perRound((t) => (t(tp) - t('bare TransformStream') - t(al)) / t(al));
+  console.log(`| ${c} | ${ratio.toFixed(3)} | ${(extra * 100).toFixed(1)}% |`);
 }
-const enc = ms['encryptStream'];
-const encI = ms['encryptStream + ciphertext crc64+md5'];
-console.log(`\nencryptStream with ciphertext crc64+md5: ${((encI / enc - 1) * 100).toFixed(1)}% slower than encryptStream; the checksums alone cost ${((ms['crc64+md5 alone'] / enc) * 100).toFixed(1)}% of it, so the same-pass extra is ${(((encI - enc - ms['crc64+md5 alone']) / ms['crc64+md5 alone']) * 100).toFixed(1)}% of the checksum alone`);
+const enc = 'encryptStream';
+const encI = 'encryptStream + ciphertext crc64+md5';
+const slower = perRound((t) => t(encI) / t(enc) - 1);
+const share = perRound((t) => t('crc64+md5 alone') / t(enc));
+const extra = perRound((t) => (t(encI) - t(enc) - t('crc64+md5 alone')) / t('crc64+md5 alone'));
+console.log(`\nencryptStream with ciphertext crc64+md5 (medians of same-round ratios): ${(slower * 100).toFixed(1)}% slower than encryptStream; the checksums alone cost ${(share * 100).toFixed(1)}% of it, so the same-pass extra is ${(extra * 100).toFixed(1)}% of the checksum alone`);

@@ -4,13 +4,20 @@
 //
 // 1. Checks first that every contender produces identical bytes (GCM per chunk and batched, CTR).
 // 2. Times AES-256-GCM seal and open of 16 KiB chunks (one call per chunk, and batched: 64 chunks
-//    per call, C2SP nonces derived in the module), AES-256-CTR, and enseal/chunked on the wasm
-//    backend, in interleaved rounds; prints MB/s from the median and ratios.
+//    per call, C2SP nonces derived in the module), AES-256-CTR, and enseal/chunked on the wasm and
+//    webcrypto backends, in interleaved rounds; prints MB/s from the median and ratios.
+//    WebCrypto is timed two ways, since Node runs each subtle call on libuv's thread pool and
+//    resolves it on a later turn of the event loop: "sequential" awaits every chunk before the
+//    next (the per-call latency a simple stream loop sees), "batched (64 in flight)" issues 64
+//    calls and awaits them together, which is what the webcrypto backend's sealBatch/openBatch do
+//    for the format layer (BATCH_CHUNKS = 64 in src/format/chunked-seal.ts), and runs them on
+//    several pool threads at once.
 // 3. A dudect-style timing-independence check (Reia, Reparaz, Balasch, Verbauwhede 2017): Welch's
 //    t-test between the timings of two input classes (fixed key and fixed data vs random key and
 //    random data, chosen at random per measurement), over a few seconds. |t| > 4.5 would be
 //    evidence of a data-dependent timing; it is reported, never turned into a unit test.
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
 import { ready, wasmSync } from '../dist/index.js';
 import { open as chunkedOpen, seal as chunkedSeal } from '../dist/chunked.js';
@@ -37,6 +44,14 @@ const nonces = chunks.map((_, i) => nonce(i));
 const webKey = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']);
 const webCtrKey = await subtle.importKey('raw', key, 'AES-CTR', false, ['encrypt']);
 const counter = randomBytes(16);
+// @noble/ciphers (the issue's pure-JS yardstick) is a peer: it lives in bench/peers with its own
+// lockfile, and is timed only when that folder was installed (npm ci --prefix bench/peers).
+let nobleGcm;
+try {
+  nobleGcm = (await import(createRequire(new URL('./peers/package.json', import.meta.url)).resolve('@noble/ciphers/aes.js'))).gcm;
+} catch {
+  console.log('(@noble/ciphers is not installed in bench/peers: run npm ci --prefix bench/peers to compare with it)');
+}
 
 // --- 1. Identical outputs. -------------------------------------------------------------------------
 const nodeSeal = (i) => {
@@ -51,6 +66,11 @@ for (let i = 0; i < chunks.length; i += 97) {
   const web = Buffer.from(await subtle.encrypt({ name: 'AES-GCM', iv: nonces[i] }, webKey, chunks[i]));
   if (!web.equals(sealedChunks[i])) throw new Error(`webcrypto differs at chunk ${i}`);
 }
+if (nobleGcm !== undefined) {
+  for (let i = 0; i < chunks.length; i += 97) {
+    if (!Buffer.from(nobleGcm(key, nonces[i]).encrypt(chunks[i])).equals(sealedChunks[i])) throw new Error(`@noble/ciphers gcm differs at chunk ${i}`);
+  }
+}
 const batched = w.sealChunks(key, base, 0, chunks.slice(0, BATCH));
 batched.forEach((b, i) => {
   if (!Buffer.from(b).equals(sealedChunks[i])) throw new Error(`wasm sealChunks differs at chunk ${i}`);
@@ -63,7 +83,8 @@ if (!Buffer.from(w.ctr(key, counter, data)).equals(nodeCtr())) throw new Error('
 const salt = randomBytes(24);
 const payloadNode = await chunkedSeal(key, data, { salt, backend: 'node' });
 if (!Buffer.from(await chunkedSeal(key, data, { salt, backend: 'wasm' })).equals(payloadNode)) throw new Error('enseal/chunked on wasm differs');
-console.log(`outputs checked: wasm == node:crypto == WebCrypto (GCM per chunk and batched), CTR, enseal/chunked (${SIZE / MiB} MiB)`);
+if (!Buffer.from(await chunkedSeal(key, data, { salt, backend: 'webcrypto' })).equals(payloadNode)) throw new Error('enseal/chunked on webcrypto differs');
+console.log(`outputs checked: wasm == node:crypto == WebCrypto${nobleGcm === undefined ? '' : ' == @noble/ciphers'} (GCM per chunk and batched), CTR, enseal/chunked on wasm and webcrypto (${SIZE / MiB} MiB)`);
 
 // --- 2. Timing. ------------------------------------------------------------------------------------
 const eachChunk = (f) => () => {
@@ -76,8 +97,13 @@ const seal = {
   'node:crypto GCM seal, per chunk': eachChunk(nodeSeal),
   'wasm GCM seal, per chunk': eachChunk((i) => w.gcmSeal(key, nonces[i], chunks[i])),
   'wasm GCM seal, batched (64)': () => batches(async (a, b) => w.sealChunks(key, base, a, chunks.slice(a, b))),
+  'webcrypto GCM seal, sequential': async () => {
+    for (let i = 0; i < chunks.length; i++) await subtle.encrypt({ name: 'AES-GCM', iv: nonces[i] }, webKey, chunks[i]);
+  },
   'webcrypto GCM seal (64 in flight)': () => batches((a, b) => Promise.all(chunks.slice(a, b).map((c, j) => subtle.encrypt({ name: 'AES-GCM', iv: nonces[a + j] }, webKey, c)))),
   'wasm enseal/chunked seal': () => chunkedSeal(key, data, { salt, backend: 'wasm' }),
+  'webcrypto enseal/chunked seal': () => chunkedSeal(key, data, { salt, backend: 'webcrypto' }),
+  ...(nobleGcm === undefined ? {} : { '@noble/ciphers gcm seal, per chunk': eachChunk((i) => nobleGcm(key, nonces[i]).encrypt(chunks[i])) }),
 };
 const open = {
   'node:crypto GCM open, per chunk': eachChunk((i) => {
@@ -89,8 +115,12 @@ const open = {
   }),
   'wasm GCM open, per chunk': eachChunk((i) => w.gcmOpen(key, nonces[i], sealedChunks[i])),
   'wasm GCM open, batched (64)': () => batches(async (a, b) => w.openChunks(key, base, a, sealedChunks.slice(a, b))),
+  'webcrypto GCM open, sequential': async () => {
+    for (let i = 0; i < sealedChunks.length; i++) await subtle.decrypt({ name: 'AES-GCM', iv: nonces[i] }, webKey, sealedChunks[i]);
+  },
   'webcrypto GCM open (64 in flight)': () => batches((a, b) => Promise.all(sealedChunks.slice(a, b).map((c, j) => subtle.decrypt({ name: 'AES-GCM', iv: nonces[a + j] }, webKey, c)))),
   'wasm enseal/chunked open': () => chunkedOpen(key, payloadNode, { backend: 'wasm' }),
+  'webcrypto enseal/chunked open': () => chunkedOpen(key, payloadNode, { backend: 'webcrypto' }),
 };
 const ctr = {
   'node:crypto CTR': nodeCtr,
@@ -113,7 +143,7 @@ async function group(title, tasks) {
   console.log(`\n${title}`);
   for (const name of names) {
     results[name] = SIZE / 1e6 / (median(samples[name]) / 1000);
-    console.log(`  ${name.padEnd(36)} ${results[name].toFixed(0).padStart(6)} MB/s  ${(results[name] / results[names[0]]).toFixed(2)}× ${names[0]}`);
+    console.log(`  ${name.padEnd(40)} ${results[name].toFixed(0).padStart(6)} MB/s  ${(results[name] / results[names[0]]).toFixed(2)}× ${names[0]}`);
   }
 }
 console.log(`\n${SIZE / MiB} MiB of 16 KiB chunks, AES-256, node ${process.version}; MB/s from the median of ${ROUNDS} interleaved rounds`);
@@ -122,11 +152,16 @@ await group('Open', open);
 await group('CTR', ctr);
 const ratio = (a, b) => (results[a] / results[b]).toFixed(2);
 console.log('\nRatios (same run):');
-console.log(`  wasm per-chunk seal / webcrypto seal        ${ratio('wasm GCM seal, per chunk', 'webcrypto GCM seal (64 in flight)')}`);
-console.log(`  wasm per-chunk open / webcrypto open        ${ratio('wasm GCM open, per chunk', 'webcrypto GCM open (64 in flight)')}`);
-console.log(`  wasm batched seal / wasm per-chunk seal     ${ratio('wasm GCM seal, batched (64)', 'wasm GCM seal, per chunk')}`);
-console.log(`  enseal/chunked seal on wasm / raw wasm loop ${ratio('wasm enseal/chunked seal', 'wasm GCM seal, per chunk')}`);
-console.log(`  enseal/chunked open on wasm / raw wasm loop ${ratio('wasm enseal/chunked open', 'wasm GCM open, per chunk')}`);
+console.log(`  wasm per-chunk seal / webcrypto sequential seal       ${ratio('wasm GCM seal, per chunk', 'webcrypto GCM seal, sequential')}`);
+console.log(`  wasm per-chunk open / webcrypto sequential open       ${ratio('wasm GCM open, per chunk', 'webcrypto GCM open, sequential')}`);
+console.log(`  wasm batched seal / webcrypto batched (64) seal       ${ratio('wasm GCM seal, batched (64)', 'webcrypto GCM seal (64 in flight)')}`);
+console.log(`  wasm batched open / webcrypto batched (64) open       ${ratio('wasm GCM open, batched (64)', 'webcrypto GCM open (64 in flight)')}`);
+console.log(`  enseal/chunked seal: wasm / webcrypto backend         ${ratio('wasm enseal/chunked seal', 'webcrypto enseal/chunked seal')}`);
+console.log(`  enseal/chunked open: wasm / webcrypto backend         ${ratio('wasm enseal/chunked open', 'webcrypto enseal/chunked open')}`);
+if (nobleGcm !== undefined) console.log(`  wasm per-chunk seal / @noble/ciphers gcm seal         ${ratio('wasm GCM seal, per chunk', '@noble/ciphers gcm seal, per chunk')}`);
+console.log(`  wasm batched seal / wasm per-chunk seal               ${ratio('wasm GCM seal, batched (64)', 'wasm GCM seal, per chunk')}`);
+console.log(`  enseal/chunked seal on wasm / raw wasm loop           ${ratio('wasm enseal/chunked seal', 'wasm GCM seal, per chunk')}`);
+console.log(`  enseal/chunked open on wasm / raw wasm loop           ${ratio('wasm enseal/chunked open', 'wasm GCM open, per chunk')}`);
 
 // Under contention (8 engineers on 2 cores) medians mostly measure the neighbours: the fastest of
 // many single-chunk calls, interleaved, estimates the uncontended speed of each contender.

@@ -5,7 +5,9 @@
  * counter wraps); the module's memory is all zeros (but the public S-box tables) after every
  * operation, including failed ones; the synchronous API; key disposal.
  */
+import { spawnSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { getBackend } from '../src/backends/select.js';
@@ -102,6 +104,15 @@ it('the S-box tables in the module are FIPS-197 S and its inverse', async () => 
   for (let x = 0; x < 256; x++) expect(inv[s[x]!]).toBe(x);
   // S(0) = 0x63, S(0x53) = 0xed (FIPS-197 §5.1.1 example), S(0xff) = 0x16.
   expect([s[0], s[0x53], s[0xff]]).toEqual([0x63, 0xed, 0x16]);
+});
+
+it('wasm/sbox.ts is exactly what wasm/gen-sbox.mjs generates, after the generator checked the circuit on all 256 bytes', () => {
+  // The bitsliced S-box (Boyar–Peralta, affine constant in the round keys) is generated code: a
+  // hand edit, or a circuit that no longer equals FIPS-197's S-box, makes --check fail.
+  const r = spawnSync(process.execPath, ['wasm/gen-sbox.mjs', '--check'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/AND 32 XOR 83/);
 });
 
 describe('Wycheproof AES-GCM, every 96-bit IV case, on wasm', () => {

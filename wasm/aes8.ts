@@ -2,7 +2,7 @@
 //
 // The 8 blocks are transposed into 8 bit planes: byte p of plane j holds bit j of state byte p of
 // the 8 blocks (bit k for block k). In this form (the round function is generated into sbox.ts)
-// SubBytes is a Boolean circuit (AND/XOR/NOT, no table), ShiftRows and the column rotations of
+// SubBytes is a Boolean circuit (AND/XOR, no table), ShiftRows and the column rotations of
 // MixColumns are constant byte shuffles of every plane, multiplication by x is a renaming of planes
 // with 3 XORs, and the round keys are planes of 0x00/0xff bytes. No memory address and no branch depends on a key or data bit.
 
@@ -35,11 +35,15 @@ import { roundPlanes } from './sbox';
   v128.store(dst, r4, 64); v128.store(dst, r5, 80); v128.store(dst, r6, 96); v128.store(dst, r7, 112);
 }
 
-/** Writes the round keys of the loaded key (RK) in plane form to RKB: bit j of every byte → 0x00/0xff. */
+/**
+ * Writes the round keys of the loaded key (RK) in plane form to RKB: bit j of every byte → 0x00/0xff.
+ * The keys of rounds 1…nr carry the S-box's affine constant 0x63 (sbox.ts computes S(x) ⊕ 0x63;
+ * ShiftRows and MixColumns leave 0x63-in-every-byte unchanged, so it can be added with the key).
+ */
 export function expandPlanes(): void {
   const nr = rounds;
   for (let r = 0; r <= nr; r++) {
-    const k = v128.load(RK + (<usize>r << 4));
+    const k = r == 0 ? v128.load(RK) : v128.xor(v128.load(RK + (<usize>r << 4)), i8x16.splat(0x63));
     const o = RKB + (<usize>r << 7);
     v128.store(o, i8x16.shr_s(i8x16.shl(k, 7), 7), 0);
     v128.store(o, i8x16.shr_s(i8x16.shl(k, 6), 7), 16);

@@ -1,99 +1,163 @@
-// Generates wasm/sbox.ts: one bitsliced AES round around an S-box circuit (AND/XOR/NOT only, no tables, no
-// branches) by the tower-field method (Satoh et al., Canright): GF(2^8) is mapped linearly to
-// GF(16)[Y]/(Y^2 + Y + λ), GF(16) = GF(2)[w]/(w^4 + w + 1); there
-//   (aY + b)^-1 = (a·d)Y + (a + b)·d,  d = (λa^2 + ab + b^2)^-1,
-// and the GF(16) inverse is written in algebraic normal form. The field isomorphism and the output
-// map (inverse isomorphism followed by the FIPS-197 §5.1.1 affine map) are computed here, and
-// the whole circuit is checked against the S-box for all 256 inputs before anything is written.
+// Generates wasm/sbox.ts: one bitsliced AES round around an S-box circuit (AND/XOR only, no tables, no
+// branches): the 113-gate straight-line program of Boyar and Peralta ("A new combinational logic
+// minimization technique with applications to cryptology", SEA 2010, ePrint 2009/191; the same
+// program BearSSL's aes_ct uses): 23 XOR of a top linear map, 32 AND and 30 XOR in GF(2^4)
+// inversion, 30 XOR of a bottom linear map. Its 4 XNOR (the affine constant 0x63, bits 0, 1, 5
+// and 6) are left out here: S(x) ⊕ 0x63 is computed, and the constant is folded into the round
+// keys (aes8.ts expandPlanes), since ShiftRows permutes bytes and MixColumns maps a column of equal
+// bytes c to itself (2 ⊕ 3 ⊕ 1 ⊕ 1 = 1), so 0x63 in every byte passes both unchanged.
+// The circuit is checked against FIPS-197's S-box for all 256 inputs before anything is written.
 // Run: node wasm/gen-sbox.mjs  (the output is committed; re-run only to change the circuit).
-import { writeFileSync } from 'node:fs';
+// With --check it writes nothing and fails unless wasm/sbox.ts is exactly its output (a test runs that).
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const gmul8 = (a, b) => { let r = 0; for (; b; b >>= 1, a = (a << 1) ^ (a & 0x80 ? 0x11b : 0)) if (b & 1) r ^= a; return r; };
-const gmul4 = (a, b) => { let r = 0; for (; b; b >>= 1, a = (a << 1) ^ (a & 0x8 ? 0x13 : 0)) if (b & 1) r ^= a; return r & 0xf; };
-const inv4 = (a) => { for (let x = 1; x < 16; x++) if (gmul4(a, x) === 1) return x; return 0; };
 const inv8 = (a) => { for (let x = 1; x < 256; x++) if (gmul8(a, x) === 1) return x; return 0; };
 const rotl8 = (x, n) => ((x << n) | (x >> (8 - n))) & 0xff;
 const SBOX = Array.from({ length: 256 }, (_, x) => { const q = inv8(x); return q ^ rotl8(q, 1) ^ rotl8(q, 2) ^ rotl8(q, 3) ^ rotl8(q, 4) ^ 0x63; });
 
-// λ such that Y^2 + Y + λ has no root in GF(16).
-let lambda = -1;
-for (let l = 1; l < 16 && lambda < 0; l++) if (![...Array(16).keys()].some((y) => (gmul4(y, y) ^ y ^ l) === 0)) lambda = l;
-// Elements of the tower field as a·16 + b (a·Y + b).
-const tmul = (x, y) => {
-  const [a1, b1, a2, b2] = [x >> 4, x & 15, y >> 4, y & 15];
-  const aa = gmul4(a1, a2);
-  return ((aa ^ gmul4(a1, b2) ^ gmul4(a2, b1)) << 4) | (gmul4(b1, b2) ^ gmul4(lambda, aa));
-};
-const tpow = (x, n) => { let r = 1; for (let i = 0; i < n; i++) r = tmul(r, x); return r; };
-// β: a root of the AES polynomial t^8 + t^4 + t^3 + t + 1 in the tower field.
-let beta = -1;
-for (let t = 2; t < 256 && beta < 0; t++) if ((tpow(t, 8) ^ tpow(t, 4) ^ tpow(t, 3) ^ t ^ 1) === 0) beta = t;
-const M = Array.from({ length: 8 }, (_, i) => tpow(beta, i)); // column i = φ(x^i)
-const apply = (cols, v) => { let r = 0; for (let i = 0; i < 8; i++) if ((v >> i) & 1) r ^= cols[i]; return r; };
-const phi = (v) => apply(M, v);
-for (let x = 0; x < 256; x++) for (const y of [3, 0x53, 0xca]) if (phi(gmul8(x, y)) !== tmul(phi(x), phi(y))) throw new Error('not an isomorphism');
-const phiInv = Array(256); for (let v = 0; v < 256; v++) phiInv[phi(v)] = v;
-// Output map O(u) = affine-linear(φ^-1(u)); its columns:
-const affineLin = (q) => q ^ rotl8(q, 1) ^ rotl8(q, 2) ^ rotl8(q, 3) ^ rotl8(q, 4);
-const O = Array.from({ length: 8 }, (_, i) => affineLin(phiInv[1 << i]));
-const Lam = Array.from({ length: 4 }, (_, i) => gmul4(lambda, gmul4(1 << i, 1 << i))); // a → λa² columns
-// ANF of the GF(16) inverse, one polynomial per output bit (monomials as 4-bit masks).
-const anf = [0, 1, 2, 3].map((bit) => {
-  const f = Array.from({ length: 16 }, (_, x) => (inv4(x) >> bit) & 1);
-  for (let i = 0; i < 4; i++) for (let x = 0; x < 16; x++) if (x & (1 << i)) f[x] ^= f[x ^ (1 << i)];
-  return [...Array(16).keys()].filter((m) => f[m]);
+// The program, in the paper's naming: inputs u0 (most significant bit) … u7, outputs s0 … s7
+// likewise; u_i is plane 7 − i, and s_i goes to plane 7 − i.
+const PROGRAM = `
+y14 = u3 ^ u5
+y13 = u0 ^ u6
+y9 = u0 ^ u3
+y8 = u0 ^ u5
+t0 = u1 ^ u2
+y1 = t0 ^ u7
+y4 = y1 ^ u3
+y12 = y13 ^ y14
+y2 = y1 ^ u0
+y5 = y1 ^ u6
+y3 = y5 ^ y8
+t1 = u4 ^ y12
+y15 = t1 ^ u5
+y20 = t1 ^ u1
+y6 = y15 ^ u7
+y10 = y15 ^ t0
+y11 = y20 ^ y9
+y7 = u7 ^ y11
+y17 = y10 ^ y11
+y19 = y10 ^ y8
+y16 = t0 ^ y11
+y21 = y13 ^ y16
+y18 = u0 ^ y16
+t2 = y12 & y15
+t3 = y3 & y6
+t4 = t3 ^ t2
+t5 = y4 & u7
+t6 = t5 ^ t2
+t7 = y13 & y16
+t8 = y5 & y1
+t9 = t8 ^ t7
+t10 = y2 & y7
+t11 = t10 ^ t7
+t12 = y9 & y11
+t13 = y14 & y17
+t14 = t13 ^ t12
+t15 = y8 & y10
+t16 = t15 ^ t12
+t17 = t4 ^ t14
+t18 = t6 ^ t16
+t19 = t9 ^ t14
+t20 = t11 ^ t16
+t21 = t17 ^ y20
+t22 = t18 ^ y19
+t23 = t19 ^ y21
+t24 = t20 ^ y18
+t25 = t21 ^ t22
+t26 = t21 & t23
+t27 = t24 ^ t26
+t28 = t25 & t27
+t29 = t28 ^ t22
+t30 = t23 ^ t24
+t31 = t22 ^ t26
+t32 = t31 & t30
+t33 = t32 ^ t24
+t34 = t23 ^ t33
+t35 = t27 ^ t33
+t36 = t24 & t35
+t37 = t36 ^ t34
+t38 = t27 ^ t36
+t39 = t29 & t38
+t40 = t25 ^ t39
+t41 = t40 ^ t37
+t42 = t29 ^ t33
+t43 = t29 ^ t40
+t44 = t33 ^ t37
+t45 = t42 ^ t41
+z0 = t44 & y15
+z1 = t37 & y6
+z2 = t33 & u7
+z3 = t43 & y16
+z4 = t40 & y1
+z5 = t29 & y7
+z6 = t42 & y11
+z7 = t45 & y17
+z8 = t41 & y10
+z9 = t44 & y12
+z10 = t37 & y3
+z11 = t33 & y4
+z12 = t43 & y13
+z13 = t40 & y5
+z14 = t29 & y2
+z15 = t42 & y9
+z16 = t45 & y14
+z17 = t41 & y8
+t46 = z15 ^ z16
+t47 = z10 ^ z11
+t48 = z5 ^ z13
+t49 = z9 ^ z10
+t50 = z2 ^ z12
+t51 = z2 ^ z5
+t52 = z7 ^ z8
+t53 = z0 ^ z3
+t54 = z6 ^ z7
+t55 = z16 ^ z17
+t56 = z12 ^ t48
+t57 = t50 ^ t53
+t58 = z4 ^ t46
+t59 = z3 ^ t54
+t60 = t46 ^ t57
+t61 = z14 ^ t57
+t62 = t52 ^ t58
+t63 = t49 ^ t58
+t64 = z4 ^ t59
+t65 = t61 ^ t62
+t66 = z1 ^ t63
+s0 = t59 ^ t63
+s6 = t56 ^ t62
+s7 = t48 ^ t60
+t67 = t64 ^ t65
+s3 = t53 ^ t66
+s4 = t51 ^ t66
+s5 = t47 ^ t65
+s1 = t64 ^ s3
+s2 = t55 ^ t67
+`;
+const ops = PROGRAM.trim().split('\n').map((line) => {
+  const m = /^(\w+) = (\w+) ([&^]) (\w+)$/.exec(line);
+  if (m === null) throw new Error(`bad line: ${line}`);
+  const ren = (w) => (/^u\d$/.test(w) ? `x${7 - Number(w[1])}` : /^s\d$/.test(w) ? `o${w[1]}` : w); // o: s is taken below
+  return [ren(m[1]), m[3] === '^' ? 'xor' : 'and', ren(m[2]), ren(m[4])];
 });
-
-// ---- circuit as a list of operations on named wires ------------------------------------------
-const ops = []; // [dst, op, a, b]
-let n = 0;
-const wire = () => `t${n++}`;
-const xor = (a, b) => { if (a === '0') return b; if (b === '0') return a; const d = wire(); ops.push([d, 'xor', a, b]); return d; };
-const and = (a, b) => { const d = wire(); ops.push([d, 'and', a, b]); return d; };
-const not = (a) => { const d = wire(); ops.push([d, 'not', a]); return d; };
-const xorAll = (ws) => ws.reduce((acc, w) => xor(acc, w), '0');
-const linear = (cols, inp, outBits) => Array.from({ length: outBits }, (_, j) => xorAll(inp.filter((_, i) => (cols[i] >> j) & 1)));
-const mul4 = (a, b) => {
-  const p = Array.from({ length: 7 }, () => []);
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) p[i + j].push(and(a[i], b[j]));
-  const q = p.map(xorAll);
-  return [xor(q[0], q[4]), xorAll([q[1], q[4], q[5]]), xorAll([q[2], q[5], q[6]]), xor(q[3], q[6])]; // w^4 = w + 1
-};
-const sq4 = (a) => [xor(a[0], a[2]), a[2], xor(a[1], a[3]), a[3]];
-const inv4c = (a) => {
-  const mono = new Map([[0, null]]);
-  const get = (m) => {
-    if (mono.has(m) && mono.get(m) !== null) return mono.get(m);
-    const bits = [0, 1, 2, 3].filter((i) => m & (1 << i));
-    const w = bits.length === 1 ? a[bits[0]] : and(get(m & ~(1 << bits.at(-1))), a[bits.at(-1)]);
-    mono.set(m, w);
-    return w;
-  };
-  return anf.map((ms) => { if (ms.includes(0)) throw new Error('constant term'); return xorAll(ms.map(get)); });
-};
+const outs = Array.from({ length: 8 }, (_, j) => `o${7 - j}`); // plane j ← s_(7−j)
 const x = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `x${i}`);
-const u = linear(M, x, 8);
-const b = u.slice(0, 4), a = u.slice(4, 8);
-const [la2, ab, b2] = [linear(Lam, a, 4), mul4(a, b), sq4(b)];
-const delta = [0, 1, 2, 3].map((i) => xorAll([la2[i], ab[i], b2[i]]));
-const d = inv4c(delta);
-const outA = mul4(a, d);
-const outB = mul4([0, 1, 2, 3].map((i) => xor(a[i], b[i])), d);
-const v = [...outB, ...outA];
-const outs = linear(O, v, 8).map((w, j) => ((0x63 >> j) & 1 ? not(w) : w));
 
-// ---- check on all 256 inputs (each wire a 256-bit integer: bit x = value for input x) --------
+// ---- check on all 256 inputs (each wire a 256-bit integer: bit z = value for input z) --------
 const val = new Map();
 for (let i = 0; i < 8; i++) { let m = 0n; for (let z = 0; z < 256; z++) if ((z >> i) & 1) m |= 1n << BigInt(z); val.set(`x${i}`, m); }
-const ALL = (1n << 256n) - 1n;
-for (const [dst, op, p, q] of ops) val.set(dst, op === 'xor' ? val.get(p) ^ val.get(q) : op === 'and' ? val.get(p) & val.get(q) : ALL ^ val.get(p));
+for (const [dst, op, p, q] of ops) {
+  if (!val.has(p) || !val.has(q) || val.has(dst)) throw new Error(`wire order: ${dst}`);
+  val.set(dst, op === 'xor' ? val.get(p) ^ val.get(q) : val.get(p) & val.get(q));
+}
 for (let z = 0; z < 256; z++) {
   let y = 0;
   for (let j = 0; j < 8; j++) if ((val.get(outs[j]) >> BigInt(z)) & 1n) y |= 1 << j;
-  if (y !== SBOX[z]) throw new Error(`S(${z}) = ${y}, expected ${SBOX[z]}`);
+  if (y !== (SBOX[z] ^ 0x63)) throw new Error(`S(${z}) ^ 0x63 = ${y}, expected ${SBOX[z] ^ 0x63}`);
 }
 const count = (o) => ops.filter((e) => e[1] === o).length;
-const lines = ops.map(([dst, op, p, q]) => (op === 'not' ? `  const ${dst} = v128.not(${p});` : `  const ${dst} = v128.${op}(${p}, ${q});`));
+const lines = ops.map(([dst, op, p, q]) => `  const ${dst} = v128.${op}(${p}, ${q});`);
 // One AES round on the planes, all in locals: SubBytes (the circuit), ShiftRows, MixColumns
 // (unless `mix` is false: the last round), AddRoundKey with the plane-form round key at k.
 const linearText = `
@@ -124,26 +188,33 @@ const linearText = `
 `;
 const helpers = `
 // FIPS-197 §5.1.2 ShiftRows and the column rotations of MixColumns, as byte shuffles of a plane.
+// sr and rot1 are swizzles by constants rather than \`i8x16.shuffle\`: V8 (x64) rebuilds a generic
+// shuffle's mask at every use but keeps a constant in a register; rot2 is a shuffle V8 recognises.
 @inline function sr(x: v128): v128 {
-  return i8x16.shuffle(x, x, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
+  return v128.swizzle(x, i8x16(0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11));
 }
 @inline function rot1(x: v128): v128 {
-  return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+  return v128.swizzle(x, i8x16(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12));
 }
 @inline function rot2(x: v128): v128 {
   return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
 }
 `;
-writeFileSync(
-  new URL('./sbox.ts', import.meta.url),
-  `// Generated by wasm/gen-sbox.mjs (tower field, λ = ${lambda}, β = 0x${beta.toString(16)}); do not edit.\n` +
-    `// The AES S-box as a Boolean circuit of ${count('and')} AND, ${count('xor')} XOR and ${count('not')} NOT on bit planes: plane j holds\n` +
-    `// bit j of 128 state bytes, so one call substitutes 128 bytes with no table and no branch.\n` +
-    `// Checked against FIPS-197's S-box for all 256 inputs by the generator.\n\n` +
-    `import { PLANES } from './layout';\n` + helpers + `\n` +
-    `/** One round on the 8 planes at PLANES, in place: SubBytes, ShiftRows, MixColumns (if \`mix\`), AddRoundKey (planes at k). */\n` +
-    `export function roundPlanes(k: usize, mix: bool): void {\n` +
-    x.map((w, i) => `  const ${w} = v128.load(PLANES, ${16 * i});`).join('\n') + '\n' +
-    lines.join('\n') + '\n' + linearText + '}\n',
-);
-console.log(`sbox.ts: λ=${lambda} β=0x${beta.toString(16)} AND ${count('and')} XOR ${count('xor')} NOT ${count('not')}`);
+const text =
+  `// Generated by wasm/gen-sbox.mjs (Boyar–Peralta S-box circuit); do not edit.\n` +
+  `// S(x) ⊕ 0x63 as a Boolean circuit of ${count('and')} AND and ${count('xor')} XOR on bit planes: plane j holds bit j of 128\n` +
+  `// state bytes, so one call substitutes 128 bytes with no table and no branch (the constant 0x63\n` +
+  `// is in the plane-form round keys, see aes8.ts). Checked against FIPS-197's S-box for all 256\n` +
+  `// inputs by the generator.\n\n` +
+  `import { PLANES } from './layout';\n` + helpers + `\n` +
+  `/** One round on the 8 planes at PLANES, in place: SubBytes, ShiftRows, MixColumns (if \`mix\`), AddRoundKey (planes at k). */\n` +
+  `export function roundPlanes(k: usize, mix: bool): void {\n` +
+  x.map((w, i) => `  const ${w} = v128.load(PLANES, ${16 * i});`).join('\n') + '\n' +
+  lines.join('\n') + '\n' + linearText + '}\n';
+const target = new URL('./sbox.ts', import.meta.url);
+if (process.argv.includes('--check')) {
+  if (readFileSync(target, 'utf8') !== text) throw new Error('wasm/sbox.ts is not the output of wasm/gen-sbox.mjs');
+} else {
+  writeFileSync(target, text);
+}
+console.log(`sbox.ts: Boyar–Peralta, AND ${count('and')} XOR ${count('xor')}`);

@@ -54,9 +54,12 @@ export let y1: u64 = 0;
   return (z0 & m0) | (z1 & m1) | (z2 & m2) | (z3 & m3);
 }
 
-/** Byte-reverses a block: big-endian halves ↔ lanes. */
+/**
+ * Byte-reverses a block: big-endian halves ↔ lanes. A swizzle by a constant rather than
+ * `i8x16.shuffle`: V8 (x64) rebuilds a generic shuffle's mask at every use, a constant once.
+ */
 @inline export function reverse(x: v128): v128 {
-  return i8x16.shuffle(x, x, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  return v128.swizzle(x, i8x16(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
 }
 
 // The 256-bit product (before reduction) is accumulated in these, so that four products share one

@@ -14,6 +14,18 @@
  * The WASM core wins none of these on throughput (no AES-NI from WebAssembly); it is the
  * constant-time fallback, and the only backend with a synchronous API.
  *
+ * Small one-shot messages are measured too (1 KiB `encrypt` + `decrypt` per second; two runs on
+ * the shared 2-core build VM, after the WASM speed-ups of issue 9): in Node node:crypto and wasm
+ * are level (4773 / 4581 vs 3826 / 4757; WebCrypto 339 / 510), node:crypto leads in Bun (10101 /
+ * 11135 vs wasm 6232 / 5609), wasm and WebCrypto are level in Chromium (4054 / 4011 vs 4032 /
+ * 3958), and only in Deno does the WASM core clearly win (5627 / 4640 vs WebCrypto 901 / 831,
+ * about 0.2 ms against 1.1 ms per message, which makes several WebCrypto calls: HKDF, key wrap,
+ * GCM). With the same runs' chunk throughput in Deno (WebCrypto 342 / 302 MB/s, wasm 121 / 112)
+ * a linear estimate puts the crossover near 85–90 KB. The order stays one list per runtime,
+ * whatever the size: a size-aware `'auto'` would help only Deno's small one-shot messages, would
+ * make the backend depend on each call's length, and would need the WASM core compiled first;
+ * Deno callers with many small messages can pass `backend: 'wasm'`.
+ *
  * @module
  */
 import type { BackendName } from './backend.js';
