@@ -120,7 +120,7 @@ export class PoolSealer {
       return ready;
     });
     this.#spares.wipe();
-    await this.#session.close(); // an owned pool's threads have stopped when the stream ends
+    await this.#session.close(); // every thread drops the key after the message's last job
     return out;
   }
 

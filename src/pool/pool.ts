@@ -8,10 +8,14 @@
  * - Jobs go to the thread with the fewest pending jobs; at most `maxQueue` jobs are pending in the
  *   pool at once, and a caller submitting more waits for room (backpressure, bounded memory).
  * - Buffers are transferred both ways (ArrayBuffer transfer lists), never copied by the channel.
+ *   A `fresh` job (the stream paths) gets its result in a buffer the thread allocated and its own
+ *   buffer back as a spare, so the caller refills buffers it owns (`src/pool/spares.ts`).
  * - `close()` (idempotent; also `await using`) terminates every thread; jobs pending then reject
  *   with `ERR_STATE`, and so does every later use. A thread that fails breaks the pool the same
  *   way (`ERR_UNSUPPORTED` when it failed before it started, e.g. a CSP refusing `blob:`).
- * - Idle threads do not keep a Node process alive; a thread with pending jobs does.
+ * - Idle threads do not keep a Node (or Bun) process alive; a thread with pending jobs does.
+ * - `workers: n` (a number) uses one shared pool per thread count (`src/pool/shared.ts`), started
+ *   on first use and closed after it has been idle a while; `workers: pool` uses the caller's.
  *
  * @module
  */
