@@ -11,7 +11,8 @@
 // on a shared 2-core machine other processes compete for the same two cores. It also prints the
 // CPU time (all threads, process.cpuUsage) of each contender relative to the raw loop: what the
 // work costs independently of the load (a pool at CPU 1.15× raw can at best reach 2 / 1.15 = 1.7×
-// on two idle cores).
+// on two idle cores). Last, the cost of `workers: 2` given as a number over repeated calls (the
+// thread start-up, paid once by the shared pool behind it).
 import { execSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -162,5 +163,16 @@ console.log(`\n${SIZE / MiB} MiB, 16 KiB chunks, node ${process.version}, ${avai
 console.log(`before: ${uptime()}`);
 await group('Encrypt', seal);
 await group('Decrypt', open);
+
+// --- 3. `workers: 2` as a number: one shared pool per thread count, started once (src/pool/shared.ts).
+const small = plaintext.subarray(0, MiB);
+const calls = [];
+for (let i = 0; i < 10; i++) {
+  const t0 = performance.now();
+  await encrypt(small, { recipients: [recipient], workers: WORKERS });
+  calls.push(performance.now() - t0);
+}
+console.log(`\nencrypt(1 MiB, { workers: ${WORKERS} }) (a thread count, no pool passed), 10 calls in a row: first ${calls[0].toFixed(1)} ms, median of the other 9 ${median(calls.slice(1)).toFixed(1)} ms`);
+
 console.log(`\nafter: ${uptime()}`);
 await pool.close();

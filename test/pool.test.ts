@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aesKey, createPool, decrypt, decryptStream, encrypt, encryptStream, EnsealError, WorkerPool } from '../src/index.js';
 import * as chunked from '../src/chunked.js';
 import { createDecryptStream, createEncryptStream } from '../src/node.js';
 import { liveKeyCount } from '../src/backends/live-keys.js';
 import { livePoolThreads } from '../src/pool/thread.js';
 import { livePoolKeys } from '../src/pool/session.js';
+import { SHARED_POOL_IDLE_MS, closeSharedPools, setSharedPoolIdleMs, sharedPoolOf } from '../src/pool/shared.js';
 import { BACKENDS, caught, expectCode, pipeBytes, pseudoRandom } from './helpers.js';
 
 const CHUNK = 16384;
@@ -29,7 +30,10 @@ const INPUT_KEY = pseudoRandom(32, 72);
 const SALT = pseudoRandom(24, 73);
 
 const pool = createPool({ size: 2 });
-afterAll(() => pool.close());
+afterAll(async () => {
+  await pool.close();
+  await closeSharedPools();
+});
 
 const eq = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
@@ -77,8 +81,10 @@ describe('pool output equals the single-thread output', () => {
       }),
       { numRuns: 10 },
     );
-    expect(await until(livePoolThreads, 2)).toBe(2); // only the shared pool's threads remain
+    // No pool per call: `workers: 2` is one shared pool of 2 threads, besides `pool`.
+    expect(livePoolThreads()).toBe(4);
     expect(livePoolKeys()).toBe(0);
+    expect(await sharedPoolOf(2)!.keysHeld()).toBe(0);
   });
 
   it('enseal/chunked Web streams sealStream/openStream, random write sizes', async () => {
@@ -202,9 +208,12 @@ describe('tamper matrix through the pool', () => {
     expect((web.error as EnsealError).code).toBe('ERR_AUTH');
     expect(web.output.length).toBeLessThanOrEqual(100 * CHUNK);
     expect(eq(web.output, pt.subarray(0, web.output.length))).toBe(true);
+    const threads = livePoolThreads();
     const err = await caught(nodeThrough(createDecryptStream({ keys: [KEY], workers: 2 }), bad, 65536));
     expect((err as EnsealError).code).toBe('ERR_AUTH');
-    expect(await until(livePoolThreads, 2)).toBe(2);
+    expect(await until(livePoolKeys, 0)).toBe(0);
+    expect(await sharedPoolOf(2)!.keysHeld()).toBe(0);
+    expect(livePoolThreads()).toBe(sharedPoolOf(2) === undefined ? threads : Math.max(threads, 4));
   });
 
   it('a wrong key or context fails the commitment before any batch', async () => {
@@ -222,11 +231,18 @@ describe('cancellation, throwing consumers and destroyed streams leave no thread
   let bigSealed: Uint8Array;
   const sealedBig = async () => (bigSealed ??= await encrypt(big, { recipients: [KEY] }));
 
+  // `workers: 2` runs on the shared pool of 2 threads: start it first, so that every count below
+  // is against a baseline that includes it (and a leak would show as more threads).
+  beforeAll(async () => {
+    await encrypt(new Uint8Array(1), { recipients: [KEY], workers: 2 });
+  });
+
   async function settledClean(threadsBefore: number, keysBefore: number): Promise<void> {
     expect(await until(livePoolThreads, threadsBefore)).toBe(threadsBefore);
     expect(await until(livePoolKeys, 0)).toBe(0);
     expect(await until(liveKeyCount, keysBefore)).toBe(keysBefore);
-    expect(await pool.keysHeld()).toBe(0); // the shared pool's threads wiped every message key
+    expect(await pool.keysHeld()).toBe(0); // every thread wiped every message key
+    expect(await sharedPoolOf(2)!.keysHeld()).toBe(0);
   }
 
   for (const dir of ['encrypt', 'decrypt'] as const) {
@@ -249,7 +265,7 @@ describe('cancellation, throwing consumers and destroyed streams leave no thread
           if (r.done) break;
           got += r.value.length;
         }
-        if (workers === 'own') expect(livePoolThreads()).toBe(threads + 2);
+        expect(livePoolThreads()).toBe(threads); // `workers: 2` started no pool of its own
         expect(livePoolKeys()).toBe(1);
         await reader.cancel(new Error('consumer gone'));
         expect(await failed).toBeDefined(); // the writer saw the cancellation: the stream did not run to its end
@@ -307,6 +323,106 @@ describe('cancellation, throwing consumers and destroyed streams leave no thread
     expect((e as Error).message).toBe('sink failed');
     await settledClean(threads, keys);
   });
+});
+
+describe('shared pools behind workers: n', () => {
+  it('repeated calls reuse one pool per thread count; each message still gets and wipes its own key', async () => {
+    await encrypt(new Uint8Array(1), { recipients: [KEY], workers: 2 });
+    const shared = sharedPoolOf(2)!;
+    expect(shared).toBeInstanceOf(WorkerPool);
+    const threads = livePoolThreads();
+    const pt = pseudoRandom(3 * 64 * CHUNK + 5, 51);
+    for (let i = 0; i < 4; i++) {
+      const sealed = await encrypt(pt, { recipients: [KEY], workers: 2 });
+      expect(eq(await decrypt(sealed, { keys: [KEY], workers: 2 }), pt)).toBe(true);
+      expect(sharedPoolOf(2)).toBe(shared);
+      expect(livePoolThreads()).toBe(threads);
+      expect(await shared.keysHeld()).toBe(0);
+    }
+    await encrypt(pt, { recipients: [KEY], workers: 1 }); // another size, another pool
+    expect(sharedPoolOf(1)).not.toBe(shared);
+    expect(sharedPoolOf(1)!.size).toBe(1);
+    expect(livePoolThreads()).toBe(threads + 1);
+  });
+
+  it('an idle shared pool closes itself; a closed or broken one is replaced, not reused', async () => {
+    const before = SHARED_POOL_IDLE_MS;
+    setSharedPoolIdleMs(30);
+    try {
+      await encrypt(new Uint8Array(10), { recipients: [KEY], workers: 3 });
+      const threads = livePoolThreads();
+      expect(sharedPoolOf(3)).toBeDefined();
+      expect(await until(livePoolThreads, threads - 3)).toBe(threads - 3);
+      expect(sharedPoolOf(3)).toBeUndefined();
+      // A message open on it keeps it up past the timeout.
+      const ts = chunked.sealStream(INPUT_KEY, { salt: SALT, workers: 3 });
+      const out = new Response(ts.readable).arrayBuffer();
+      const writer = ts.writable.getWriter();
+      await writer.write(new Uint8Array(100));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(sharedPoolOf(3)).toBeDefined();
+      expect(livePoolThreads()).toBe(threads);
+      await writer.close();
+      expect(eq(new Uint8Array(await out), await chunked.seal(INPUT_KEY, new Uint8Array(100), { salt: SALT }))).toBe(true);
+      expect(await until(livePoolThreads, threads - 3)).toBe(threads - 3);
+      expect(sharedPoolOf(3)).toBeUndefined();
+    } finally {
+      setSharedPoolIdleMs(before);
+    }
+    await encrypt(new Uint8Array(1), { recipients: [KEY], workers: 2 });
+    const old = sharedPoolOf(2)!;
+    await old.close(); // as if a thread had died: the pool is closed
+    const pt = pseudoRandom(70 * CHUNK, 52);
+    expect(eq(await chunked.open(INPUT_KEY, await chunked.seal(INPUT_KEY, pt, { workers: 2 }), { workers: 2 }), pt)).toBe(true);
+    expect(sharedPoolOf(2)).not.toBe(old);
+    expect(sharedPoolOf(2)!.closed).toBe(false);
+  });
+
+  it('stream output batches are buffers of their own, exactly their length (nothing downstream is recycled)', async () => {
+    const pt = pseudoRandom(5 * 64 * CHUNK + 77, 53);
+    const parts: Uint8Array[] = [];
+    const src = (data: Uint8Array) =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let o = 0; o < data.length; o += 65536) c.enqueue(data.slice(o, o + 65536));
+          c.close();
+        },
+      });
+    await src(pt)
+      .pipeThrough(chunked.sealStream(INPUT_KEY, { salt: SALT, workers: 2 }))
+      .pipeTo(new WritableStream({ write: (c) => void parts.push(c) }));
+    const sealed = new Uint8Array(Buffer.concat(parts));
+    expect(eq(sealed, await chunked.seal(INPUT_KEY, pt, { salt: SALT }))).toBe(true);
+    const batches = parts.filter((p) => p.length >= SEALED);
+    expect(batches.length).toBe(5);
+    const opened: Uint8Array[] = [];
+    await src(sealed)
+      .pipeThrough(chunked.openStream(INPUT_KEY, { workers: 2 }))
+      .pipeTo(new WritableStream({ write: (c) => void opened.push(c) }));
+    expect(eq(new Uint8Array(Buffer.concat(opened)), pt)).toBe(true);
+    for (const b of [...batches, ...opened.filter((p) => p.length > 0)]) {
+      expect(b.byteOffset).toBe(0);
+      expect(b.buffer.byteLength).toBe(b.length);
+    }
+    const all = [...batches, ...opened].map((b) => b.buffer);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('an idle shared pool does not keep a Node process alive (dist/)', () => {
+    if (!existsSync(new URL('../dist/pool/shared.js', import.meta.url))) throw new Error('dist/ is missing the pool: run `npm run build`');
+    const script = [
+      "import { aesKey, encrypt, decrypt } from './dist/index.js';",
+      'const key = aesKey({ id: "k", key: new Uint8Array(32) });',
+      'const pt = new Uint8Array(3 << 20).fill(7);',
+      'const back = await decrypt(await encrypt(pt, { recipients: [key], workers: 2 }), { keys: [key], workers: 2 });',
+      'console.log(JSON.stringify({ ok: back.length === pt.length && back.every((b) => b === 7) }));',
+    ].join('\n');
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ ok: true });
+    expect(Date.now() - t0).toBeLessThan(5_000); // exits once the work is done, not after the 10 s idle timeout
+  }, 30_000);
 });
 
 describe('pool lifecycle', () => {

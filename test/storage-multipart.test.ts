@@ -4,12 +4,15 @@
  * the store's minimum part size, parts go up in parallel within the concurrency limit, progress
  * is reported, and an interrupted upload resumed from its file-backed state (a new bucket, as a
  * new process would have) sends only the missing parts and completes byte-identical. The state
- * never holds the data key.
+ * never holds the data key. With `workers` (a thread count or a pool), the parts are sealed on
+ * worker threads: the same bytes, resumes included, and no message key left in any thread.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { aesKey, encrypt } from '../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { aesKey, createPool, encrypt } from '../src/index.js';
+import { livePoolKeys } from '../src/pool/session.js';
+import { closeSharedPools, sharedPoolOf } from '../src/pool/shared.js';
 import { toBase64, toHex } from '../src/bytes.js';
 import { CHUNK_SIZE, PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH } from '../src/format/cobblestone.js';
 import { encryptedBucket, fileUploadState, memoryUploadState, OBJECT_KEY_CONTEXT, type UploadProgress } from '../src/storage.js';
@@ -194,3 +197,93 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('encrypted multipart upload on a worker pool (workers)', () => {
+  const pool = createPool({ size: 2 });
+  afterAll(async () => {
+    await pool.close();
+    await closeSharedPools();
+  });
+  const noKeysLeft = async (): Promise<void> => {
+    expect(livePoolKeys()).toBe(0);
+    expect(await pool.keysHeld()).toBe(0);
+    const shared = sharedPoolOf(2);
+    if (shared !== undefined) expect(await shared.keysHeld()).toBe(0);
+  };
+
+  // 0 and one byte: a single PUT below the threshold (encrypt with workers); the rest multipart,
+  // with parts of more than one 64-chunk pool batch (K chunks per part).
+  const lengths = [0, 1, PART, 3 * PART - 1, 3 * PART, 2 * PART + 64 * CHUNK_SIZE];
+  for (const workers of [2, 'pool'] as const) {
+    for (const len of lengths) {
+      it(`${len} bytes, workers: ${workers}: byte-identical to encrypt() with the same randomness`, async () => {
+        const plain = pseudoRandom(len, len + 17);
+        const mem = smallMemoryStore();
+        const rec = recording(mem);
+        const bucket = encryptedBucket(rec.store, {
+          recipients: [KEY],
+          keys: [KEY],
+          backend: deterministicBackend('node', 77),
+          context: CONTEXT,
+          partSize: 1,
+          multipartThreshold: len < 2 ? 1 : 0,
+          concurrency: 3,
+          workers: workers === 'pool' ? pool : 2,
+        });
+        const r = await bucket.putObject('obj', piecewise(plain, [50_000, 3, 70_001]));
+        const single = await encrypt(plain, { recipients: [KEY], context: { ...CONTEXT, [OBJECT_KEY_CONTEXT]: 'obj' }, backend: deterministicBackend('node', 77) });
+        expectBytes(mem.peek('obj')!, single, 'pooled multipart object vs encrypt()');
+        expect(r.parts).toBe(len < 2 ? 1 : Math.max(1, Math.ceil(len / PART)));
+        expect(rec.sizes.size).toBe(len < 2 ? 0 : r.parts);
+        expectBytes(await collect((await bucket.getObject('obj')).body), plain);
+        await noKeysLeft();
+      });
+    }
+  }
+
+  it('K > 64: a part spans several pool batches (parts of 200 chunks)', async () => {
+    const plain = pseudoRandom(2 * 200 * CHUNK_SIZE + 999, 5);
+    const mem = smallMemoryStore();
+    const bucket = encryptedBucket(mem, { recipients: [KEY], backend: deterministicBackend('webcrypto', 5), partSize: 200 * CHUNK_SIZE, multipartThreshold: 0, workers: pool });
+    await bucket.putObject('big', plain);
+    const single = await encrypt(plain, { recipients: [KEY], context: { [OBJECT_KEY_CONTEXT]: 'big' }, backend: deterministicBackend('webcrypto', 5) });
+    expectBytes(mem.peek('big')!, single, 'pooled multipart object vs encrypt()');
+    await noKeysLeft();
+  });
+
+  it('an interrupted pooled upload resumes on the pool byte-identical; a failed one leaves no key in any thread', async () => {
+    const plain = pseudoRandom(5 * PART + 99, 19);
+    const reference = await encrypt(plain, { recipients: [KEY], context: { [OBJECT_KEY_CONTEXT]: 'r' }, backend: deterministicBackend('node', 31) });
+    const state = memoryUploadState();
+    const store = smallMemoryStore();
+    const first = encryptedBucket(store, { recipients: [KEY], keys: [KEY], backend: deterministicBackend('node', 31), partSize: PART, concurrency: 2, multipartThreshold: PART, retry: { retries: 0 }, workers: 2 });
+    store.failOn(4, 'throw');
+    await expectCode(first.putObject('r', plain, { uploadState: state, leavePartsOnError: true }), 'ERR_STORE');
+    await noKeysLeft();
+    const done = state.record!.parts.length;
+    expect(done).toBeGreaterThanOrEqual(1);
+    const second = encryptedBucket(store, { recipients: [KEY], keys: [KEY], partSize: PART, concurrency: 2, multipartThreshold: PART, workers: pool });
+    const r = await second.putObject('r', piecewise(plain), { uploadState: state, resume: true });
+    expect(r.uploadedParts).toBe(r.parts - done);
+    expectBytes(store.peek('r')!, reference, 'resumed pooled object vs uninterrupted');
+    await noKeysLeft();
+
+    const aborted = smallMemoryStore();
+    aborted.failOn(3, 'throw');
+    await expectCode(encryptedBucket(aborted, { recipients: [KEY], partSize: PART, multipartThreshold: PART, retry: { retries: 0 }, workers: 2 }).putObject('x', plain), 'ERR_STORE');
+    expect(aborted.pendingUploads()).toHaveLength(0);
+    await noKeysLeft();
+  });
+
+  it('a bad workers value is refused when the bucket is made; a closed pool fails the upload (ERR_STATE), aborted', async () => {
+    expect(() => encryptedBucket(smallMemoryStore(), { recipients: [KEY], workers: 0 })).toThrow(RangeError);
+    expect(() => encryptedBucket(smallMemoryStore(), { recipients: [KEY], workers: 'two' as never })).toThrow(TypeError);
+    const closed = createPool({ size: 1 });
+    await closed.close();
+    const store = smallMemoryStore();
+    await expectCode(encryptedBucket(store, { recipients: [KEY], partSize: PART, multipartThreshold: PART, workers: closed }).putObject('c', pseudoRandom(3 * PART, 1)), 'ERR_STATE');
+    await expectCode(encryptedBucket(store, { recipients: [KEY], workers: closed }).putObject('d', pseudoRandom(10, 1)), 'ERR_STATE');
+    expect(store.keys()).toHaveLength(0);
+    expect(store.pendingUploads()).toHaveLength(0);
+  });
+});

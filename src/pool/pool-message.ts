@@ -25,21 +25,10 @@ import {
 import { deriveMessageSecrets, openPreambleSecrets } from './message-secrets.js';
 import { POOL_BATCH_CHUNKS } from './pool-sealer.js';
 import { openSession, type PoolSession, type WorkersOption } from './session.js';
+import { Spares } from './spares.js';
 import { OrderedWindow } from './window.js';
 
 const BATCH_BYTES = POOL_BATCH_CHUNKS * SEALED_CHUNK_SIZE;
-
-/** Buffers that came back from the threads, reused for the next batches. */
-class Spares {
-  readonly #free: ArrayBuffer[] = [];
-  take(): Uint8Array {
-    const b = this.#free.pop();
-    return b === undefined ? new Uint8Array(BATCH_BYTES) : new Uint8Array(b);
-  }
-  give(b: Uint8Array): void {
-    if (b.buffer.byteLength === BATCH_BYTES && this.#free.length < 4) this.#free.push(b.buffer as ArrayBuffer);
-  }
-}
 
 /** Runs the batches of one message through the session, copying each result to `sink` in order. */
 async function runBatches(
@@ -50,11 +39,11 @@ async function runBatches(
   sink: (piece: Uint8Array) => void,
 ): Promise<void> {
   const window = new OrderedWindow(2 * session.threads);
-  const spares = new Spares();
+  const spares = new Spares(BATCH_BYTES, 4);
   const drainTo = (pieces: Uint8Array[]): void => {
     for (const p of pieces) {
       sink(p);
-      spares.give(p);
+      spares.give(p.buffer as ArrayBuffer);
     }
   };
   try {
@@ -63,12 +52,14 @@ async function runBatches(
       const buf = spares.take();
       const last = fillBatch(buf, first, count);
       const used = op === 'seal' ? (count - 1) * SEALED_CHUNK_SIZE + last + TAG_LENGTH : (count - 1) * CHUNK_SIZE + last - TAG_LENGTH;
-      drainTo(await window.add(session.run(op, first, count, last, buf.buffer as ArrayBuffer), (b) => new Uint8Array(b, 0, used)));
+      drainTo(await window.add(session.run(op, first, count, last, buf.buffer as ArrayBuffer), (r) => new Uint8Array(r.buf, 0, used)));
     }
     drainTo(await window.drain());
   } catch (e) {
     window.fail(e);
     throw e;
+  } finally {
+    spares.wipe();
   }
 }
 

@@ -2,8 +2,9 @@
  * Push-based C2SP decryption on a worker pool. The 56-byte preamble is collected first and the
  * commitment checked (through the `keyer`) before the session opens and any chunk is touched.
  * Sealed chunks are then copied once into a 64-chunk batch; a full batch goes to the pool (a
- * 16400-byte chunk is never final, so no look-ahead is needed) and the threads open each batch in
- * place, returning its plaintext only when every tag in it verified. Batches come back in order
+ * 16400-byte chunk is never final, so no look-ahead is needed) and a thread opens it into a new
+ * buffer of exactly the plaintext length, returned only when every tag in it verified; the batch
+ * buffer comes back for the next batches ({@link Spares}). Batches come back in order
  * through an {@link OrderedWindow} of 2 × threads batches (bounded memory, backpressure).
  *
  * A failing chunk releases nothing of its batch and nothing after it: the thread wipes the batch,
@@ -18,6 +19,7 @@ import { EnsealError } from '../errors.js';
 import { CHUNK_SIZE, MAX_CHUNKS, PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH, missingFinalChunk } from '../format/cobblestone.js';
 import { POOL_BATCH_CHUNKS } from './pool-sealer.js';
 import { openSession, type PoolSession, type WorkersOption } from './session.js';
+import { Spares } from './spares.js';
 import { OrderedWindow } from './window.js';
 
 /** Turns the preamble into `key || base nonce` after checking the commitment (the opener wipes it). */
@@ -33,7 +35,8 @@ export class PoolOpener {
   #window: OrderedWindow | undefined;
   readonly #preamble = new Uint8Array(PREAMBLE_LENGTH);
   #preambleFill = 0;
-  #buf = new Uint8Array(BATCH_BYTES);
+  #spares: Spares | undefined;
+  #buf: Uint8Array | undefined;
   #fill = 0;
   #index = 0;
   #finished = false;
@@ -67,12 +70,14 @@ export class PoolOpener {
   #submit(count: number, last: number): Promise<Bytes[]> {
     const first = this.#index;
     if (first + count > MAX_CHUNKS) throw new EnsealError('ERR_LIMIT', 'message exceeds the 2^38-chunk limit');
-    const buf = this.#buf.buffer as ArrayBuffer;
+    const buf = this.#buf!.buffer as ArrayBuffer;
     this.#index += count;
     this.#fill = 0;
-    this.#buf = new Uint8Array(BATCH_BYTES);
-    const used = (count - 1) * CHUNK_SIZE + last - TAG_LENGTH;
-    return this.#window!.add(this.#session!.run('open', first, count, last, buf), (b) => new Uint8Array(b, 0, used));
+    this.#buf = this.#spares!.take();
+    return this.#window!.add(this.#session!.run('open', first, count, last, buf, true), (r) => {
+      this.#spares?.give(r.spare);
+      return new Uint8Array(r.buf); // exactly (count - 1) × 16384 + last - 16 bytes
+    });
   }
 
   /**
@@ -99,12 +104,14 @@ export class PoolOpener {
           wipe(secret);
         }
         this.#window = new OrderedWindow(2 * this.#session.threads);
+        this.#spares = new Spares(BATCH_BYTES, 2 * this.#session.threads + 1);
+        this.#buf = this.#spares.take();
       }
       const out: Bytes[] = [];
       try {
         while (off < data.length) {
           const n = Math.min(BATCH_BYTES - this.#fill, data.length - off);
-          this.#buf.set(data.subarray(off, off + n), this.#fill);
+          this.#buf!.set(data.subarray(off, off + n), this.#fill);
           this.#fill += n;
           off += n;
           if (this.#fill === BATCH_BYTES) out.push(...(await this.#submit(POOL_BATCH_CHUNKS, SEALED_CHUNK_SIZE)));
@@ -141,6 +148,7 @@ export class PoolOpener {
       ready.push(...(await this.#window!.drain()));
       return ready;
     });
+    this.#spares?.wipe();
     await this.#session?.close();
     return out;
   }
@@ -148,8 +156,9 @@ export class PoolOpener {
   /** Abandons the message: wipes buffered ciphertext, fails what is in flight, closes the session. Idempotent. */
   abort(): void {
     this.#error ??= new EnsealError('ERR_STATE', 'the stream was cancelled');
-    this.#buf.fill(0);
+    this.#buf?.fill(0);
     this.#window?.fail(this.#error);
+    this.#spares?.wipe();
     void this.#session?.close();
   }
 }

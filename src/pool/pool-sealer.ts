@@ -1,9 +1,11 @@
 /**
  * Push-based C2SP encryption on a worker pool: plaintext is copied once, straight into the slots
- * of a 64-chunk batch (16400 bytes per slot, so the thread seals each chunk in place and appends
- * its tag); a full batch goes to the pool at once and the next one starts filling. Sealed batches
- * come back in order through an {@link OrderedWindow} of 2 × threads batches, so memory is
- * bounded (one batch filling plus the window, ≤ 1 MiB each) and a busy pool slows the writer
+ * of a 64-chunk batch (16400 bytes per slot, the layout of the sealed chunks); a full batch goes
+ * to the pool at once and the next one starts filling. The thread seals it into a new buffer of
+ * exactly the sealed length (what goes downstream) and hands the batch buffer back for the next
+ * batches ({@link Spares}: steady state allocates nothing here). Sealed batches come back in
+ * order through an {@link OrderedWindow} of 2 × threads batches, so memory is bounded (one batch
+ * filling plus the window, ≤ 1 MiB each, and as many spares) and a busy pool slows the writer
  * down (backpressure). `finish()` seals the mandatory short, possibly empty, final chunk (C2SP
  * §"Message chunking") and closes the session; `abort()` wipes the buffered plaintext and
  * closes it too. Output is byte-identical to `ChunkSealer` (src/format/chunked-seal.ts).
@@ -14,15 +16,19 @@ import type { Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { CHUNK_SIZE, MAX_CHUNKS, SEALED_CHUNK_SIZE, TAG_LENGTH } from '../format/cobblestone.js';
 import type { PoolSession } from './session.js';
+import { Spares } from './spares.js';
 import { OrderedWindow } from './window.js';
 
 /** Chunks per pool job (1 MiB of plaintext: amortises the message to the thread). */
 export const POOL_BATCH_CHUNKS = 64;
 
+const BATCH_BYTES = POOL_BATCH_CHUNKS * SEALED_CHUNK_SIZE;
+
 /** Incremental sealer on a {@link PoolSession}. Not reentrant: await each call. */
 export class PoolSealer {
   readonly #session: PoolSession;
   readonly #window: OrderedWindow;
+  readonly #spares: Spares;
   #buf: Uint8Array;
   #chunks = 0; // full chunks in #buf
   #fill = 0; // bytes of the chunk being filled
@@ -34,11 +40,8 @@ export class PoolSealer {
   constructor(session: PoolSession) {
     this.#session = session;
     this.#window = new OrderedWindow(2 * session.threads);
-    this.#buf = PoolSealer.#fresh();
-  }
-
-  static #fresh(): Uint8Array {
-    return new Uint8Array(POOL_BATCH_CHUNKS * SEALED_CHUNK_SIZE);
+    this.#spares = new Spares(BATCH_BYTES, 2 * session.threads + 1);
+    this.#buf = this.#spares.take();
   }
 
   #live(): void {
@@ -53,9 +56,11 @@ export class PoolSealer {
     this.#index += count;
     this.#chunks = 0;
     this.#fill = 0;
-    this.#buf = PoolSealer.#fresh();
-    const used = (count - 1) * SEALED_CHUNK_SIZE + last + TAG_LENGTH;
-    return this.#window.add(this.#session.run('seal', first, count, last, buf), (b) => new Uint8Array(b, 0, used));
+    this.#buf = this.#spares.take();
+    return this.#window.add(this.#session.run('seal', first, count, last, buf, true), (r) => {
+      this.#spares.give(r.spare);
+      return new Uint8Array(r.buf); // exactly (count - 1) × 16400 + last + 16 bytes
+    });
   }
 
   async #guard<T>(f: () => Promise<T>): Promise<T> {
@@ -114,7 +119,8 @@ export class PoolSealer {
       ready.push(...(await this.#window.drain()));
       return ready;
     });
-    await this.#session.close(); // an owned pool's threads have stopped when the stream ends
+    this.#spares.wipe();
+    await this.#session.close(); // every thread drops the key after the message's last job
     return out;
   }
 
@@ -124,6 +130,7 @@ export class PoolSealer {
     this.#error ??= new EnsealError('ERR_STATE', 'the stream was cancelled');
     this.#buf.fill(0);
     this.#window.fail(this.#error);
+    this.#spares.wipe();
     void this.#session.close();
   }
 }

@@ -8,10 +8,14 @@
  * - Jobs go to the thread with the fewest pending jobs; at most `maxQueue` jobs are pending in the
  *   pool at once, and a caller submitting more waits for room (backpressure, bounded memory).
  * - Buffers are transferred both ways (ArrayBuffer transfer lists), never copied by the channel.
+ *   A `fresh` job (the stream paths) gets its result in a buffer the thread allocated and its own
+ *   buffer back as a spare, so the caller refills buffers it owns (`src/pool/spares.ts`).
  * - `close()` (idempotent; also `await using`) terminates every thread; jobs pending then reject
  *   with `ERR_STATE`, and so does every later use. A thread that fails breaks the pool the same
  *   way (`ERR_UNSUPPORTED` when it failed before it started, e.g. a CSP refusing `blob:`).
- * - Idle threads do not keep a Node process alive; a thread with pending jobs does.
+ * - Idle threads do not keep a Node (or Bun) process alive; a thread with pending jobs does.
+ * - `workers: n` (a number) uses one shared pool per thread count (`src/pool/shared.ts`), started
+ *   on first use and closed after it has been idle a while; `workers: pool` uses the caller's.
  *
  * @module
  */
@@ -37,6 +41,20 @@ export interface PoolJob {
   readonly last: number;
   /** The batch (transferred: detached once submitted). */
   readonly buf: ArrayBuffer;
+  /**
+   * Result in a new buffer allocated by the thread, exactly the output length, and `buf` handed
+   * back as {@link PoolResult.spare} (the stream paths: downstream gets a buffer of its own, the
+   * caller refills resident ones). Default: sealed or opened in place.
+   */
+  readonly fresh?: boolean;
+}
+
+/** What a job gives back. */
+export interface PoolResult {
+  /** The sealed or opened batch (the job's own buffer, or with `fresh` a new one). */
+  readonly buf: ArrayBuffer;
+  /** With `fresh`: the job's buffer, for reuse (still holding its input; the caller wipes it). */
+  readonly spare: ArrayBuffer | undefined;
 }
 
 interface Slot {
@@ -153,11 +171,11 @@ export class WorkerPool {
 
   /**
    * @internal Runs a job on the least busy thread, waiting for room under `maxQueue` first.
-   * @returns the job's buffer, sealed or opened
+   * @returns the sealed or opened batch (and the spare buffer of a `fresh` job)
    * @throws EnsealError `ERR_AUTH` (with `chunk`) when a chunk of an open job failed; `ERR_STATE`
    *   when the pool closed
    */
-  async run(job: PoolJob): Promise<ArrayBuffer> {
+  async run(job: PoolJob): Promise<PoolResult> {
     try {
       while (this.#pending.size >= this.maxQueue && this.#broken === undefined) await new Promise<void>((r) => this.#waiting.push(r));
       this.check();
@@ -172,13 +190,13 @@ export class WorkerPool {
     slot.pending++;
     slot.thread.hold(true);
     try {
-      slot.thread.post({ op: job.op, s: job.session, j, first: job.first, count: job.count, last: job.last, buf: job.buf }, [job.buf]);
+      slot.thread.post({ op: job.op, s: job.session, j, first: job.first, count: job.count, last: job.last, buf: job.buf, fresh: job.fresh === true }, [job.buf]);
     } catch (e) {
       this.#settle(j);
       new Uint8Array(job.buf).fill(0);
       throw e;
     }
-    return (await done) as ArrayBuffer;
+    return (await done) as PoolResult;
   }
 
   /** @internal How many message keys the threads hold (asks each one). */
@@ -207,14 +225,17 @@ export class WorkerPool {
   }
 
   #onMessage(m: unknown): void {
-    const msg = m as { j?: unknown; ok?: unknown; buf?: unknown; keys?: unknown; auth?: unknown; chunk?: unknown };
+    const msg = m as { j?: unknown; ok?: unknown; buf?: unknown; spare?: unknown; keys?: unknown; auth?: unknown; chunk?: unknown };
     if (typeof msg?.j !== 'number') return;
+    const spare = msg.spare instanceof ArrayBuffer ? msg.spare : undefined;
     const p = this.#settle(msg.j);
     if (p === undefined) {
-      if (msg.buf instanceof ArrayBuffer) new Uint8Array(msg.buf).fill(0); // nobody waits for it any more
+      // nobody waits for it any more
+      if (msg.buf instanceof ArrayBuffer) new Uint8Array(msg.buf).fill(0);
+      if (spare !== undefined) new Uint8Array(spare).fill(0);
       return;
     }
-    if (msg.ok === true && msg.buf instanceof ArrayBuffer) p.resolve(msg.buf);
+    if (msg.ok === true && msg.buf instanceof ArrayBuffer) p.resolve({ buf: msg.buf, spare } satisfies PoolResult);
     else if (msg.ok === true && typeof msg.keys === 'number') p.resolve(msg.keys);
     else if (msg.auth === true && typeof msg.chunk === 'number') {
       const index = msg.chunk;

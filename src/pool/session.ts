@@ -1,8 +1,8 @@
 /**
  * One message's use of a worker pool: its key reaches every thread once (each thread its own
  * copy, transferred; `key || base nonce` of C2SP §"Key derivation"), its batches run there, and
- * `close()` has every thread wipe and forget the key (and stops a pool the message started for
- * itself, `workers: n`). After `close()`, every batch still in flight, or submitted later,
+ * `close()` has every thread wipe and forget the key (and releases the shared pool of
+ * `workers: n`, src/pool/shared.ts). After `close()`, every batch still in flight, or submitted later,
  * rejects with `ERR_STATE` and its result is wiped: nothing is released.
  *
  * Counted while open ({@link livePoolKeys}, internal), like backend keys in
@@ -11,7 +11,9 @@
  * @module
  */
 import { EnsealError } from '../errors.js';
-import { WorkerPool, checkWorkersOption, createPool } from './pool.js';
+import { WorkerPool, checkWorkersOption, type PoolJob, type PoolResult } from './pool.js';
+import { acquireSharedPool } from './shared.js';
+import { wipeResult } from './spares.js';
 
 let live = 0;
 
@@ -28,7 +30,7 @@ export function livePoolKeys(): number {
   return live;
 }
 
-/** The `workers` option of the public APIs: a thread count (a pool of its own) or a shared pool. */
+/** The `workers` option of the public APIs: a thread count (the shared pool of that size) or a `createPool()` pool. */
 export type WorkersOption = number | WorkerPool;
 
 const closedSession = (): EnsealError => new EnsealError('ERR_STATE', 'the message was closed (stream cancelled, failed or finished)');
@@ -36,20 +38,20 @@ const closedSession = (): EnsealError => new EnsealError('ERR_STATE', 'the messa
 /** One message's batches on a pool. */
 export class PoolSession {
   readonly #pool: WorkerPool;
-  readonly #owned: boolean;
+  readonly #release: () => void;
   readonly #id: number;
   #closed = false;
   #closing: Promise<void> | undefined;
 
   /**
    * @param pool - where the batches run
-   * @param owned - whether the pool was made for this message (closed with it)
+   * @param release - called once when the session closes (hands a shared pool back)
    * @param secret - `key || base nonce`; copied to the threads, not retained (the caller wipes it)
    * @throws EnsealError `ERR_STATE` when the pool is closed
    */
-  constructor(pool: WorkerPool, owned: boolean, secret: Uint8Array) {
+  constructor(pool: WorkerPool, release: () => void, secret: Uint8Array) {
     this.#pool = pool;
-    this.#owned = owned;
+    this.#release = release;
     this.#id = pool.addKey(secret);
     live++;
   }
@@ -66,18 +68,19 @@ export class PoolSession {
    * @param count - chunks in the batch
    * @param last - length of the last chunk (plaintext for seal, sealed for open)
    * @param buf - the batch (transferred: detached on return)
-   * @returns the whole buffer, sealed or opened in place
+   * @param fresh - result in a new buffer, `buf` handed back as the spare (see {@link PoolJob})
+   * @returns the batch, sealed or opened (in place, or a new buffer and the spare)
    * @throws EnsealError `ERR_AUTH` with `chunk` when a chunk failed (the batch is wiped in the
    *   thread), `ERR_STATE` once closed
    */
-  async run(op: 'seal' | 'open', first: number, count: number, last: number, buf: ArrayBuffer): Promise<ArrayBuffer> {
+  async run(op: 'seal' | 'open', first: number, count: number, last: number, buf: ArrayBuffer, fresh = false): Promise<PoolResult> {
     if (this.#closed) {
       new Uint8Array(buf).fill(0);
       throw closedSession();
     }
-    const out = await this.#pool.run({ op, session: this.#id, first, count, last, buf });
+    const out = await this.#pool.run({ op, session: this.#id, first, count, last, buf, fresh });
     if (this.#closed) {
-      new Uint8Array(out).fill(0);
+      wipeResult(out);
       throw closedSession();
     }
     return out;
@@ -89,36 +92,37 @@ export class PoolSession {
   }
 
   /**
-   * Has every thread wipe the key; closes the pool when it was the message's own. Idempotent.
-   * @returns resolves once an owned pool's threads have stopped
+   * Has every thread wipe the key; hands a shared pool back. Idempotent.
+   * @returns resolves at once (the key is dropped in order after the message's jobs)
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     live--;
     this.#pool.dropKey(this.#id);
-    this.#closing = this.#owned ? this.#pool.close() : Promise.resolve();
+    this.#release();
+    this.#closing = Promise.resolve();
     return this.#closing;
   }
 }
 
 /**
- * The pool a call uses: its own pool of `n` threads, or the caller's.
+ * The pool a call uses: the shared pool of `n` threads (src/pool/shared.ts), or the caller's.
  * @param workers - the (checked) option value
- * @returns the pool and whether the message owns it
+ * @returns the pool, and `release` to call once when the message is done
  * @throws EnsealError `ERR_STATE` for a closed pool, `ERR_UNSUPPORTED` where threads cannot start
  * @example
  * ```ts
- * const { pool, owned } = poolFor(2); // a new pool of 2 threads, owned
+ * const { pool, release } = poolFor(2); // the shared pool of 2 threads
  * ```
  */
-export function poolFor(workers: WorkersOption): { pool: WorkerPool; owned: boolean } {
+export function poolFor(workers: WorkersOption): { pool: WorkerPool; release: () => void } {
   checkWorkersOption(workers);
   if (workers instanceof WorkerPool) {
     workers.check();
-    return { pool: workers, owned: false };
+    return { pool: workers, release: () => undefined };
   }
-  return { pool: createPool({ size: workers }), owned: true };
+  return acquireSharedPool(workers);
 }
 
 /**
@@ -134,11 +138,11 @@ export function poolFor(workers: WorkersOption): { pool: WorkerPool; owned: bool
  * ```
  */
 export function openSession(workers: WorkersOption, secret: Uint8Array): PoolSession {
-  const { pool, owned } = poolFor(workers);
+  const { pool, release } = poolFor(workers);
   try {
-    return new PoolSession(pool, owned, secret);
+    return new PoolSession(pool, release, secret);
   } catch (e) {
-    if (owned) void pool.close();
+    release();
     throw e;
   }
 }

@@ -41,9 +41,12 @@ interface NodeWorker {
   unref(): void;
   terminate(): Promise<number>;
 }
-type NodeWorkerClass = new (source: string, options: { eval: true; name: string }) => NodeWorker;
+type NodeWorkerClass = new (source: string, options: { eval: true; name: string; resourceLimits?: { maxYoungGenerationSizeMb?: number } }) => NodeWorker;
 
 interface WebWorker {
+  /** Bun's Web Workers have `ref`/`unref` like worker_threads; browsers and Deno have neither. */
+  ref?: () => void;
+  unref?: () => void;
   onmessage: ((e: { data: unknown }) => void) | null;
   onerror: ((e: { message?: string; preventDefault?: () => void }) => void) | null;
   postMessage(m: unknown, transfer: ArrayBuffer[]): void;
@@ -52,6 +55,9 @@ interface WebWorker {
 type WebWorkerClass = new (url: string, options?: { type?: 'classic' | 'module'; name?: string }) => WebWorker;
 
 let live = 0;
+
+/** Young-generation size of a `worker_threads` pool thread, in MiB (see spawnNode). */
+const YOUNG_GENERATION_MB = 2;
 
 /**
  * Pool threads created and not yet stopped, in this realm (internal; for tests).
@@ -116,7 +122,10 @@ export function spawnThread(events: ThreadEvents): PoolThread {
 function spawnNode(Worker: NodeWorkerClass, events: ThreadEvents): PoolThread {
   let w: NodeWorker;
   try {
-    w = new Worker(POOL_WORKER_SOURCE, { eval: true, name: 'enseal-pool' });
+    // A small young generation: a pool thread allocates few JS objects but 16 KiB of node:crypto
+    // output per chunk, freed only when it scavenges; a default-sized nursery lets tens of MiB of
+    // dead buffers pile up per thread (peak RSS, bench/rss.mjs).
+    w = new Worker(POOL_WORKER_SOURCE, { eval: true, name: 'enseal-pool', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   } catch (e) {
     throw unsupported(`a worker thread could not start (${e instanceof Error ? e.name : 'error'})`);
   }
@@ -198,5 +207,9 @@ function spawnWeb(events: ThreadEvents): PoolThread {
     w.terminate(); // synchronous: the thread is gone
     live--;
   };
-  return { post: (m, t) => w.postMessage(m, t), hold: () => undefined, terminate: stop };
+  const hold = (busy: boolean): void => {
+    if (typeof w.ref === 'function' && typeof w.unref === 'function') (busy ? w.ref : w.unref).call(w);
+  };
+  hold(false);
+  return { post: (m, t) => w.postMessage(m, t), hold, terminate: stop };
 }

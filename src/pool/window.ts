@@ -8,14 +8,16 @@
  * @module
  */
 import type { Bytes } from '../bytes.js';
+import type { PoolResult } from './pool.js';
+import { wipeResult } from './spares.js';
 
 interface Entry {
   done: boolean;
-  value: ArrayBuffer | undefined;
+  value: PoolResult | undefined;
   error: unknown;
   readonly settled: Promise<void>;
   /** Turns the raw result into what is released (e.g. a view of the used length). */
-  readonly view: (b: ArrayBuffer) => Bytes;
+  readonly view: (r: PoolResult) => Bytes;
 }
 
 /** Ordered results of concurrent batches, with a bounded number in flight. */
@@ -45,7 +47,7 @@ export class OrderedWindow {
    * @returns the results ready now, in order (possibly none)
    * @throws the first batch failure (and the same error on every later call)
    */
-  async add(result: Promise<ArrayBuffer>, view: (b: ArrayBuffer) => Bytes): Promise<Bytes[]> {
+  async add(result: Promise<PoolResult>, view: (r: PoolResult) => Bytes): Promise<Bytes[]> {
     const entry: Entry = {
       done: false,
       value: undefined,
@@ -54,7 +56,7 @@ export class OrderedWindow {
       settled: result.then(
         (v) => {
           entry.done = true;
-          if (this.#failed !== undefined) new Uint8Array(v).fill(0); // failed meanwhile: release nothing later
+          if (this.#failed !== undefined) wipeResult(v); // failed meanwhile: release nothing later
           else entry.value = v;
         },
         (e) => {
@@ -117,7 +119,7 @@ export class OrderedWindow {
     if (this.#failed !== undefined) return;
     this.#failed = { error };
     for (const e of this.#queue.splice(0)) {
-      if (e.value !== undefined) new Uint8Array(e.value).fill(0);
+      if (e.value !== undefined) wipeResult(e.value);
       e.value = undefined;
     }
   }

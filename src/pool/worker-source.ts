@@ -9,22 +9,34 @@
  * worker has it, else WebCrypto. Every chunk depends only on the message key, the base nonce and
  * its index, so batches of one message can run in any worker in any order.
  *
+ * `fresh` jobs (the stream paths) write the result into a buffer allocated here, in the worker,
+ * and hand the job's buffer back: the calling thread then refills buffers it already owns
+ * (resident pages) instead of allocating and page-faulting 1 MiB per batch, and the result it
+ * passes downstream is a buffer nobody else references. Under node:crypto that buffer comes from
+ * `Buffer.allocUnsafeSlow` (not zero-filled: every byte is written before it leaves, and it is
+ * wiped when a chunk fails).
+ *
  * Protocol (the parent is `src/pool/thread.ts` / `src/pool/pool.ts`):
  *
  * ```
  * parent → worker  { op: 'key', s, key: ArrayBuffer }     key (16|32) || base nonce (12), transferred;
  *                                                          wiped here by 'drop'
- *                  { op: 'seal', s, j, first, count, last, buf }
+ *                  { op: 'seal', s, j, first, count, last, buf, fresh }
  *                      buf (transferred, may be longer than used): count slots of 16400 bytes, the
  *                      last one `last` + 16;
- *                      slot i holds plaintext i in its first bytes; sealed in place
- *                  { op: 'open', s, j, first, count, last, buf }
+ *                      slot i holds plaintext i in its first bytes; sealed in place, or, with
+ *                      `fresh`, into a new buffer of exactly the sealed length
+ *                  { op: 'open', s, j, first, count, last, buf, fresh }
  *                      buf (transferred): count sealed chunks back to back, the last one `last`
- *                      bytes; plaintext i is written at i × 16384, only after every tag verified
+ *                      bytes; plaintext i is written at i × 16384 (in place, or with `fresh` into a
+ *                      new buffer of exactly the plaintext length), released only after every
+ *                      tag verified
  *                  { op: 'drop', s }                       wipe and forget session s's key
  *                  { op: 'stats', j }                      how many keys this worker holds
  * worker → parent  { ready: true }                         the script runs
- *                  { j, ok: true, buf }                    result, transferred
+ *                  { j, ok: true, buf, spare }             result, transferred; with `fresh`, `spare`
+ *                                                          is the job's own buffer handed back for
+ *                                                          reuse (the caller wipes it when done)
  *                  { j, ok: false, auth: true, chunk }     chunk `chunk` failed: the whole batch was
  *                                                          wiped, nothing is returned
  *                  { j, ok: false, message }               anything else (no secret in it)
@@ -77,8 +89,10 @@ function wipeKey(k) {
   k.base.fill(0);
   if (k.nonce) k.nonce.fill(0);
 }
+const alloc = (n) => (useNode ? Buffer.allocUnsafeSlow(n) : new Uint8Array(n));
 async function seal(k, m) {
   const u = new Uint8Array(m.buf);
+  const o = m.fresh ? alloc((m.count - 1) * SEALED + m.last + TAG) : u;
   if (useNode) {
     for (let i = 0; i < m.count; i++) {
       const len = i === m.count - 1 ? m.last : CHUNK;
@@ -86,10 +100,10 @@ async function seal(k, m) {
       const c = nc.createCipheriv(k.alg, k.key, nonceOf(k.base, m.first + i, k.nonce), { authTagLength: TAG });
       const ct = c.update(u.subarray(at, at + len));
       c.final();
-      u.set(ct, at);
-      u.set(c.getAuthTag(), at + len);
+      o.set(ct, at);
+      o.set(c.getAuthTag(), at + len);
     }
-    return u;
+    return o;
   }
   const outs = [];
   for (let i = 0; i < m.count; i++) {
@@ -97,11 +111,12 @@ async function seal(k, m) {
     outs.push(crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonceOf(k.base, m.first + i, new Uint8Array(12)), tagLength: 128 }, k.ck, u.subarray(i * SEALED, i * SEALED + len)));
   }
   const done = await Promise.all(outs);
-  done.forEach((b, i) => u.set(new Uint8Array(b), i * SEALED));
-  return u;
+  done.forEach((b, i) => o.set(new Uint8Array(b), i * SEALED));
+  return o;
 }
 async function open(k, m) {
   const u = new Uint8Array(m.buf);
+  const o = m.fresh ? alloc((m.count - 1) * CHUNK + m.last - TAG) : u;
   if (useNode) {
     for (let i = 0; i < m.count; i++) {
       const len = i === m.count - 1 ? m.last : SEALED;
@@ -109,11 +124,11 @@ async function open(k, m) {
       const d = nc.createDecipheriv(k.alg, k.key, nonceOf(k.base, m.first + i, k.nonce), { authTagLength: TAG });
       d.setAuthTag(u.subarray(at + len - TAG, at + len));
       const pt = d.update(u.subarray(at, at + len - TAG));
-      try { d.final(); } catch (e) { pt.fill(0); u.fill(0); return i; }
-      u.set(pt, i * CHUNK); // never reaches a later chunk's bytes: i × 16384 + 16384 ≤ (i + 1) × 16400
+      try { d.final(); } catch (e) { pt.fill(0); o.fill(0); u.fill(0); return i; }
+      o.set(pt, i * CHUNK); // in place, never reaches a later chunk's bytes: i × 16384 + 16384 ≤ (i + 1) × 16400
       pt.fill(0);
     }
-    return u;
+    return o;
   }
   const outs = [];
   for (let i = 0; i < m.count; i++) {
@@ -127,8 +142,8 @@ async function open(k, m) {
     u.fill(0);
     return bad;
   }
-  done.forEach((p, i) => { u.set(p, i * CHUNK); p.fill(0); });
-  return u;
+  done.forEach((p, i) => { o.set(p, i * CHUNK); p.fill(0); });
+  return o;
 }
 async function handle(m) {
   if (m.op === 'key') {
@@ -152,7 +167,8 @@ async function handle(m) {
     if (keys.get(m.s) !== kp) throw new Error('the message was closed');
     const r = m.op === 'seal' ? await seal(k, m) : await open(k, m);
     if (typeof r === 'number') post({ j: m.j, ok: false, auth: true, chunk: m.first + r });
-    else post({ j: m.j, ok: true, buf: r.buffer }, [r.buffer]);
+    else if (r.buffer === m.buf) post({ j: m.j, ok: true, buf: r.buffer }, [r.buffer]);
+    else post({ j: m.j, ok: true, buf: r.buffer, spare: m.buf }, [r.buffer, m.buf]); // the caller wipes spares it drops
   } catch (e) {
     if (m.buf instanceof ArrayBuffer && m.buf.byteLength > 0) new Uint8Array(m.buf).fill(0);
     post({ j: m.j, ok: false, message: String(e && e.message).slice(0, 200) });

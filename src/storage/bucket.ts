@@ -35,6 +35,8 @@ import { S3_MAX_METADATA_BYTES } from './metadata.js';
 import { checkKey } from './object-key.js';
 import { checkRange } from './http-range.js';
 import { encryptedMultipartUpload, type UploadProgress } from './multipart.js';
+import { checkWorkersOption } from '../pool/pool.js';
+import type { WorkersOption } from '../pool/session.js';
 import { DEFAULT_PART_SIZE } from './multipart-layout.js';
 import { retryPolicy, withRetry, type RetryOptions } from './multipart-retry.js';
 import { splitBody, type PartSource } from './multipart-source.js';
@@ -63,6 +65,11 @@ export interface EncryptedBucketOptions {
   readonly partSize?: number;
   /** Parts uploaded in parallel (default 4). */
   readonly concurrency?: number;
+  /**
+   * Seal `putObject` bodies (enseal format, one PUT or multipart) on worker threads: a thread
+   * count (a shared pool) or a `createPool()` pool. Same bytes as without.
+   */
+  readonly workers?: WorkersOption;
   /** Bodies longer than this go multipart (default: `partSize`). */
   readonly multipartThreshold?: number;
   /** Crypto backend. */
@@ -346,6 +353,7 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
   }
   if (opts.recipients !== undefined) checkProviders(opts.recipients, 'recipients');
   if (opts.keys !== undefined) checkProviders(opts.keys, 'keys');
+  checkWorkersOption(opts.workers);
   const backend = getBackend(opts.backend);
   const baseContext: EncryptionContext = { ...(opts.context ?? {}) };
   if (Object.hasOwn(baseContext, OBJECT_KEY_CONTEXT)) throw new TypeError(`"context" must not set the reserved "${OBJECT_KEY_CONTEXT}"`);
@@ -380,7 +388,7 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
   };
 
   const putSingle = async (key: string, plaintext: Uint8Array, user: Record<string, string>, o: PutObjectOptions, recipients: readonly KeyProvider[]): Promise<PutObjectResult> => {
-    const sealed = await encrypt(plaintext, { recipients, context: contextFor(key), backend });
+    const sealed = await encrypt(plaintext, { recipients, context: contextFor(key), backend, ...(opts.workers === undefined ? {} : { workers: opts.workers }) });
     const headerLength = decodeHeaderPrefix(sealed);
     const metadata = withMarker(user, plaintext.length, headerLength);
     checkMd(metadata);
@@ -412,6 +420,7 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
       backend,
       partSize,
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+      ...(opts.workers === undefined ? {} : { workers: opts.workers }),
       metadata: (h) => {
         headerLength = h;
         const md = withMarker(user, contentLength, h);

@@ -6,6 +6,7 @@
  *
  * - **Parallel:** up to `concurrency` parts are sealed and uploaded at once (chunk `i` always
  *   uses nonce `i`, so order does not matter); memory is bounded by `concurrency + 1` parts.
+ *   With `workers`, the parts are sealed on a worker pool (`./multipart-pool.ts`), same bytes.
  * - **Resumable:** with an {@link UploadState}, the upload id, the sealed header (data key
  *   wrapped only), the salt, the layout and each completed part (entity tag, size, SHA-256 of
  *   its ciphertext) are saved as they happen. `resume: true` unwraps the saved header with
@@ -22,11 +23,14 @@
 import { concat, fromBase64, toBase64, toHex, wipe, type Bytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
-import { CHUNK_SIZE, COBBLESTONE_256, SALT_LENGTH, deriveMessageKeys, type MessageKeys } from '../format/cobblestone.js';
+import { CHUNK_SIZE, SALT_LENGTH } from '../format/cobblestone.js';
 import { encodeBound, type EncryptionContext } from '../format/header.js';
 import { sealHeader, unlockHeader } from '../envelope/options.js';
 import type { KeyProvider } from '../keys/provider.js';
-import { chunksPerPart, sealPart } from './multipart-layout.js';
+import { checkWorkersOption } from '../pool/pool.js';
+import type { WorkersOption } from '../pool/session.js';
+import { chunksPerPart } from './multipart-layout.js';
+import { partSealer, type PartSealer } from './multipart-pool.js';
 import { retryPolicy, untilAborted, withRetry, type RetryOptions } from './multipart-retry.js';
 import type { PartSource } from './multipart-source.js';
 import type { ObjectMetadata, ObjectStore, ServerSideEncryption } from './store.js';
@@ -78,6 +82,8 @@ export interface EncryptedMultipartOptions {
   readonly retry?: RetryOptions;
   /** Plaintext length, when known: sizes the parts within `maxParts` and is checked at the end. */
   readonly contentLength?: number;
+  /** Seal the parts on worker threads: a thread count (a shared pool) or a `createPool()` pool. */
+  readonly workers?: WorkersOption;
 }
 
 /** What {@link encryptedMultipartUpload} returns. */
@@ -99,7 +105,7 @@ export interface EncryptedMultipartResult {
 }
 
 interface Prepared {
-  readonly keys: MessageKeys;
+  readonly keys: PartSealer;
   readonly header: Bytes;
   readonly salt: Bytes;
   readonly k: number;
@@ -125,21 +131,20 @@ async function prepare(opts: EncryptedMultipartOptions): Promise<Prepared> {
     const salt = fromBase64(record.salt);
     if (salt.length !== SALT_LENGTH) throw new EnsealError('ERR_STATE', 'upload state has a bad salt');
     const unlocked = await unlockHeader(header, { keys: opts.keys }, backend);
-    let keys: MessageKeys;
+    const k = record.chunksPerPart;
+    let keys: PartSealer;
     try {
       if (unlocked.header.length !== header.length) throw new EnsealError('ERR_STATE', 'upload state has trailing header bytes');
       const expected = encodeBound(opts.context);
       if (expected.length !== unlocked.header.bound.length || !expected.every((b, i) => b === unlocked.header.bound[i])) {
         throw new EnsealError('ERR_STATE', 'the saved upload has another encryption context');
       }
-      keys = await deriveMessageKeys(backend, COBBLESTONE_256, unlocked.dataKey, salt, unlocked.header.bound);
+      if (k * (CHUNK_SIZE + 16) < store.multipart.minPartSize && record.parts.length > 0) {
+        throw new EnsealError('ERR_STATE', 'the saved part layout does not meet the store minimum part size');
+      }
+      keys = await partSealer(backend, unlocked.dataKey, salt, unlocked.header.bound, opts.workers);
     } finally {
       wipe(unlocked.dataKey);
-    }
-    const k = record.chunksPerPart;
-    if (k * (CHUNK_SIZE + 16) < store.multipart.minPartSize && record.parts.length > 0) {
-      keys.cipher.dispose();
-      throw new EnsealError('ERR_STATE', 'the saved part layout does not meet the store minimum part size');
     }
     return { keys, header, salt, k, record };
   }
@@ -148,9 +153,9 @@ async function prepare(opts: EncryptedMultipartOptions): Promise<Prepared> {
   // Same order of randomness as encrypt(): data key (and stanzas), then the salt.
   const sealed = await sealHeader({ recipients: opts.recipients, context: opts.context }, backend);
   const salt = backend.randomBytes(SALT_LENGTH);
-  let keys: MessageKeys;
+  let keys: PartSealer;
   try {
-    keys = await deriveMessageKeys(backend, COBBLESTONE_256, sealed.dataKey, salt, sealed.bound);
+    keys = await partSealer(backend, sealed.dataKey, salt, sealed.bound, opts.workers);
   } finally {
     wipe(sealed.dataKey);
   }
@@ -163,8 +168,8 @@ async function prepare(opts: EncryptedMultipartOptions): Promise<Prepared> {
  * @param source - the plaintext, read sequentially
  * @param opts - store, key, recipients (or keys to resume), context, layout, state, retries
  * @returns sizes, parts and the object's entity tag
- * @throws TypeError/RangeError for invalid options, or a body whose length differs from
- *   `contentLength`
+ * @throws TypeError/RangeError for invalid options (`workers` included), or a body whose length
+ *   differs from `contentLength`
  * @throws EnsealError `ERR_STORE` (after retries), `ERR_STATE` (a resume whose source or
  *   context differs), `ERR_LIMIT` (more parts than the store allows), `ERR_NO_KEY` (resume)
  * @example
@@ -181,6 +186,7 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new RangeError(`"concurrency" expected an integer in 1..64, got ${String(concurrency)}`);
   const total = opts.contentLength;
   if (total !== undefined && (!Number.isSafeInteger(total) || total < 0)) throw new RangeError(`"contentLength" expected a non-negative integer, got ${String(total)}`);
+  checkWorkersOption(opts.workers);
   const policy = retryPolicy(opts.retry);
   const state = opts.uploadState;
   opts.signal?.throwIfAborted();
@@ -234,7 +240,7 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
   const runPart = async (partNumber: number, bytes: Uint8Array, owned: boolean, last: boolean): Promise<void> => {
     let sealed: Bytes;
     try {
-      sealed = await sealPart(keys.cipher, partNumber, k, bytes, last, partNumber === 1 ? prefix : undefined);
+      sealed = await keys.seal(partNumber, k, bytes, last, partNumber === 1 ? prefix : undefined);
     } finally {
       if (owned) wipe(bytes);
     }
@@ -318,6 +324,6 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
     }
     throw e;
   } finally {
-    keys.cipher.dispose();
+    keys.dispose();
   }
 }
