@@ -128,10 +128,10 @@ export function createNodeBackend(): CryptoBackend {
       else out.push(view(ct), view(c.getAuthTag()));
     }
     /**
-     * Decrypts and verifies; returns the plaintext (a `Buffer` of its own, see {@link view}) only
-     * after `final()` checked the tag.
+     * Decrypts and verifies; returns the plaintext only after `final()` checked the tag: the
+     * `Buffer` node:crypto produced when `buffers`, else a plain `Uint8Array` view of it.
      */
-    #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined): Buffer<ArrayBuffer> {
+    #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined, buffers = false): Bytes {
       if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
       const split = sealed.length - 16;
       const d = nc!.createDecipheriv(this.#alg, this.#key, nonce, GCM_OPTIONS);
@@ -144,7 +144,7 @@ export function createNodeBackend(): CryptoBackend {
         pt.fill(0);
         throw new EnsealError('ERR_AUTH', 'authentication failed');
       }
-      return pt as Buffer<ArrayBuffer>;
+      return buffers ? (pt as Buffer<ArrayBuffer>) : view(pt);
     }
     sealSync(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Bytes {
       this.#live();
@@ -160,7 +160,7 @@ export function createNodeBackend(): CryptoBackend {
     openSync(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Bytes {
       this.#live();
       checkNonce(nonce);
-      return view(this.#open(nonce, sealed, aad));
+      return this.#open(nonce, sealed, aad);
     }
     // The stream chunk paths hand node:crypto's Buffers on as they are (no view per piece, and
     // none for Node streams to make either); pushTransform gives Web streams plain views.
@@ -180,7 +180,7 @@ export function createNodeBackend(): CryptoBackend {
       for (let i = 0; i < sealed.length; i++) {
         chunkNonceInto(baseNonce, first + i, n);
         try {
-          out.push(this.#open(n, sealed[i]!, undefined));
+          out.push(this.#open(n, sealed[i]!, undefined, true));
         } catch (e) {
           for (let j = start; j < out.length; j++) out[j]!.fill(0);
           out.length = start; // nothing of this call is released
@@ -213,7 +213,7 @@ export function createNodeBackend(): CryptoBackend {
       for (let i = 0; i < sealed.length; i++) {
         try {
           checkNonce(nonces[i]!);
-          out.push(view(this.#open(nonces[i]!, sealed[i]!, undefined)));
+          out.push(this.#open(nonces[i]!, sealed[i]!, undefined));
         } catch (e) {
           for (const p of out) p.fill(0);
           if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw new EnsealError('ERR_AUTH', e.message, { chunk: i });
