@@ -23,6 +23,7 @@ import type { DecryptOptions, EncryptOptions } from './envelope/options.js';
 import { EnsealError } from './errors.js';
 import { checkLength } from './format/cobblestone.js';
 import type { RandomAccessSource } from './format/chunked-reader.js';
+import { withIntegrity, type IntegrityCheck } from './integrity/stream-integrity.js';
 import type { PushMachine } from './streams/push-transform.js';
 
 /**
@@ -94,32 +95,40 @@ class MachineTransform extends Transform {
 /**
  * A Node `Transform` that encrypts (same format and options as `encryptStream`). Destroying it
  * (or an error) disposes its keys.
- * @param opts - `recipients`, `context`, `backend`, `workers` (chunk batches on worker threads)
+ * @param opts - `recipients`, `context`, `backend`, `workers` (chunk batches on worker threads),
+ *   `integrity` (an `integrityCheck()`: checksums of the plaintext and/or ciphertext in the same
+ *   pass; its `digests` resolve once the stream flushed, and reject if it is destroyed first)
  * @returns a Transform: plaintext in, enseal object out
- * @throws TypeError/RangeError (through the stream) for invalid options
+ * @throws TypeError/RangeError (through the stream) for invalid options; TypeError at call time
+ *   for an `integrity` value not from `integrityCheck()` or already used
  * @example
  * ```ts
- * await pipeline(createReadStream('in'), createEncryptStream({ recipients: [key] }), createWriteStream('out'));
+ * const check = integrityCheck({ ciphertext: { md5: true } });
+ * await pipeline(createReadStream('in'), createEncryptStream({ recipients: [key], integrity: check }), createWriteStream('out'));
+ * const { ciphertext } = await check.digests;
  * ```
  */
-export function createEncryptStream(opts: EncryptOptions): Transform {
-  return new MachineTransform(encryptMachine(opts));
+export function createEncryptStream(opts: EncryptOptions & { integrity?: IntegrityCheck }): Transform {
+  return new MachineTransform(withIntegrity(encryptMachine(opts), opts?.integrity, 'encrypt'));
 }
 
 /**
  * A Node `Transform` that decrypts (same semantics as `decryptStream`: plaintext is pushed only
  * after its chunk authenticated; early end or tampering destroys the stream with an EnsealError).
  * Destroying it (or an error) disposes its keys.
- * @param opts - `keys`, expected `context`, `backend`, `workers` (chunk batches on worker threads)
+ * @param opts - `keys`, expected `context`, `backend`, `workers` (chunk batches on worker threads),
+ *   `integrity` (an `integrityCheck()`; the plaintext digest covers only released, authenticated
+ *   plaintext, the ciphertext digest every byte written; a stream that fails rejects the digests)
  * @returns a Transform: enseal object in, plaintext out
- * @throws TypeError for invalid options (at call time)
+ * @throws TypeError for invalid options, or an `integrity` value not from `integrityCheck()` or
+ *   already used (at call time)
  * @example
  * ```ts
  * await pipeline(createReadStream('in.enseal'), createDecryptStream({ keys: [key] }), createWriteStream('out'));
  * ```
  */
-export function createDecryptStream(opts: DecryptOptions): Transform {
-  return new MachineTransform(decryptMachine(opts));
+export function createDecryptStream(opts: DecryptOptions & { integrity?: IntegrityCheck }): Transform {
+  return new MachineTransform(withIntegrity(decryptMachine(opts), opts?.integrity, 'decrypt'));
 }
 
 /**

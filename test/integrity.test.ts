@@ -2,12 +2,16 @@
  * Integrity in the same pass (src/integrity/): CRC-64/XZ (OSS x-oss-hash-crc64ecma) on the WASM
  * core and in TypeScript against an independent bit-by-bit implementation written here; MD5 and
  * SHA-256 against node:crypto; the pass-through tap; digests of plaintext and ciphertext through
- * encryptStream/decryptStream on every backend; CRC combination for multipart objects.
+ * encryptStream/decryptStream and the Node adapters (createEncryptStream/createDecryptStream:
+ * the same digests as the Web streams) on every backend; CRC combination for multipart objects.
  */
 import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aesKey, decrypt, decryptStream, encrypt, encryptStream } from '../src/index.js';
+import { createDecryptStream, createEncryptStream } from '../src/node.js';
 import { liveKeyCount } from '../src/backends/live-keys.js';
 import { loadWasmCore, type WasmCore } from '../src/backends/wasm-core.js';
 import { checksumStream } from '../src/integrity/checksum-stream.js';
@@ -243,6 +247,90 @@ describe.each(BACKENDS)('integrity option of encryptStream/decryptStream (%s)', 
     expect(() => integrityCheck({})).toThrow(TypeError);
     expect(() => integrityCheck({ plaintext: { md5: false } })).toThrow(TypeError);
     expect(() => integrityCheck({ other: {} } as never)).toThrow(TypeError);
+  });
+});
+
+/** Runs `input` (cut into pieces of `sizes`, cycled) through a Node Transform; keeps what came out, even before an error. */
+async function pipeNode(t: NodeJS.ReadWriteStream, input: Uint8Array, sizes: readonly number[]): Promise<{ output: Uint8Array; error: unknown }> {
+  const pieces: Uint8Array[] = [];
+  for (let off = 0, i = 0; off < input.length; i++) pieces.push(input.subarray(off, (off += sizes[i % sizes.length]!)));
+  const parts: Buffer[] = [];
+  const sink = new Writable({ write: (c: Buffer, _e, cb) => (parts.push(Buffer.from(c)), cb()) });
+  const error = await caught(pipeline(Readable.from(pieces), t, sink));
+  return { output: new Uint8Array(Buffer.concat(parts)), error };
+}
+
+describe.each(BACKENDS)('integrity option of createEncryptStream/createDecryptStream (%s)', (backend) => {
+  const key = aesKey({ id: 'i', key: new Uint8Array(32).fill(4) });
+
+  it('digests equal those of the bytes in and out and those of the Web streams, both ways', async () => {
+    for (const n of [0, 1, 16384, 16385, 70_001]) {
+      const plain = pseudoRandom(n, n + 2);
+      const spec = { plaintext: { sha256: true, crc64: true }, ciphertext: { crc64: true, md5: true } } as const;
+      const enc = integrityCheck(spec);
+      const { output: sealed, error } = await pipeNode(createEncryptStream({ recipients: [key], backend, integrity: enc }), plain, [1000, 16384, 5]);
+      expect(error).toBeUndefined();
+      const encDigests = await enc.digests;
+      expect(encDigests).toEqual({
+        plaintext: { length: n, sha256: sha256hex(plain), crc64: crcRef(plain) },
+        ciphertext: { length: sealed.length, crc64: crcRef(sealed), md5: md5b64(sealed) },
+      });
+      const webEnc = integrityCheck(spec);
+      await pipeBytes(encryptStream({ recipients: [key], backend, integrity: webEnc }), plain, [777]);
+      expect((await webEnc.digests).plaintext).toEqual(encDigests.plaintext); // the ciphertexts differ (fresh data key and salt)
+      // Decrypt the same object both ways: identical digests of both sides.
+      const nodeDec = integrityCheck({ ciphertext: { crc64: true, sha256: true }, plaintext: { md5: true, crc64: true } });
+      const webDec = integrityCheck({ ciphertext: { crc64: true, sha256: true }, plaintext: { md5: true, crc64: true } });
+      const { output: back, error: decError } = await pipeNode(createDecryptStream({ keys: [key], backend, integrity: nodeDec }), sealed, [777, 20_000]);
+      expect(decError).toBeUndefined();
+      expect(back).toEqual(plain);
+      const { output: webBack } = await pipeBytes(decryptStream({ keys: [key], backend, integrity: webDec }), sealed, [4096]);
+      expect(webBack).toEqual(plain);
+      const want = { ciphertext: { length: sealed.length, crc64: crcRef(sealed), sha256: sha256hex(sealed) }, plaintext: { length: n, md5: md5b64(plain), crc64: crcRef(plain) } };
+      expect(await nodeDec.digests).toEqual(want);
+      expect(await webDec.digests).toEqual(want);
+    }
+  });
+
+  it('a tampered object: ERR_AUTH, only authenticated whole chunks came out, the digests reject (ERR_STATE)', async () => {
+    const plain = pseudoRandom(5 * 16384 + 100, 6);
+    const sealed = await encrypt(plain, { recipients: [key], backend });
+    sealed[sealed.length - 100 - 16 - 16400 + 5]! ^= 1; // a byte of chunk 4 (the last full chunk)
+    const dec = integrityCheck({ plaintext: { sha256: true }, ciphertext: { md5: true } });
+    const { output, error } = await pipeNode(createDecryptStream({ keys: [key], backend, integrity: dec }), sealed, [5000]);
+    expect(error).toMatchObject({ code: 'ERR_AUTH', chunk: 4 });
+    expect(output.length % 16384).toBe(0);
+    expect(output.length).toBeLessThanOrEqual(4 * 16384);
+    expect(output).toEqual(plain.subarray(0, output.length));
+    await expectCode(dec.digests, 'ERR_STATE');
+    // A truncated object (cut at a chunk boundary) rejects them too.
+    const intact = await encrypt(plain, { recipients: [key], backend });
+    const cut = integrityCheck({ plaintext: { crc64: true } });
+    const r = await pipeNode(createDecryptStream({ keys: [key], backend, integrity: cut }), intact.subarray(0, intact.length - 100 - 16), [16400]);
+    expect(r.error).toMatchObject({ code: 'ERR_TRUNCATED' });
+    await expectCode(cut.digests, 'ERR_STATE');
+  });
+
+  it('a stream destroyed mid-way disposes its keys and rejects its digests', async () => {
+    const before = liveKeyCount();
+    const check = integrityCheck({ plaintext: { crc64: true }, ciphertext: { md5: true } });
+    const t = createEncryptStream({ recipients: [key], backend, integrity: check });
+    const first = new Promise((resolve) => t.once('data', resolve));
+    t.write(pseudoRandom(40_000, 1));
+    await first; // the header: the machine and its keys exist
+    expect(liveKeyCount()).toBeGreaterThan(before);
+    t.destroy();
+    await expectCode(check.digests, 'ERR_STATE');
+    for (let i = 0; i < 100 && liveKeyCount() !== before; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(liveKeyCount()).toBe(before);
+  });
+
+  it('a check is single-use (also across Web and Node streams) and must come from integrityCheck()', () => {
+    const c = integrityCheck({ ciphertext: { md5: true } });
+    createEncryptStream({ recipients: [key], backend, integrity: c }).destroy();
+    expect(() => createEncryptStream({ recipients: [key], backend, integrity: c })).toThrow(TypeError);
+    expect(() => encryptStream({ recipients: [key], backend, integrity: c })).toThrow(TypeError);
+    expect(() => createDecryptStream({ keys: [key], backend, integrity: { spec: {}, digests: Promise.resolve({}) } })).toThrow(TypeError);
   });
 });
 

@@ -158,6 +158,48 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('Web streams emit plain Uint8Arrays (slice() copies), Node streams Buffers, on the fast path too', async () => {
+      const k = aesKey({ id: 'kinds', key: pseudoRandom(32, 79) });
+      const pt = pseudoRandom(3 * CHUNK + 5, 80);
+      const { encryptStream, decryptStream } = await import('../src/index.js');
+      const name = (proto: unknown): string => (proto === Uint8Array.prototype ? 'Uint8Array' : proto === Buffer.prototype ? 'Buffer' : 'other');
+      const kinds = async (ts: TransformStream<Uint8Array, Uint8Array>, input: Uint8Array): Promise<{ protos: Set<unknown>; out: Uint8Array }> => {
+        const protos = new Set<unknown>();
+        const parts: Uint8Array[] = [];
+        const reader = ts.readable.getReader();
+        const reading = (async () => {
+          for (let r = await reader.read(); !r.done; r = await reader.read()) {
+            protos.add(Object.getPrototypeOf(r.value));
+            const copy = r.value.slice();
+            r.value.fill(0); // a consumer may wipe what it read: its copy must survive
+            parts.push(copy);
+          }
+        })();
+        const writer = ts.writable.getWriter();
+        await writer.write(input.slice(0, 20_000));
+        await writer.write(input.slice(20_000));
+        await writer.close();
+        await reading;
+        return { protos, out: Buffer.concat(parts) };
+      };
+      const sealed = await kinds(encryptStream({ recipients: [k], backend }), pt);
+      expect([...sealed.protos].map(name)).toEqual(['Uint8Array']);
+      const opened = await kinds(decryptStream({ keys: [k], backend }), sealed.out);
+      expect([...opened.protos].map(name)).toEqual(['Uint8Array']);
+      expect(toHex(opened.out)).toBe(toHex(pt));
+      const chunkedOut = await kinds(chunked.sealStream(pseudoRandom(32, 81), { backend }), pt);
+      expect([...chunkedOut.protos].map(name)).toEqual(['Uint8Array']);
+      const nodeProtos = new Set<unknown>();
+      const back: Uint8Array[] = [];
+      await pipeline(
+        Readable.from([sealed.out.subarray(0, 30_000), sealed.out.subarray(30_000)]),
+        createDecryptStream({ keys: [k], backend }),
+        new Writable({ write: (c, _e, cb) => (nodeProtos.add(Object.getPrototypeOf(c)), back.push(Uint8Array.from(c)), cb()) }),
+      );
+      expect([...nodeProtos].map(name)).toEqual(['Buffer']);
+      expect(toHex(Buffer.concat(back))).toBe(toHex(pt));
+    });
+
     it('ChunkCipher sync methods exist exactly on node; they equal the async ones and enforce the 2^38 limit', async () => {
       const { cipher } = await deriveMessageKeys(getBackend(backend), COBBLESTONE_256, pseudoRandom(32, 9), new Uint8Array(24), new Uint8Array(0));
       try {

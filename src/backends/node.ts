@@ -115,16 +115,23 @@ export function createNodeBackend(): CryptoBackend {
     #live(): void {
       if (this.#disposed) throw disposedKey();
     }
-    /** Encrypts; appends ciphertext and tag as node:crypto produced them. */
-    #seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined, out: Bytes[]): void {
+    /**
+     * Encrypts; appends ciphertext and tag as node:crypto produced them: `Buffer`s (each over an
+     * ArrayBuffer of its own) when `buffers`, else plain `Uint8Array` views of them.
+     */
+    #seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined, out: Bytes[], buffers = false): void {
       const c = nc!.createCipheriv(this.#alg, this.#key, nonce, GCM_OPTIONS);
       if (aad !== undefined && aad.length > 0) c.setAAD(aad);
       const ct = c.update(plaintext);
       c.final(); // GCM emits nothing here
-      out.push(view(ct), view(c.getAuthTag()));
+      if (buffers) out.push(ct as Buffer<ArrayBuffer>, c.getAuthTag() as Buffer<ArrayBuffer>);
+      else out.push(view(ct), view(c.getAuthTag()));
     }
-    /** Decrypts and verifies; returns the plaintext only after `final()` checked the tag. */
-    #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined): Bytes {
+    /**
+     * Decrypts and verifies; returns the plaintext only after `final()` checked the tag: the
+     * `Buffer` node:crypto produced when `buffers`, else a plain `Uint8Array` view of it.
+     */
+    #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined, buffers = false): Bytes {
       if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
       const split = sealed.length - 16;
       const d = nc!.createDecipheriv(this.#alg, this.#key, nonce, GCM_OPTIONS);
@@ -137,7 +144,7 @@ export function createNodeBackend(): CryptoBackend {
         pt.fill(0);
         throw new EnsealError('ERR_AUTH', 'authentication failed');
       }
-      return view(pt);
+      return buffers ? (pt as Buffer<ArrayBuffer>) : view(pt);
     }
     sealSync(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Bytes {
       this.#live();
@@ -155,12 +162,14 @@ export function createNodeBackend(): CryptoBackend {
       checkNonce(nonce);
       return this.#open(nonce, sealed, aad);
     }
+    // The stream chunk paths hand node:crypto's Buffers on as they are (no view per piece, and
+    // none for Node streams to make either); pushTransform gives Web streams plain views.
     sealChunksSync(baseNonce: Uint8Array, first: number, plaintexts: readonly Uint8Array[], out: Bytes[]): void {
       this.#live();
       const n = this.#nonce;
       for (let i = 0; i < plaintexts.length; i++) {
         chunkNonceInto(baseNonce, first + i, n);
-        this.#seal(n, plaintexts[i]!, undefined, out);
+        this.#seal(n, plaintexts[i]!, undefined, out, true);
       }
       n.fill(0);
     }
@@ -171,7 +180,7 @@ export function createNodeBackend(): CryptoBackend {
       for (let i = 0; i < sealed.length; i++) {
         chunkNonceInto(baseNonce, first + i, n);
         try {
-          out.push(this.#open(n, sealed[i]!, undefined));
+          out.push(this.#open(n, sealed[i]!, undefined, true));
         } catch (e) {
           for (let j = start; j < out.length; j++) out[j]!.fill(0);
           out.length = start; // nothing of this call is released

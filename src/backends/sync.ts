@@ -37,14 +37,16 @@ export interface SyncGcm {
    * Seals chunks `first, first + 1, …` with `nonce_i = baseNonce XOR uint96_be(i)` (C2SP
    * §"AEAD usage"; the caller checks `i < 2^38`), appending the ciphertext and tag pieces to
    * `out` in order (no copy). The nonce is built in a scratch buffer that the platform copies
-   * before the call returns, so it is never shared with a call in flight.
+   * before the call returns, so it is never shared with a call in flight. The pieces may be
+   * `Uint8Array` subclasses (node:crypto's `Buffer`s, each over memory of its own): stream edges
+   * hand them to Node streams as they are and give Web streams plain views.
    * @throws EnsealError `ERR_STATE` once disposed (nothing appended)
    */
   sealChunksSync(baseNonce: Uint8Array, first: number, plaintexts: readonly Uint8Array[], out: Bytes[]): void;
   /**
    * Opens chunks `first, first + 1, …` (nonces as {@link sealChunksSync}) and appends their
    * plaintexts to `out` only when every one of them authenticated; on a failure the plaintexts
-   * already produced are wiped and nothing is appended.
+   * already produced are wiped and nothing is appended. Pieces as {@link sealChunksSync}.
    * @throws EnsealError `ERR_AUTH` whose `chunk` is the position (in this call) of the first
    *   chunk that failed; `ERR_STATE` once disposed
    */

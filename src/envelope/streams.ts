@@ -127,28 +127,34 @@ export function decryptMachine(opts: DecryptOptions, onHeader?: (header: Header)
       });
     };
 
-    return {
-      async push(data): Promise<Bytes[]> {
-        if (aborted) throw cancelled();
-        if (opener !== undefined) return opener.push(data);
-        let off = 0;
-        while (opener === undefined && off < data.length) {
-          const n = Math.min(head.length - fill, data.length - off);
-          head.set(data.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill < head.length) break;
-          if (head.length === HEADER_PREFIX_LENGTH) {
-            const total = decodeHeaderPrefix(head); // bounded: ≤ 64 KiB
-            const grown = new Uint8Array(total);
-            grown.set(head);
-            head = grown;
-          } else {
-            opener = await unlock(head);
-            if (aborted) opener.abort(); // cancelled just now: its next call throws ERR_STATE
-          }
+    /** Collects and unlocks the header; passes what follows it to the opener. */
+    const pushHeader = async (data: Uint8Array): Promise<Bytes[]> => {
+      let off = 0;
+      while (opener === undefined && off < data.length) {
+        const n = Math.min(head.length - fill, data.length - off);
+        head.set(data.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill < head.length) break;
+        if (head.length === HEADER_PREFIX_LENGTH) {
+          const total = decodeHeaderPrefix(head); // bounded: ≤ 64 KiB
+          const grown = new Uint8Array(total);
+          grown.set(head);
+          head = grown;
+        } else {
+          opener = await unlock(head);
+          if (aborted) opener.abort(); // cancelled just now: its next call throws ERR_STATE
         }
-        return opener !== undefined && off < data.length ? opener.push(data.subarray(off)) : [];
+      }
+      return opener !== undefined && off < data.length ? opener.push(data.subarray(off)) : [];
+    };
+
+    return {
+      // Not `async`: once the header is unlocked, a synchronous opener step (node:crypto) stays
+      // synchronous, so the stream's fast path (no promise per write) is taken.
+      push(data): Bytes[] | Promise<Bytes[]> {
+        if (aborted) return Promise.reject(cancelled());
+        return opener !== undefined ? opener.push(data) : pushHeader(data);
       },
       async finish(): Promise<Bytes[]> {
         try {

@@ -36,6 +36,15 @@ export interface PushMachine {
   abort?(): void;
 }
 
+/**
+ * A plain `Uint8Array` over the bytes of `p` (no copy). The node backend's chunk paths emit
+ * node:crypto's `Buffer`s as they are (Node streams take them without a conversion); Web stream
+ * readers get plain arrays, whose `slice()` copies (`Buffer#slice` would not).
+ */
+function plain(p: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(p) === Uint8Array.prototype ? p : new Uint8Array(p.buffer, p.byteOffset, p.length);
+}
+
 /** `Transformer` plus the `cancel` hook of the current Streams spec (absent from older DOM libs). */
 type CancellableTransformer = Transformer<Uint8Array, Uint8Array> & { cancel?: (reason: unknown) => void | PromiseLike<void> };
 
@@ -70,7 +79,7 @@ export function pushTransform(make: () => Promise<PushMachine>): TransformStream
     machine?.abort?.();
   };
   const emit = (c: TransformStreamDefaultController<Uint8Array>, parts: Uint8Array[]): void => {
-    for (const p of parts) if (p.length > 0) c.enqueue(p);
+    for (const p of parts) if (p.length > 0) c.enqueue(plain(p));
   };
   const run = async <T>(f: () => Promise<T>): Promise<T> => {
     try {
