@@ -11,7 +11,7 @@ import type * as NodeCrypto from 'node:crypto';
 import { wipe, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { privateExponent } from './rsa-der.js';
-import { SYNC_HMAC, chunkNonceInto, type SyncGcm, type SyncHmac } from './sync.js';
+import { SYNC_AES_GCM, SYNC_HMAC, chunkNonceInto, type SyncAesGcm, type SyncGcm, type SyncHmac } from './sync.js';
 import {
   checkBlocks,
   checkOaepHash,
@@ -358,11 +358,14 @@ export function createNodeBackend(): CryptoBackend {
     throw new TypeError('RSA key: expected a PEM string, DER bytes, an RSA JWK or a CryptoKey');
   };
 
+  // One-shot calls create their keys synchronously (SYNC_AES_GCM); `aesGcm` stays a promise.
+  const aesGcmSync: SyncAesGcm = (key) => new NodeGcmKey(key);
+  const aesGcm = async (key: Uint8Array): Promise<AesGcmKey> => new NodeGcmKey(key);
+  Object.defineProperty(aesGcm, SYNC_AES_GCM, { value: aesGcmSync });
+
   return {
     name: 'node',
-    async aesGcm(key) {
-      return new NodeGcmKey(key);
-    },
+    aesGcm,
     async aesBlock(key) {
       return new NodeBlockKey(key);
     },

@@ -79,6 +79,31 @@ export type AsyncHmac = (hash: HashName, key: Uint8Array) => Promise<AsyncKeyedH
 /** Property of a backend's `hmac` function holding its {@link AsyncHmac} (WebCrypto), if any. */
 export const KEYED_HMAC: unique symbol = Symbol('enseal.keyedHmac');
 
+/** Prepares an AES-GCM key synchronously; attached to a backend's `aesGcm` function as {@link SYNC_AES_GCM}. */
+export type SyncAesGcm = (key: Uint8Array) => AesGcmKey & SyncGcm;
+
+/**
+ * Property of a backend's `aesGcm` function holding its {@link SyncAesGcm} (node:crypto), if
+ * any: a one-shot call then creates its keys without a promise. A wrapper that replaces `aesGcm`
+ * drops it unless it carries its own (src/backends/live-keys.ts does, counting the keys).
+ */
+export const SYNC_AES_GCM: unique symbol = Symbol('enseal.syncAesGcm');
+
+/**
+ * The synchronous AES-GCM key factory of a backend, when its `aesGcm` function carries one.
+ * @param backend - a backend
+ * @returns the factory, or `undefined`
+ * @example
+ * ```ts
+ * const make = syncAesGcmOf(backend);
+ * const key = make?.(raw); // AesGcmKey & SyncGcm, disposed by the caller
+ * ```
+ */
+export function syncAesGcmOf(backend: CryptoBackend): SyncAesGcm | undefined {
+  const f = (backend.aesGcm as { [SYNC_AES_GCM]?: SyncAesGcm } | undefined)?.[SYNC_AES_GCM];
+  return typeof f === 'function' ? f : undefined;
+}
+
 /**
  * The key-once asynchronous HMAC of a backend, when its `hmac` function carries one.
  * @param backend - a backend

@@ -11,6 +11,7 @@ import { COBBLESTONE_256, PREAMBLE_LENGTH, SALT_LENGTH, deriveMessageKeys, openP
 import { openMessage, openPayload, sealPayloadInto } from '../format/message.js';
 import { checkDecryptOptions, sealHeader, sealHeaderWith, unlockHeader, unlockHeaderWith, type DecryptOptions, type EncryptOptions } from './options.js';
 import { checkWorkersOption } from '../pool/pool.js';
+import { decryptSync, encryptSync } from './oneshot-sync.js';
 import { poolOpenMessage, poolSealMessageInto } from '../pool/pool-message.js';
 
 /**
@@ -32,7 +33,7 @@ export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Prom
   const workers = opts?.workers;
   checkWorkersOption(workers);
   const payloadLength = sealedSize(plaintext.length);
-  if (workers === undefined) return encryptHere(plaintext, opts, backend, payloadLength);
+  if (workers === undefined) return encryptSync(plaintext, opts, backend, payloadLength) ?? encryptHere(plaintext, opts, backend, payloadLength);
   const { header, bound, dataKey } = await sealHeader(opts, backend);
   try {
     const out = new Uint8Array(header.length + payloadLength);
@@ -64,7 +65,7 @@ export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Pro
   const backend = checkDecryptOptions(opts);
   const workers = opts.workers;
   checkWorkersOption(workers);
-  if (workers === undefined) return decryptHere(ciphertext, opts, backend);
+  if (workers === undefined) return decryptSync(ciphertext, opts, backend) ?? decryptHere(ciphertext, opts, backend);
   const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
   try {
     return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);

@@ -149,6 +149,7 @@ export async function openMessage(
  * ```
  */
 export async function openPayload(cipher: ChunkCipher, sealed: Uint8Array): Promise<Bytes> {
+  if (cipher.sync) return openPayloadSync(cipher, sealed);
   let ptLength: number;
   try {
     ptLength = openedSize(sealed.length);
@@ -176,6 +177,50 @@ export async function openPayload(cipher: ChunkCipher, sealed: Uint8Array): Prom
     return out;
   } catch (e) {
     out.fill(0);
+    throw e;
+  } finally {
+    cipher.dispose();
+  }
+}
+
+/**
+ * {@link openPayload} for a cipher with synchronous chunk operations (`cipher.sync`, node:crypto):
+ * no promise at all. Plaintext is returned only when every chunk authenticated; on failure the
+ * output is wiped. Disposes the cipher.
+ * @param cipher - the message's cipher, `cipher.sync` (owned: disposed here)
+ * @param sealed - the whole payload, preamble included
+ * @returns the plaintext
+ * @throws EnsealError `ERR_TRUNCATED` for an impossible length, `ERR_AUTH` with the chunk index;
+ *   TypeError when the cipher has no synchronous operations
+ * @example
+ * ```ts
+ * const pt = openPayloadSync(openPreambleSync(suite, keyed, make, payload.subarray(0, 56), ctx), payload);
+ * ```
+ */
+export function openPayloadSync(cipher: ChunkCipher, sealed: Uint8Array): Bytes {
+  let out: Bytes | undefined;
+  try {
+    const ptLength = openedSize(sealed.length);
+    out = new Uint8Array(ptLength);
+    const n = chunkCount(ptLength);
+    const body = sealed.subarray(PREAMBLE_LENGTH);
+    const sealedChunks: Uint8Array[] = [];
+    const pts: Bytes[] = [];
+    for (let i = 0; i < n; i += BATCH_CHUNKS) {
+      sealedChunks.length = 0;
+      pts.length = 0;
+      for (let j = i; j < Math.min(n, i + BATCH_CHUNKS); j++) {
+        sealedChunks.push(body.subarray(j * SEALED_CHUNK_SIZE, Math.min(body.length, (j + 1) * SEALED_CHUNK_SIZE)));
+      }
+      cipher.openChunksSync(i, sealedChunks, pts);
+      for (let k = 0; k < pts.length; k++) {
+        out.set(pts[k]!, (i + k) * CHUNK_SIZE);
+        pts[k]!.fill(0); // the plaintext lives on in `out` only
+      }
+    }
+    return out;
+  } catch (e) {
+    out?.fill(0);
     throw e;
   } finally {
     cipher.dispose();

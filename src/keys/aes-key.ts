@@ -24,11 +24,11 @@
  * @module
  */
 import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
-import { syncGcmOf } from '../backends/sync.js';
+import { syncAesGcmOf, syncGcmOf, type SyncAesGcm } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import { aesKwpUnwrap, aesKwpWrap, aesKwUnwrap, aesKwWrap } from './aes-kw.js';
-import type { KeyProvider, Stanza, WrapContext } from './provider.js';
+import { NEEDS_ASYNC, SYNC_UNWRAP, SYNC_WRAP, type KeyProvider, type Stanza, type SyncUnwrap, type SyncWrap, type WrapContext } from './provider.js';
 
 /** Stanza type written by {@link aesKey} by default (AES-256-GCM, FORMAT.md §4.1). */
 export const AES_GCM_STANZA = 'aes256-gcm';
@@ -124,32 +124,75 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     }
   }
 
+  // Synchronous wrap and unwrap (src/keys/provider.ts SYNC_WRAP/SYNC_UNWRAP) for a backend with
+  // a synchronous AES-GCM key factory: the same bytes, checks and errors as gcmWrap/gcmUnwrap.
+  const syncGcm = (ctx: WrapContext): SyncAesGcm => {
+    const make = syncAesGcmOf(ctx.backend);
+    if (make === undefined) throw new TypeError('a synchronous wrap needs a backend with synchronous AES-GCM');
+    return make;
+  };
+  const gcmWrapSync: SyncWrap = (dataKey, ctx) => {
+    const aead = syncGcm(ctx)(live());
+    try {
+      const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
+      const nonce = ctx.backend.randomBytes(12);
+      out.set(nonce, 0);
+      out.set(aead.sealSync(nonce, dataKey, aadFor(idBytes, ctx)), 12);
+      return { type: AES_GCM_STANZA, keyId: id, params: {}, wrapped: out };
+    } finally {
+      aead.dispose();
+    }
+  };
+  const unwrapSync: SyncUnwrap = (stanza, ctx) => {
+    if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
+    const type = stanza.type as AesWrapMode;
+    if (stanza.wrapped.length !== WRAPPED_LENGTH[type] || Object.keys(stanza.params).length !== 0) {
+      throw new EnsealError('ERR_HEADER', `${type} stanza for key "${id}" is malformed`);
+    }
+    const make = syncAesGcmOf(ctx.backend);
+    if (type !== AES_GCM_STANZA || make === undefined) return NEEDS_ASYNC; // RFC 3394/5649 run on the async block cipher
+    const aead = make(live());
+    try {
+      return aead.openSync(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(idBytes, ctx));
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw unwrapFailure();
+      throw e;
+    } finally {
+      aead.dispose();
+    }
+  };
+  const unwrapFailure = (): EnsealError =>
+    new EnsealError('ERR_AUTH', `data key wrapped for "${id}" failed authentication (wrong key material, or a modified header)`);
+
+  async function wrap(dataKey: Uint8Array, ctx: WrapContext): Promise<Stanza> {
+    let wrapped: Bytes;
+    if (mode === AES_KW_STANZA) wrapped = await aesKwWrap(ctx.backend, live(), dataKey);
+    else if (mode === AES_KWP_STANZA) wrapped = await aesKwpWrap(ctx.backend, live(), dataKey);
+    else wrapped = await gcmWrap(dataKey, ctx);
+    return { type: mode, keyId: id, params: {}, wrapped };
+  }
+  async function unwrap(stanza: Stanza, ctx: WrapContext): Promise<Bytes | null> {
+    if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
+    const type = stanza.type as AesWrapMode;
+    if (stanza.wrapped.length !== WRAPPED_LENGTH[type] || Object.keys(stanza.params).length !== 0) {
+      throw new EnsealError('ERR_HEADER', `${type} stanza for key "${id}" is malformed`);
+    }
+    try {
+      if (type === AES_KW_STANZA) return await aesKwUnwrap(ctx.backend, live(), stanza.wrapped);
+      if (type === AES_KWP_STANZA) return await aesKwpUnwrap(ctx.backend, live(), stanza.wrapped);
+      return await gcmUnwrap(stanza.wrapped, ctx);
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw unwrapFailure();
+      throw e;
+    }
+  }
+  if (mode === AES_GCM_STANZA) Object.defineProperty(wrap, SYNC_WRAP, { value: gcmWrapSync });
+  Object.defineProperty(unwrap, SYNC_UNWRAP, { value: unwrapSync });
+
   return {
     description: `${mode}:${id}`,
-    async wrap(dataKey, ctx): Promise<Stanza> {
-      let wrapped: Bytes;
-      if (mode === AES_KW_STANZA) wrapped = await aesKwWrap(ctx.backend, live(), dataKey);
-      else if (mode === AES_KWP_STANZA) wrapped = await aesKwpWrap(ctx.backend, live(), dataKey);
-      else wrapped = await gcmWrap(dataKey, ctx);
-      return { type: mode, keyId: id, params: {}, wrapped };
-    },
-    async unwrap(stanza, ctx): Promise<Bytes | null> {
-      if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
-      const type = stanza.type as AesWrapMode;
-      if (stanza.wrapped.length !== WRAPPED_LENGTH[type] || Object.keys(stanza.params).length !== 0) {
-        throw new EnsealError('ERR_HEADER', `${type} stanza for key "${id}" is malformed`);
-      }
-      try {
-        if (type === AES_KW_STANZA) return await aesKwUnwrap(ctx.backend, live(), stanza.wrapped);
-        if (type === AES_KWP_STANZA) return await aesKwpUnwrap(ctx.backend, live(), stanza.wrapped);
-        return await gcmUnwrap(stanza.wrapped, ctx);
-      } catch (e) {
-        if (e instanceof EnsealError && e.code === 'ERR_AUTH') {
-          throw new EnsealError('ERR_AUTH', `data key wrapped for "${id}" failed authentication (wrong key material, or a modified header)`);
-        }
-        throw e;
-      }
-    },
+    wrap,
+    unwrap,
     dispose(): void {
       disposed = true;
       key.fill(0);
