@@ -85,7 +85,8 @@ export async function hkdfExpand(b: CryptoBackend, hash: HashName, prk: Uint8Arr
 /**
  * HKDF-Expand (RFC 5869 §2.3) with an HMAC already keyed with the PRK, synchronously: one
  * keying serves every block, and several expansions of one PRK (the header MAC key and the
- * payload keys of a message, FORMAT.md §2.4) share it. The HMAC input `T(i-1) || info || i` is
+ * payload keys of a message, FORMAT.md §2.4) share it. A keyed HMAC with `expand` (the SHA-2
+ * module) runs the whole expansion in one step; otherwise the HMAC input `T(i-1) || info || i` is
  * one buffer reused for every block; it and every block are wiped, on success and on error (on
  * error the partial output too).
  * @param keyed - HMAC keyed with the PRK (not disposed here)
@@ -99,6 +100,8 @@ export async function hkdfExpand(b: CryptoBackend, hash: HashName, prk: Uint8Arr
  * ```
  */
 export function hkdfExpandSync(keyed: KeyedHmac, hl: number, info: Uint8Array, length: number): Bytes {
+  const whole = length > 0 ? keyed.expand?.(info, length) : undefined;
+  if (whole !== undefined) return whole;
   const out = new Uint8Array(length);
   const input = new Uint8Array(hl + info.length + 1);
   input.set(info, hl);

@@ -55,6 +55,15 @@ export interface SyncGcm {
 export interface KeyedHmac {
   /** HMAC of `data` (a fresh buffer the caller owns). */
   mac(data: Uint8Array): Bytes;
+  /**
+   * Optional: HKDF-Expand (RFC 5869 §2.3) with this HMAC's key as the PRK, in one step (the SHA-2
+   * module, src/backends/wasm-sha2.ts); `undefined` when it cannot (then one `mac` per block).
+   * @param info - the info string
+   * @param length - output bytes, 1..255 × HashLen (checked by the caller)
+   * @returns the output keying material (the caller wipes it), or `undefined`
+   * @throws EnsealError `ERR_STATE` once disposed
+   */
+  expand?(info: Uint8Array, length: number): Bytes | undefined;
   /** Wipes the key-derived state (the padded key blocks). Idempotent; later `mac` throws. */
   dispose(): void;
 }

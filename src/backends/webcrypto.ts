@@ -9,7 +9,8 @@ import { asBufferSource, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { checkBlocks, checkOaepHash, checkOaepInput, rsaOaepFailure, type AesBlockKey, type AesGcmKey, type CryptoBackend, type HashName, type RsaKey } from './backend.js';
 import { importWebRsa, type WebRsaState } from './webcrypto-rsa.js';
-import { KEYED_HMAC, type AsyncHmac } from './sync.js';
+import { KEYED_HMAC, SYNC_HMAC, type AsyncHmac } from './sync.js';
+import { wasmSha2Hmac } from './wasm-sha2.js';
 
 /** Returns `crypto.subtle` when the runtime exposes it (secure contexts only in browsers). */
 export function loadSubtle(): SubtleCrypto | undefined {
@@ -99,6 +100,11 @@ export function createWebCryptoBackend(): CryptoBackend {
     };
   };
   Object.defineProperty(hmac, KEYED_HMAC, { value: keyedHmac });
+  // HKDF and the header MAC run synchronously on enseal's SHA-2 module (src/backends/wasm-sha2.ts)
+  // where WebAssembly runs: a per-message chain of HMACs instead of a chain of platform calls.
+  // Without WebAssembly (a CSP without 'wasm-unsafe-eval') they stay WebCrypto calls (KEYED_HMAC).
+  const sha2 = wasmSha2Hmac();
+  if (sha2 !== undefined) Object.defineProperty(hmac, SYNC_HMAC, { value: sha2 });
 
   return {
     name: 'webcrypto',
