@@ -72,11 +72,48 @@ export function countKeys(backend: CryptoBackend): CryptoBackend {
     const countedSync: SyncAesGcm = (key) => counted(sync(key));
     Object.defineProperty(aesGcm, SYNC_AES_GCM, { value: countedSync });
   }
-  return {
+  const b: CryptoBackend = {
     ...backend,
     aesGcm,
     aesBlock: async (key) => counted(await backend.aesBlock(key)),
   };
+  wrappers.add(b);
+  return b;
+}
+
+/** Backends made by {@link countKeys}: their keys are the counted objects themselves. */
+const wrappers = new WeakSet<CryptoBackend>();
+
+/**
+ * Whether the keys of `backend` can be taken out of the count with {@link kept}: a backend made
+ * by {@link countKeys} (every named backend of `getBackend`), whose `aesGcm` returns the counted
+ * key itself. A key of any other backend object (a custom or wrapping backend) may hold a
+ * counted key inside it, which `kept` cannot reach.
+ * @param backend - a backend
+ * @returns whether its keys can be kept
+ * @example
+ * ```ts
+ * if (keepable(ctx.backend)) cache = kept(await ctx.backend.aesGcm(kek));
+ * ```
+ */
+export function keepable(backend: CryptoBackend): boolean {
+  return wrappers.has(backend);
+}
+
+/**
+ * Takes a key out of the count: for a key kept on purpose beyond the operation that created it,
+ * by an owner that disposes it with itself (`aesKey`'s cached key-encryption key, disposed by the
+ * provider's `dispose()`). Its `dispose` still works; it is simply no longer counted.
+ * @param key - a key from a counted backend (others are ignored)
+ * @returns the same key
+ * @example
+ * ```ts
+ * const kek = kept(await ctx.backend.aesGcm(masterKey)); // lives as long as the provider
+ * ```
+ */
+export function kept<K extends object>(key: K): K {
+  untrack(key);
+  return key;
 }
 
 /**

@@ -100,21 +100,36 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
+/** Writes into one growing buffer (no piece per field); `done()` copies out the bytes written. */
 class Writer {
-  readonly parts: Uint8Array[] = [];
+  buf = new Uint8Array(256);
   length = 0;
+  #room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const b = new Uint8Array(Math.max(2 * this.buf.length, this.length + n));
+    b.set(this.buf.subarray(0, this.length));
+    this.buf = b;
+  }
   bytes(b: Uint8Array): void {
-    this.parts.push(b);
+    this.#room(b.length);
+    this.buf.set(b, this.length);
     this.length += b.length;
   }
   u8(n: number): void {
-    this.bytes(Uint8Array.of(n));
+    this.#room(1);
+    this.buf[this.length++] = n;
   }
   u16(n: number): void {
-    this.bytes(Uint8Array.of(n >>> 8, n & 0xff));
+    this.#room(2);
+    this.buf[this.length++] = n >>> 8;
+    this.buf[this.length++] = n & 0xff;
   }
-  u32(n: number): void {
-    this.bytes(Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff));
+  /** Writes a big-endian u32 at `at` (already written, e.g. a length patched in afterwards). */
+  u32At(at: number, n: number): void {
+    this.buf[at] = n >>> 24;
+    this.buf[at + 1] = (n >>> 16) & 0xff;
+    this.buf[at + 2] = (n >>> 8) & 0xff;
+    this.buf[at + 3] = n & 0xff;
   }
   /** A length-prefixed field, with the length checked against `max` (misuse → RangeError). */
   field(b: Uint8Array, lenBytes: 1 | 2, min: number, max: number, what: string): void {
@@ -122,6 +137,9 @@ class Writer {
     if (lenBytes === 1) this.u8(b.length);
     else this.u16(b.length);
     this.bytes(b);
+  }
+  done(): Bytes {
+    return this.buf.slice(0, this.length);
   }
 }
 
@@ -162,7 +180,7 @@ export function encodeBound(context: EncryptionContext): Bytes {
   w.u8(VERSION);
   w.u8(SUITE_COBBLESTONE_256);
   encodeContext(w, context);
-  return concat(...w.parts);
+  return w.done();
 }
 
 /** Checks a stanza a provider returned (its shape is the provider's responsibility). */
@@ -184,6 +202,11 @@ export function encodeHeaderBody(context: EncryptionContext, recipients: readonl
     throw new RangeError(`recipients expected 1..${MAX_RECIPIENTS}, got ${recipients.length}`);
   }
   const body = new Writer();
+  body.bytes(MAGIC);
+  body.u8(VERSION);
+  body.u8(SUITE_COBBLESTONE_256);
+  body.u16(0);
+  body.u16(0); // header_length, patched below
   encodeContext(body, context);
   body.u8(recipients.length);
   for (const s of recipients) {
@@ -198,14 +221,10 @@ export function encodeHeaderBody(context: EncryptionContext, recipients: readonl
     }
     body.field(s.wrapped, 2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key');
   }
-  const total = HEADER_PREFIX_LENGTH + body.length + HEADER_MAC_LENGTH;
+  const total = body.length + HEADER_MAC_LENGTH;
   if (total > MAX_HEADER_LENGTH) throw new RangeError(`header expected at most ${MAX_HEADER_LENGTH} bytes, got ${total}`);
-  const w = new Writer();
-  w.bytes(MAGIC);
-  w.u8(VERSION);
-  w.u8(SUITE_COBBLESTONE_256);
-  w.u32(total);
-  return concat(...w.parts, ...body.parts);
+  body.u32At(8, total);
+  return body.done();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@
  * @module
  */
 import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import type { AesGcmKey } from '../backends/backend.js';
+import { keepable, kept } from '../backends/live-keys.js';
 import { syncAesGcmOf, syncGcmOf, type SyncAesGcm } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
@@ -96,32 +98,67 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     return key;
   };
 
-  // A backend with synchronous GCM (node:crypto) wraps and unwraps without a promise per call.
+  // The key-encryption key prepared once for the last asynchronous named backend used (WebCrypto:
+  // an importKey per message otherwise), kept until another backend comes or dispose(); it is out
+  // of the live-key count (src/backends/live-keys.ts `kept`) because it outlives each operation on
+  // purpose. A backend with synchronous GCM (node:crypto) uses the synchronous wrap below, or a
+  // fresh key per call (its keys cost nothing to prepare); so does a backend object passed by the
+  // caller (a custom or wrapping one, often made per call: nothing worth caching).
+  let kek: { backend: WrapContext['backend']; key: Promise<AesGcmKey> } | undefined;
+  const dropKek = (): void => {
+    const old = kek;
+    kek = undefined;
+    old?.key.then((k) => k.dispose(), () => undefined);
+  };
+  const kekFor = (backend: WrapContext['backend']): Promise<AesGcmKey> => {
+    const raw = live();
+    if (kek?.backend !== backend) {
+      dropKek();
+      const key = backend.aesGcm(raw).then(kept);
+      kek = { backend, key };
+      key.catch(() => {
+        if (kek?.key === key) kek = undefined; // not cached: the next call tries again
+      });
+    }
+    return kek!.key;
+  };
+  /** Runs `f` with the KEK as a backend key: a fresh one (disposed after) on a synchronous backend, else the cached one. */
+  async function withKek<T>(backend: WrapContext['backend'], f: (aead: AesGcmKey) => Promise<T>): Promise<T> {
+    if (syncAesGcmOf(backend) !== undefined || !keepable(backend)) {
+      const aead = await backend.aesGcm(live());
+      try {
+        return await f(aead);
+      } finally {
+        aead.dispose();
+      }
+    }
+    const aead = await kekFor(backend);
+    live(); // disposed while the key was prepared: ERR_STATE
+    return f(aead);
+  }
+
   async function gcmWrap(dataKey: Uint8Array, ctx: WrapContext): Promise<Bytes> {
-    const aead = await ctx.backend.aesGcm(live());
-    try {
+    live();
+    // Drawn before the first await, so that a caller that starts the payload's derivation while
+    // this wrap runs still draws its salt after this nonce (test/vectors/enseal-v1.json order).
+    const nonce = ctx.backend.randomBytes(12);
+    return withKek(ctx.backend, async (aead) => {
       const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
-      const nonce = ctx.backend.randomBytes(12);
       out.set(nonce, 0);
       const aad = aadFor(idBytes, ctx);
       const sync = syncGcmOf(aead);
       out.set(sync !== undefined ? sync.sealSync(nonce, dataKey, aad) : await aead.seal(nonce, dataKey, aad), 12);
       return out;
-    } finally {
-      aead.dispose();
-    }
+    });
   }
 
   async function gcmUnwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Bytes> {
-    const aead = await ctx.backend.aesGcm(live());
-    try {
+    return withKek(ctx.backend, async (aead) => {
       const aad = aadFor(idBytes, ctx);
       const sync = syncGcmOf(aead);
       const nonce = wrapped.subarray(0, 12);
       return sync !== undefined ? sync.openSync(nonce, wrapped.subarray(12), aad) : await aead.open(nonce, wrapped.subarray(12), aad);
-    } finally {
-      aead.dispose();
-    }
+    });
   }
 
   // Synchronous wrap and unwrap (src/keys/provider.ts SYNC_WRAP/SYNC_UNWRAP) for a backend with
@@ -196,6 +233,7 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     dispose(): void {
       disposed = true;
       key.fill(0);
+      dropKek();
     },
   };
 }

@@ -100,8 +100,13 @@ export function checkProviders(list: unknown, name: string): asserts list is rea
  * @param ctx - the header's context; one object per header (passphrase recipients keep their
  *   per-header cost ledger on it)
  * @param onDataKey - called once with the data key as soon as it exists, before the remaining
- *   wraps (lets the caller derive the payload keys concurrently); it must not retain the key
+ *   wraps (lets the caller derive the header MAC key concurrently); it must not retain the key
  *   beyond the caller's own use, and must not throw
+ * @param onLastWrap - called once, as soon as the last recipient's `wrap` was called (before it
+ *   settles), or once the generated key exists when it is the only recipient: lets the caller
+ *   start the payload's key derivation concurrently with that wrap (a provider that draws its
+ *   randomness before its first await, as `aesKey` does, still draws it before the caller's
+ *   salt); same rules as `onDataKey`
  * @returns the data key (caller wipes it) and the stanzas in recipient order
  * @throws whatever a provider throws; TypeError for a generated key of the wrong length
  * @example
@@ -113,6 +118,7 @@ export async function wrapDataKey(
   recipients: readonly KeyProvider[],
   ctx: WrapContext,
   onDataKey?: (dataKey: Bytes) => void,
+  onLastWrap?: (dataKey: Bytes) => void,
 ): Promise<{ dataKey: Bytes; stanzas: Stanza[] }> {
   const [first, ...rest] = recipients as [KeyProvider, ...KeyProvider[]];
   let dataKey: Bytes | undefined;
@@ -126,13 +132,20 @@ export async function wrapDataKey(
       }
       dataKey = g.dataKey;
       onDataKey?.(dataKey);
+      if (rest.length === 0) onLastWrap?.(dataKey);
       stanzas.push(g.stanza);
     } else {
       dataKey = ctx.backend.randomBytes(DATA_KEY_LENGTH);
       onDataKey?.(dataKey);
-      stanzas.push(await first.wrap(dataKey, ctx));
+      const wrapping = first.wrap(dataKey, ctx);
+      if (rest.length === 0) onLastWrap?.(dataKey);
+      stanzas.push(await wrapping);
     }
-    for (const p of rest) stanzas.push(await p.wrap(dataKey, ctx));
+    for (let i = 0; i < rest.length; i++) {
+      const wrapping = rest[i]!.wrap(dataKey, ctx);
+      if (i === rest.length - 1) onLastWrap?.(dataKey);
+      stanzas.push(await wrapping);
+    }
     for (const s of stanzas) checkStanza(s);
   } catch (e) {
     dataKey?.fill(0);
