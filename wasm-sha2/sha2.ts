@@ -4,13 +4,16 @@
 // so it runs in constant time for a given length; lengths are public.
 //
 // Fixed layout of the linear memory (2 pages, never grown); nothing is allocated at run time:
-//   KEYS   HMAC inner state || outer state (2 × 64 bytes), written by JS before each MAC
+//   KEYS   HMAC inner state || outer state (2 × 64 bytes), written by JS before a MAC whose
+//          states are held in JS
+//   SLOTS  SLOT_COUNT × 128 bytes: the two HMAC states of keys kept in the module (hmacSetup
+//          writes them there; JS zeroes a slot when its key is disposed)
 //   OUT    digest / MAC output (64 bytes), or the two HMAC states after hmacSetup (128 bytes)
 //   H      the running state; BLOCK a partial block; INNER the inner hash of a MAC (or the last,
 //          partial HKDF block); W the schedule; CTR the HKDF counter
 //   IO     the input window (IO_SIZE bytes), written by JS
 // Every call wipes H, BLOCK, INNER, W and KEYS before it returns; JS wipes IO and OUT after
-// copying in and out.
+// copying in and out. The MAC functions take the address of their states (KEYS or a slot).
 
 export const KEYS: usize = 8192;
 export const OUT: usize = 8320;
@@ -20,6 +23,8 @@ const INNER: usize = 8640;
 const W: usize = 8704; // 80 × 8 bytes
 const CTR: usize = 9344; // the HKDF block counter byte
 const SCRATCH_END: usize = 9352;
+export const SLOTS: usize = 9728;
+export const SLOT_COUNT: usize = 52; // (IO - SLOTS) / 128
 export const IO: usize = 16384;
 export const IO_SIZE: usize = 65536;
 
@@ -68,6 +73,7 @@ let alg: i32 = 512;
 let blockSize: usize = 128;
 let fill: usize = 0; // bytes waiting in BLOCK
 let total: u64 = 0; // bytes absorbed so far
+let keys: usize = KEYS; // the HMAC states of the MAC under way
 
 function select(a: i32): void {
   alg = a;
@@ -240,6 +246,7 @@ function finish(out: usize): void {
 
 function wipeScratch(): void {
   memory.fill(KEYS, 0, 128);
+  keys = KEYS;
   memory.fill(H, 0, SCRATCH_END - H);
   fill = 0;
   total = 0;
@@ -269,9 +276,10 @@ export function digest(a: i32, len: usize): void {
 /**
  * RFC 2104 §2 steps (1)–(2) and the first compression of (3) and (6): with the key K0 at
  * IO[0..keyLen) (keyLen ≤ the block size; a longer key is hashed by the caller), writes the
- * state after the block K0 ⊕ ipad, then the state after K0 ⊕ opad, to OUT (2 × 64 bytes).
+ * state after the block K0 ⊕ ipad, then the state after K0 ⊕ opad, at `to` (OUT or a slot:
+ * 2 × 64 bytes).
  */
-export function hmacSetup(a: i32, keyLen: usize): void {
+export function hmacSetup(a: i32, keyLen: usize, to: usize): void {
   select(a);
   const stateLen: usize = 64;
   for (let pass = 0; pass < 2; pass++) {
@@ -279,19 +287,20 @@ export function hmacSetup(a: i32, keyLen: usize): void {
     for (let i: usize = 0; i < blockSize; i++) store<u8>(BLOCK + i, (i < keyLen ? load<u8>(IO + i) : 0) ^ pad);
     initState();
     compress(BLOCK);
-    memory.copy(OUT + <usize>pass * stateLen, H, stateLen);
+    memory.copy(to + <usize>pass * stateLen, H, stateLen);
   }
   wipeScratch();
 }
 
-/** Starts a MAC: the running state becomes the inner state at KEYS. */
-export function hmacBegin(a: i32): void {
+/** Starts a MAC: the running state becomes the inner state at `at` (KEYS or a slot). */
+export function hmacBegin(a: i32, at: usize): void {
   select(a);
+  keys = at;
   begin();
 }
 
 function begin(): void {
-  memory.copy(H, KEYS, 64);
+  memory.copy(H, keys, 64);
   fill = 0;
   total = <u64>blockSize;
 }
@@ -299,7 +308,7 @@ function begin(): void {
 /** The outer hash of a MAC whose inner part was absorbed: its value at out. */
 function end(out: usize): void {
   finish(INNER);
-  memory.copy(H, KEYS + 64, 64);
+  memory.copy(H, keys + 64, 64);
   fill = 0;
   total = <u64>blockSize;
   absorb(INNER, digestLength());
@@ -317,21 +326,22 @@ export function hmacEnd(): void {
   wipeScratch();
 }
 
-/** A whole MAC of IO[0..len) under the states at KEYS: {@link hmacBegin}, {@link update}, {@link hmacEnd}. */
-export function hmac(a: i32, len: usize): void {
-  hmacBegin(a);
+/** A whole MAC of IO[0..len) under the states at `at`: {@link hmacBegin}, {@link update}, {@link hmacEnd}. */
+export function hmac(a: i32, len: usize, at: usize): void {
+  hmacBegin(a, at);
   absorb(IO, len);
   hmacEnd();
 }
 
 /**
- * HKDF-Expand (RFC 5869 §2.3) under the HMAC states at KEYS: info at IO[0..infoLen), the output
+ * HKDF-Expand (RFC 5869 §2.3) under the HMAC states at `at` (KEYS or a slot): info at IO[0..infoLen), the output
  * T(1) || T(2) || … cut to outLen bytes written right after it, at IO + infoLen (the caller
  * keeps infoLen + outLen + 64 ≤ IO_SIZE and outLen ≤ 255 × HashLen).
  * T(i) = HMAC(PRK, T(i-1) || info || i), T(0) empty.
  */
-export function hkdfExpand(a: i32, infoLen: usize, outLen: usize): void {
+export function hkdfExpand(a: i32, infoLen: usize, outLen: usize, at: usize): void {
   select(a);
+  keys = at;
   const hl = digestLength();
   const out = IO + infoLen;
   let i: u32 = 1;

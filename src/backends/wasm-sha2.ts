@@ -9,8 +9,8 @@
  * SHA-2 indexes no table by data and branches only on lengths, so it is constant time for a
  * given length. Key hygiene: the module wipes its working state (running state, blocks, schedule,
  * HMAC states) before every call returns; this file wipes the input and output windows after each
- * copy, and a keyed HMAC keeps its two states (the only key-derived bytes) in one JS buffer that
- * `dispose()` zeroes.
+ * copy, and a keyed HMAC keeps its two states (the only key-derived bytes) in a slot of the module's
+ * memory (or, with every slot taken, in a JS buffer) that `dispose()` zeroes.
  *
  * The module is compiled synchronously on first use (4.8 KB, below every engine's main-thread
  * limit); where WebAssembly is missing or refused (a Content-Security-Policy without
@@ -31,14 +31,27 @@ interface Sha2Exports {
   readonly OUT: WebAssembly.Global;
   readonly IO: WebAssembly.Global;
   readonly IO_SIZE: WebAssembly.Global;
+  readonly SLOTS: WebAssembly.Global;
+  readonly SLOT_COUNT: WebAssembly.Global;
   digestBegin(alg: number): void;
   digestEnd(): void;
-  hmacSetup(alg: number, keyLen: number): void;
-  hmacBegin(alg: number): void;
+  hmacSetup(alg: number, keyLen: number, to: number): void;
+  hmacBegin(alg: number, at: number): void;
   update(len: number): void;
   hmacEnd(): void;
-  hmac(alg: number, len: number): void;
-  hkdfExpand(alg: number, infoLen: number, outLen: number): void;
+  hmac(alg: number, len: number, at: number): void;
+  hkdfExpand(alg: number, infoLen: number, outLen: number, at: number): void;
+}
+
+interface Sha2 {
+  readonly x: Sha2Exports;
+  readonly mem: Uint8Array;
+  readonly keys: number;
+  readonly out: number;
+  readonly io: number;
+  readonly ioSize: number;
+  /** Addresses of the free state slots. */
+  readonly free: number[];
 }
 
 /** Algorithm id, block size and digest length of each hash (FIPS 180-4). */
@@ -67,7 +80,7 @@ function decode(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 /** The instantiated module (`null`: it cannot run here). */
-let instance: { x: Sha2Exports; mem: Uint8Array; keys: number; out: number; io: number; ioSize: number } | null | undefined;
+let instance: Sha2 | null | undefined;
 
 function load(): typeof instance {
   if (instance !== undefined) return instance;
@@ -75,6 +88,7 @@ function load(): typeof instance {
     const WA = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
     if (WA === undefined) return (instance = null);
     const x = new WA.Instance(new WA.Module(decode(SHA2_WASM_BASE64)), {}).exports as unknown as Sha2Exports;
+    const slots = x.SLOTS.value as number;
     instance = {
       x,
       mem: new Uint8Array(x.memory.buffer), // a fixed memory (never grown): the view stays valid
@@ -82,6 +96,7 @@ function load(): typeof instance {
       out: x.OUT.value as number,
       io: x.IO.value as number,
       ioSize: x.IO_SIZE.value as number,
+      free: Array.from({ length: x.SLOT_COUNT.value as number }, (_, i) => slots + STATES * (x.SLOT_COUNT.value - 1 - i)),
     };
   } catch {
     instance = null; // refused (CSP) or unsupported: the backends keep their own HMAC
@@ -111,71 +126,106 @@ export function wasmSha2Hmac(): SyncHmac | undefined {
   return load() === null ? undefined : keyedHmac;
 }
 
-const keyedHmac = (hash: HashName, key: Uint8Array): KeyedHmac => {
-  const a = checkHash(hash);
-  const m = load()!;
-  const { x, mem, keys, out, io, ioSize } = m;
-  const put = (data: Uint8Array, run: (n: number) => void): void => {
+const keyedHmac: SyncHmac = (hash, key) => new WasmHmac(checkHash(hash), load()!, key);
+
+/**
+ * A keyed HMAC of the module. Its two states (the only key-derived bytes) live in one of the
+ * module's slots, zeroed and freed by `dispose()`; when every slot is taken (keys not yet
+ * disposed), in a JS buffer instead, copied in for each MAC and zeroed by `dispose()`.
+ */
+class WasmHmac implements KeyedHmac {
+  readonly #a: { id: number; block: number; hl: number };
+  readonly #m: Sha2;
+  /** The slot holding the states, or -1 (then {@link #states}). */
+  #slot: number;
+  #states: Uint8Array | undefined;
+  #gone = false;
+
+  constructor(a: { id: number; block: number; hl: number }, m: Sha2, key: Uint8Array) {
+    this.#a = a;
+    this.#m = m;
+    const { x, mem, out, io } = m;
+    // RFC 2104 §2: a key longer than the block is replaced by its hash.
+    let k0: Uint8Array = key;
+    if (key.length > a.block) {
+      x.digestBegin(a.id);
+      this.#put(key, (n) => x.update(n));
+      x.digestEnd();
+      k0 = mem.slice(out, out + a.hl);
+      mem.fill(0, out, out + a.hl);
+    }
+    this.#slot = m.free.pop() ?? -1;
+    mem.set(k0, io);
+    x.hmacSetup(a.id, k0.length, this.#slot >= 0 ? this.#slot : out);
+    mem.fill(0, io, io + k0.length);
+    if (k0 !== key) k0.fill(0);
+    if (this.#slot < 0) {
+      this.#states = mem.slice(out, out + STATES);
+      mem.fill(0, out, out + STATES);
+    }
+  }
+
+  /** Feeds `data` through the input window, zeroing it after each piece. */
+  #put(data: Uint8Array, run: (n: number) => void): void {
+    const { mem, io, ioSize } = this.#m;
     for (let off = 0; off === 0 || off < data.length; off += ioSize) {
       const n = Math.min(ioSize, data.length - off);
       mem.set(data.subarray(off, off + n), io);
       run(n);
       mem.fill(0, io, io + n);
     }
-  };
-  // RFC 2104 §2: a key longer than the block is replaced by its hash.
-  let k0: Uint8Array = key;
-  if (key.length > a.block) {
-    x.digestBegin(a.id);
-    put(key, (n) => x.update(n));
-    x.digestEnd();
-    k0 = mem.slice(out, out + a.hl);
-    mem.fill(0, out, out + a.hl);
   }
-  mem.set(k0, io);
-  x.hmacSetup(a.id, k0.length);
-  mem.fill(0, io, io + k0.length);
-  if (k0 !== key) k0.fill(0);
-  const states = mem.slice(out, out + STATES);
-  mem.fill(0, out, out + STATES);
-  let gone = false;
-  const take = (n: number): Bytes => {
-    const r = mem.slice(out, out + n);
-    mem.fill(0, out, out + n);
-    return r;
-  };
-  return {
-    mac(data) {
-      if (gone) throw disposedHmac();
-      mem.set(states, keys);
-      if (data.length <= ioSize) {
-        mem.set(data, io);
-        x.hmac(a.id, data.length);
-        mem.fill(0, io, io + data.length);
-      } else {
-        x.hmacBegin(a.id);
-        put(data, (n) => x.update(n));
-        x.hmacEnd();
-      }
-      return take(a.hl);
-    },
-    expand(info, length) {
-      if (gone) throw disposedHmac();
-      if (info.length + length + a.hl > ioSize) return undefined; // one MAC per block instead
-      mem.set(states, keys);
-      mem.set(info, io);
-      x.hkdfExpand(a.id, info.length, length);
-      const okm = mem.slice(io + info.length, io + info.length + length);
-      mem.fill(0, io, io + info.length + length);
-      return okm;
-    },
-    dispose() {
-      gone = true;
-      states.fill(0);
-    },
-  };
-};
 
+  /** The address of the states, copying them in when they are held in JS. */
+  #at(): number {
+    if (this.#gone) throw disposedHmac();
+    if (this.#slot >= 0) return this.#slot;
+    this.#m.mem.set(this.#states!, this.#m.keys);
+    return this.#m.keys;
+  }
+
+  mac(data: Uint8Array): Bytes {
+    const at = this.#at();
+    const { x, mem, out, io, ioSize } = this.#m;
+    if (data.length <= ioSize) {
+      mem.set(data, io);
+      x.hmac(this.#a.id, data.length, at);
+      mem.fill(0, io, io + data.length);
+    } else {
+      x.hmacBegin(this.#a.id, at);
+      this.#put(data, (n) => x.update(n));
+      x.hmacEnd();
+    }
+    const r = mem.slice(out, out + this.#a.hl);
+    mem.fill(0, out, out + this.#a.hl);
+    return r;
+  }
+
+  expand(info: Uint8Array, length: number): Bytes | undefined {
+    const { x, mem, io, ioSize } = this.#m;
+    if (info.length + length + this.#a.hl > ioSize) {
+      if (this.#gone) throw disposedHmac();
+      return undefined; // one MAC per block instead
+    }
+    const at = this.#at();
+    mem.set(info, io);
+    x.hkdfExpand(this.#a.id, info.length, length, at);
+    const okm = mem.slice(io + info.length, io + info.length + length);
+    mem.fill(0, io, io + info.length + length);
+    return okm;
+  }
+
+  dispose(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    if (this.#slot >= 0) {
+      this.#m.mem.fill(0, this.#slot, this.#slot + STATES);
+      this.#m.free.push(this.#slot);
+      this.#slot = -1;
+    }
+    this.#states?.fill(0);
+  }
+}
 
 /**
  * The module's linear memory, for the hygiene tests (this is an internal module, exported from no

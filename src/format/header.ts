@@ -100,15 +100,22 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
+/**
+ * The encoder's buffer, shared by every header encoded in this realm (grown when needed, never
+ * shrunk): encoding is synchronous, so one encoding never interleaves with another, and header
+ * bytes are not secret.
+ */
+let shared = new Uint8Array(512);
+
 /** Writes into one growing buffer (no piece per field); `done()` copies out the bytes written. */
 class Writer {
-  buf = new Uint8Array(256);
+  buf = shared;
   length = 0;
   #room(n: number): void {
     if (this.length + n <= this.buf.length) return;
     const b = new Uint8Array(Math.max(2 * this.buf.length, this.length + n));
     b.set(this.buf.subarray(0, this.length));
-    this.buf = b;
+    this.buf = shared = b;
   }
   bytes(b: Uint8Array): void {
     this.#room(b.length);
@@ -193,6 +200,22 @@ export function checkStanza(s: Stanza): void {
   if (!(s.wrapped instanceof Uint8Array)) throw new TypeError('stanza wrapped expected Uint8Array');
 }
 
+/** UTF-8 of recent stanza types and key ids (the same few strings in every header a provider writes). */
+const encodings = new Map<string, Bytes>();
+const MAX_ENCODINGS = 64;
+
+/** The UTF-8 of `s` (`strict`: lone surrogates rejected, as utf8Strict), from a small cache; never handed out. */
+function encoded(s: string, strict: boolean): Bytes {
+  const key = (strict ? '1' : '0') + s;
+  let b = encodings.get(key);
+  if (b === undefined) {
+    b = strict ? utf8Strict(s, 'stanza keyId') : utf8(s);
+    if (encodings.size >= MAX_ENCODINGS) encodings.clear();
+    encodings.set(key, b);
+  }
+  return b;
+}
+
 /**
  * Encodes a header without its mac; `header_length` already counts the 32 mac bytes.
  * @throws TypeError/RangeError when a field violates the format's rules or limits
@@ -211,8 +234,8 @@ export function encodeHeaderBody(context: EncryptionContext, recipients: readonl
   body.u8(recipients.length);
   for (const s of recipients) {
     checkStanza(s);
-    body.field(utf8(s.type), 1, 1, MAX_TYPE_LENGTH, 'stanza type');
-    body.field(utf8Strict(s.keyId, 'stanza keyId'), 2, 0, MAX_KEY_ID_LENGTH, 'stanza keyId');
+    body.field(encoded(s.type, false), 1, 1, MAX_TYPE_LENGTH, 'stanza type');
+    body.field(encoded(s.keyId, true), 2, 0, MAX_KEY_ID_LENGTH, 'stanza keyId');
     const params = sortedEntries(s.params ?? {}, 'stanza params', MAX_PARAMS, (k) => PARAM_RE.test(k));
     body.u8(params.length);
     for (const [k, v] of params) {
