@@ -228,11 +228,16 @@ export function openPayloadSync(cipher: ChunkCipher, sealed: Uint8Array): Bytes 
   let out: Bytes | undefined;
   try {
     const ptLength = openedSize(sealed.length);
-    out = new Uint8Array(ptLength);
     const n = chunkCount(ptLength);
     const body = sealed.subarray(PREAMBLE_LENGTH);
-    const sealedChunks: Uint8Array[] = [];
     const pts: Bytes[] = [];
+    if (n === 1) {
+      // One (final) chunk: its authenticated plaintext, a fresh buffer of its own, is the output.
+      cipher.openChunksSync(0, [body], pts);
+      return pts[0]!;
+    }
+    out = new Uint8Array(ptLength);
+    const sealedChunks: Uint8Array[] = [];
     for (let i = 0; i < n; i += BATCH_CHUNKS) {
       sealedChunks.length = 0;
       pts.length = 0;

@@ -44,6 +44,8 @@ export type AesWrapMode = typeof AES_GCM_STANZA | typeof AES_KW_STANZA | typeof 
 
 const WRAPPED_LENGTH: Readonly<Record<AesWrapMode, number>> = { [AES_GCM_STANZA]: 12 + 32 + 16, [AES_KW_STANZA]: 40, [AES_KWP_STANZA]: 40 };
 const AAD_LABEL = utf8('enseal/v1 aes256-gcm');
+/** Most backends a provider keeps a prepared key-encryption key for. */
+const KEK_CACHE = 4;
 
 /** Options of {@link aesKey}. */
 export interface AesKeyOptions {
@@ -98,33 +100,32 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     return key;
   };
 
-  // The key-encryption key prepared once for the last asynchronous named backend used (WebCrypto:
-  // an importKey per message otherwise), kept until another backend comes or dispose(); it is out
-  // of the live-key count (src/backends/live-keys.ts `kept`) because it outlives each operation on
-  // purpose. A backend with synchronous GCM (node:crypto) uses the synchronous wrap below, or a
-  // fresh key per call (its keys cost nothing to prepare); so does a backend object passed by the
-  // caller (a custom or wrapping one, often made per call: nothing worth caching).
-  let kek: { backend: WrapContext['backend']; key: Promise<AesGcmKey> } | undefined;
-  const dropKek = (): void => {
-    const old = kek;
-    kek = undefined;
-    old?.key.then((k) => k.dispose(), () => undefined);
-  };
-  const kekFor = (backend: WrapContext['backend']): Promise<AesGcmKey> => {
+  // The key-encryption key prepared once per asynchronous named backend (WebCrypto: an importKey
+  // per message otherwise), kept until dispose(); it is out of the live-key count
+  // (src/backends/live-keys.ts `kept`) because it outlives each operation on purpose. Named
+  // backends are a handful of singletons (at most KEK_CACHE are cached; beyond, a fresh key per
+  // call), and a cached key is never dropped while the provider lives, so no call in flight ever
+  // sees its key disposed but by dispose(). A backend with synchronous GCM (node:crypto) uses the
+  // synchronous wrap below, or a fresh key per call (its keys cost nothing to prepare); so does a
+  // backend object passed by the caller (a custom or wrapping one, often made per call).
+  const keks = new Map<WrapContext['backend'], Promise<AesGcmKey>>();
+  const kekFor = (backend: WrapContext['backend']): Promise<AesGcmKey> | undefined => {
     const raw = live();
-    if (kek?.backend !== backend) {
-      dropKek();
+    let k = keks.get(backend);
+    if (k === undefined) {
+      if (keks.size >= KEK_CACHE) return undefined;
       const key = backend.aesGcm(raw).then(kept);
-      kek = { backend, key };
+      keks.set(backend, (k = key));
       key.catch(() => {
-        if (kek?.key === key) kek = undefined; // not cached: the next call tries again
+        if (keks.get(backend) === key) keks.delete(backend); // not cached: the next call tries again
       });
     }
-    return kek!.key;
+    return k;
   };
   /** Runs `f` with the KEK as a backend key: a fresh one (disposed after) on a synchronous backend, else the cached one. */
   async function withKek<T>(backend: WrapContext['backend'], f: (aead: AesGcmKey) => Promise<T>): Promise<T> {
-    if (syncAesGcmOf(backend) !== undefined || !keepable(backend)) {
+    const cached = syncAesGcmOf(backend) === undefined && keepable(backend) ? kekFor(backend) : undefined;
+    if (cached === undefined) {
       const aead = await backend.aesGcm(live());
       try {
         return await f(aead);
@@ -132,7 +133,7 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
         aead.dispose();
       }
     }
-    const aead = await kekFor(backend);
+    const aead = await cached;
     live(); // disposed while the key was prepared: ERR_STATE
     return f(aead);
   }
@@ -233,7 +234,8 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     dispose(): void {
       disposed = true;
       key.fill(0);
-      dropKek();
+      for (const k of keks.values()) k.then((aead) => aead.dispose(), () => undefined);
+      keks.clear();
     },
   };
 }
