@@ -26,7 +26,7 @@
 import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import type { AesGcmKey } from '../backends/backend.js';
 import { keepable, kept } from '../backends/live-keys.js';
-import { syncAesGcmOf, syncGcmOf, type SyncAesGcm } from '../backends/sync.js';
+import { syncAesGcmOf, syncGcmOf, type SyncAesGcm, type SyncGcm } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import { aesKwpUnwrap, aesKwpWrap, aesKwUnwrap, aesKwWrap } from './aes-kw.js';
@@ -100,14 +100,14 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     return key;
   };
 
-  // The key-encryption key prepared once per asynchronous named backend (WebCrypto: an importKey
+  // The key-encryption key prepared once per named asynchronous backend (WebCrypto: an importKey
   // per message otherwise), kept until dispose(); it is out of the live-key count
   // (src/backends/live-keys.ts `kept`) because it outlives each operation on purpose. Named
   // backends are a handful of singletons (at most KEK_CACHE are cached; beyond, a fresh key per
   // call), and a cached key is never dropped while the provider lives, so no call in flight ever
-  // sees its key disposed but by dispose(). A backend with synchronous GCM (node:crypto) uses the
-  // synchronous wrap below, or a fresh key per call (its keys cost nothing to prepare); so does a
-  // backend object passed by the caller (a custom or wrapping one, often made per call).
+  // sees its key disposed but by dispose(). A backend with synchronous GCM (node:crypto) has its
+  // own cache below (syncKeks); a backend object passed by the caller (a custom or wrapping one,
+  // often made per call) gets a fresh key per call.
   const keks = new Map<WrapContext['backend'], Promise<AesGcmKey>>();
   const kekFor = (backend: WrapContext['backend']): Promise<AesGcmKey> | undefined => {
     const raw = live();
@@ -164,22 +164,35 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
 
   // Synchronous wrap and unwrap (src/keys/provider.ts SYNC_WRAP/SYNC_UNWRAP) for a backend with
   // a synchronous AES-GCM key factory: the same bytes, checks and errors as gcmWrap/gcmUnwrap.
-  const syncGcm = (ctx: WrapContext): SyncAesGcm => {
+  // As keks, for the synchronous keys of a named backend (node:crypto: no copy of the key and
+  // no key object per message).
+  const syncKeks = new Map<WrapContext['backend'], AesGcmKey & SyncGcm>();
+  /** Runs `f` with the KEK as a synchronous backend key: the cached one of a named backend, else a fresh one disposed after. */
+  function withSyncKek<T>(backend: WrapContext['backend'], make: SyncAesGcm, f: (aead: SyncGcm) => T): T {
+    const raw = live();
+    let aead = keepable(backend) ? syncKeks.get(backend) : undefined;
+    if (aead === undefined && keepable(backend) && syncKeks.size < KEK_CACHE) {
+      aead = kept(make(raw));
+      syncKeks.set(backend, aead);
+    }
+    if (aead !== undefined) return f(aead);
+    const fresh = make(raw);
+    try {
+      return f(fresh);
+    } finally {
+      fresh.dispose();
+    }
+  }
+  const gcmWrapSync: SyncWrap = (dataKey, ctx) => {
     const make = syncAesGcmOf(ctx.backend);
     if (make === undefined) throw new TypeError('a synchronous wrap needs a backend with synchronous AES-GCM');
-    return make;
-  };
-  const gcmWrapSync: SyncWrap = (dataKey, ctx) => {
-    const aead = syncGcm(ctx)(live());
-    try {
+    return withSyncKek(ctx.backend, make, (aead) => {
       const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
       const nonce = ctx.backend.randomBytes(12);
       out.set(nonce, 0);
       out.set(aead.sealSync(nonce, dataKey, aadFor(idBytes, ctx)), 12);
       return { type: AES_GCM_STANZA, keyId: id, params: {}, wrapped: out };
-    } finally {
-      aead.dispose();
-    }
+    });
   };
   const unwrapSync: SyncUnwrap = (stanza, ctx) => {
     if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
@@ -189,14 +202,11 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     }
     const make = syncAesGcmOf(ctx.backend);
     if (type !== AES_GCM_STANZA || make === undefined) return NEEDS_ASYNC; // RFC 3394/5649 run on the async block cipher
-    const aead = make(live());
     try {
-      return aead.openSync(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(idBytes, ctx));
+      return withSyncKek(ctx.backend, make, (aead) => aead.openSync(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(idBytes, ctx)));
     } catch (e) {
       if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw unwrapFailure();
       throw e;
-    } finally {
-      aead.dispose();
     }
   };
   const unwrapFailure = (): EnsealError =>
@@ -236,6 +246,8 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
       key.fill(0);
       for (const k of keks.values()) k.then((aead) => aead.dispose(), () => undefined);
       keks.clear();
+      for (const k of syncKeks.values()) k.dispose();
+      syncKeks.clear();
     },
   };
 }
