@@ -189,6 +189,20 @@ export async function deriveMessageKeys(
   }
 }
 
+/** Buffer of {@link infoView}, shared: the info string (salt and context) is not secret. */
+let infoScratch = new Uint8Array(256);
+
+/** The HKDF info of a message as a view of a shared buffer, valid until the next call (synchronous use only). */
+function infoView(suite: ChunkedSuite, salt: Uint8Array, context: Uint8Array): Uint8Array {
+  const prefix = infoPrefix(suite);
+  const n = prefix.length + salt.length + context.length;
+  if (infoScratch.length < n) infoScratch = new Uint8Array(Math.max(n, 2 * infoScratch.length));
+  infoScratch.set(prefix, 0);
+  infoScratch.set(salt, prefix.length);
+  infoScratch.set(context, prefix.length + salt.length);
+  return infoScratch.subarray(0, n);
+}
+
 /**
  * {@link deriveMessageKeys}, synchronously, with an HMAC already keyed with the input key (so
  * the header MAC key, FORMAT.md §2.4, can be expanded from the same keying) and a synchronous
@@ -209,8 +223,7 @@ export function deriveMessageKeysSync(suite: ChunkedSuite, keyed: KeyedHmac, mak
   if (salt.length !== SALT_LENGTH) throw new RangeError(`"salt" expected ${SALT_LENGTH} bytes, got ${salt.length}`);
   const kl = suite.keyLengthInBytes;
   // spec §"Key derivation": key || base_nonce || commitment = HKDF-Expand(input key, info, …)
-  const info = concat(infoPrefix(suite), salt, context);
-  const okm = hkdfExpandSync(keyed, hashLength[suite.hash], info, kl + NONCE_LENGTH + COMMITMENT_LENGTH);
+  const okm = hkdfExpandSync(keyed, hashLength[suite.hash], infoView(suite, salt, context), kl + NONCE_LENGTH + COMMITMENT_LENGTH);
   try {
     const aead = makeGcm(okm.subarray(0, kl));
     return { cipher: new ChunkCipher(aead, okm.slice(kl, kl + NONCE_LENGTH)), commitment: okm.slice(kl + NONCE_LENGTH) };

@@ -148,6 +148,10 @@ class Writer {
   done(): Bytes {
     return this.buf.slice(0, this.length);
   }
+  /** The bytes written, as a view of the shared buffer (valid until the next encoding). */
+  view(): Bytes {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 /** Validates and canonically orders a string map; misuse throws TypeError/RangeError. */
@@ -221,6 +225,24 @@ function encoded(s: string, strict: boolean): Bytes {
  * @throws TypeError/RangeError when a field violates the format's rules or limits
  */
 export function encodeHeaderBody(context: EncryptionContext, recipients: readonly Stanza[]): Bytes {
+  return encodeHeaderBodyView(context, recipients).slice();
+}
+
+/**
+ * {@link encodeHeaderBody} without the copy: a view of the encoder's shared buffer, valid only
+ * until the next header encoding in this realm (copy it before calling anything else that
+ * encodes, e.g. into the object's output buffer).
+ * @param context - the encryption context
+ * @param recipients - the stanzas, 1..64
+ * @returns the header body (`header_length` counts the 32 mac bytes), as a short-lived view
+ * @throws TypeError/RangeError as {@link encodeHeaderBody}
+ * @example
+ * ```ts
+ * const body = encodeHeaderBodyView(context, stanzas);
+ * out.set(body, 0); // at once
+ * ```
+ */
+export function encodeHeaderBodyView(context: EncryptionContext, recipients: readonly Stanza[]): Bytes {
   if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) {
     throw new RangeError(`recipients expected 1..${MAX_RECIPIENTS}, got ${recipients.length}`);
   }
@@ -247,7 +269,7 @@ export function encodeHeaderBody(context: EncryptionContext, recipients: readonl
   const total = body.length + HEADER_MAC_LENGTH;
   if (total > MAX_HEADER_LENGTH) throw new RangeError(`header expected at most ${MAX_HEADER_LENGTH} bytes, got ${total}`);
   body.u32At(8, total);
-  return body.done();
+  return body.view();
 }
 
 // ---------------------------------------------------------------------------------------------
