@@ -6,36 +6,58 @@
  * error, cancel, abort, destroy) disposes the keys it created. It is an internal module: not
  * exported from any entry point, and it holds only a number, so reading it reveals nothing.
  *
- * Cost: one counter update per key creation and per first `dispose()`; the key's operations are
- * not wrapped (only its `dispose` is replaced on the instance), so chunk processing pays nothing.
+ * Cost: one counter update and one `WeakSet` entry per key creation and per first `dispose()`.
+ * The key's operations are not wrapped; a class-based key (node:crypto, WASM) has its class's
+ * `dispose` wrapped once on the prototype, an object-literal key (WebCrypto) its own `dispose`
+ * replaced by a plain assignment, so creating a key changes no object shape.
  *
  * @module
  */
 import type { CryptoBackend } from './backend.js';
+import { SYNC_AES_GCM, syncAesGcmOf, type SyncAesGcm } from './sync.js';
 
 let live = 0;
+/** Keys counted as live and not yet disposed. */
+const tracked = new WeakSet<object>();
+/** Prototypes whose `dispose` already untracks (each wrapped once). */
+const wrapped = new WeakSet<object>();
 
-/** Counts `key` as live until its first `dispose()` (later calls are not counted again). */
-function counted<K extends { dispose(): void }>(key: K): K {
-  const dispose = key.dispose;
-  let done = false;
-  live++;
-  Object.defineProperty(key, 'dispose', {
-    configurable: true,
-    writable: true,
-    value: (): void => {
-      if (!done) {
-        done = true;
-        live--;
-      }
+type Disposable = { dispose(): void };
+
+/** Untracks `key` on its first `dispose()` (later calls are not counted again). */
+function untrack(key: object): void {
+  if (tracked.delete(key)) live--;
+}
+
+/** Counts `key` as live until its first `dispose()`. */
+function counted<K extends Disposable>(key: K): K {
+  if (tracked.has(key)) return key; // the same object handed out twice is one key
+  const proto = Object.getPrototypeOf(key) as (Disposable & object) | null;
+  if (!Object.hasOwn(key, 'dispose') && proto !== null && proto !== Object.prototype && Object.hasOwn(proto, 'dispose')) {
+    if (!wrapped.has(proto)) {
+      const dispose = proto.dispose;
+      wrapped.add(proto);
+      // Assigned as a method: `this` is the instance the key's own code sees.
+      proto.dispose = function (this: Disposable): void {
+        untrack(this);
+        dispose.call(this);
+      };
+    }
+  } else {
+    const dispose = key.dispose;
+    key.dispose = (): void => {
+      untrack(key);
       dispose.call(key);
-    },
-  });
+    };
+  }
+  tracked.add(key);
+  live++;
   return key;
 }
 
 /**
- * Wraps a backend so that the AES keys it prepares are counted by {@link liveKeyCount}.
+ * Wraps a backend so that the AES keys it prepares are counted by {@link liveKeyCount}. A
+ * synchronous key factory ({@link SYNC_AES_GCM}) is carried over, counting its keys too.
  * @param backend - a backend implementation
  * @returns the same backend, whose `aesGcm` and `aesBlock` count the keys they return
  * @example
@@ -44,11 +66,54 @@ function counted<K extends { dispose(): void }>(key: K): K {
  * ```
  */
 export function countKeys(backend: CryptoBackend): CryptoBackend {
-  return {
+  const aesGcm = async (key: Uint8Array) => counted(await backend.aesGcm(key));
+  const sync = syncAesGcmOf(backend);
+  if (sync !== undefined) {
+    const countedSync: SyncAesGcm = (key) => counted(sync(key));
+    Object.defineProperty(aesGcm, SYNC_AES_GCM, { value: countedSync });
+  }
+  const b: CryptoBackend = {
     ...backend,
-    aesGcm: async (key) => counted(await backend.aesGcm(key)),
+    aesGcm,
     aesBlock: async (key) => counted(await backend.aesBlock(key)),
   };
+  wrappers.add(b);
+  return b;
+}
+
+/** Backends made by {@link countKeys}: their keys are the counted objects themselves. */
+const wrappers = new WeakSet<CryptoBackend>();
+
+/**
+ * Whether the keys of `backend` can be taken out of the count with {@link kept}: a backend made
+ * by {@link countKeys} (every named backend of `getBackend`), whose `aesGcm` returns the counted
+ * key itself. A key of any other backend object (a custom or wrapping backend) may hold a
+ * counted key inside it, which `kept` cannot reach.
+ * @param backend - a backend
+ * @returns whether its keys can be kept
+ * @example
+ * ```ts
+ * if (keepable(ctx.backend)) cache = kept(await ctx.backend.aesGcm(kek));
+ * ```
+ */
+export function keepable(backend: CryptoBackend): boolean {
+  return wrappers.has(backend);
+}
+
+/**
+ * Takes a key out of the count: for a key kept on purpose beyond the operation that created it,
+ * by an owner that disposes it with itself (`aesKey`'s cached key-encryption key, disposed by the
+ * provider's `dispose()`). Its `dispose` still works; it is simply no longer counted.
+ * @param key - a key from a counted backend (others are ignored)
+ * @returns the same key
+ * @example
+ * ```ts
+ * const kek = kept(await ctx.backend.aesGcm(masterKey)); // lives as long as the provider
+ * ```
+ */
+export function kept<K extends object>(key: K): K {
+  untrack(key);
+  return key;
 }
 
 /**

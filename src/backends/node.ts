@@ -11,7 +11,8 @@ import type * as NodeCrypto from 'node:crypto';
 import { wipe, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { privateExponent } from './rsa-der.js';
-import { SYNC_HMAC, chunkNonceInto, type SyncGcm, type SyncHmac } from './sync.js';
+import { wasmSha2Hmac } from './wasm-sha2.js';
+import { SYNC_AES_GCM, SYNC_HMAC, chunkNonceInto, type SyncAesGcm, type SyncGcm, type SyncHmac } from './sync.js';
 import {
   checkBlocks,
   checkOaepHash,
@@ -304,7 +305,10 @@ export function createNodeBackend(): CryptoBackend {
     };
   };
   const hmac = async (hash: HashName, key: Uint8Array, data: Uint8Array): Promise<Bytes> => view(nc.createHmac(hashIds[hash], key).update(data).digest());
-  Object.defineProperty(hmac, SYNC_HMAC, { value: keyedHmac });
+  // The keyed HMAC of HKDF and the header MAC: enseal's SHA-2 module (src/backends/wasm-sha2.ts;
+  // one call per MAC, about half the cost of two OpenSSL hash calls for these short inputs),
+  // else the OpenSSL one above.
+  Object.defineProperty(hmac, SYNC_HMAC, { value: wasmSha2Hmac() ?? keyedHmac });
 
   class NodeBlockKey implements AesBlockKey {
     readonly #key: Buffer;
@@ -367,11 +371,14 @@ export function createNodeBackend(): CryptoBackend {
     throw new TypeError('RSA key: expected a PEM string, DER bytes, an RSA JWK or a CryptoKey');
   };
 
+  // One-shot calls create their keys synchronously (SYNC_AES_GCM); `aesGcm` stays a promise.
+  const aesGcmSync: SyncAesGcm = (key) => new NodeGcmKey(key);
+  const aesGcm = async (key: Uint8Array): Promise<AesGcmKey> => new NodeGcmKey(key);
+  Object.defineProperty(aesGcm, SYNC_AES_GCM, { value: aesGcmSync });
+
   return {
     name: 'node',
-    async aesGcm(key) {
-      return new NodeGcmKey(key);
-    },
+    aesGcm,
     async aesBlock(key) {
       return new NodeBlockKey(key);
     },

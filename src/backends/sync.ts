@@ -57,6 +57,15 @@ export interface SyncGcm {
 export interface KeyedHmac {
   /** HMAC of `data` (a fresh buffer the caller owns). */
   mac(data: Uint8Array): Bytes;
+  /**
+   * Optional: HKDF-Expand (RFC 5869 §2.3) with this HMAC's key as the PRK, in one step (the SHA-2
+   * module, src/backends/wasm-sha2.ts); `undefined` when it cannot (then one `mac` per block).
+   * @param info - the info string
+   * @param length - output bytes, 1..255 × HashLen (checked by the caller)
+   * @returns the output keying material (the caller wipes it), or `undefined`
+   * @throws EnsealError `ERR_STATE` once disposed
+   */
+  expand?(info: Uint8Array, length: number): Bytes | undefined;
   /** Wipes the key-derived state (the padded key blocks). Idempotent; later `mac` throws. */
   dispose(): void;
 }
@@ -80,6 +89,31 @@ export type AsyncHmac = (hash: HashName, key: Uint8Array) => Promise<AsyncKeyedH
 
 /** Property of a backend's `hmac` function holding its {@link AsyncHmac} (WebCrypto), if any. */
 export const KEYED_HMAC: unique symbol = Symbol('enseal.keyedHmac');
+
+/** Prepares an AES-GCM key synchronously; attached to a backend's `aesGcm` function as {@link SYNC_AES_GCM}. */
+export type SyncAesGcm = (key: Uint8Array) => AesGcmKey & SyncGcm;
+
+/**
+ * Property of a backend's `aesGcm` function holding its {@link SyncAesGcm} (node:crypto), if
+ * any: a one-shot call then creates its keys without a promise. A wrapper that replaces `aesGcm`
+ * drops it unless it carries its own (src/backends/live-keys.ts does, counting the keys).
+ */
+export const SYNC_AES_GCM: unique symbol = Symbol('enseal.syncAesGcm');
+
+/**
+ * The synchronous AES-GCM key factory of a backend, when its `aesGcm` function carries one.
+ * @param backend - a backend
+ * @returns the factory, or `undefined`
+ * @example
+ * ```ts
+ * const make = syncAesGcmOf(backend);
+ * const key = make?.(raw); // AesGcmKey & SyncGcm, disposed by the caller
+ * ```
+ */
+export function syncAesGcmOf(backend: CryptoBackend): SyncAesGcm | undefined {
+  const f = (backend.aesGcm as { [SYNC_AES_GCM]?: SyncAesGcm } | undefined)?.[SYNC_AES_GCM];
+  return typeof f === 'function' ? f : undefined;
+}
 
 /**
  * The key-once asynchronous HMAC of a backend, when its `hmac` function carries one.

@@ -9,7 +9,13 @@ import { asBufferSource, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { checkBlocks, checkOaepHash, checkOaepInput, rsaOaepFailure, type AesBlockKey, type AesGcmKey, type CryptoBackend, type HashName, type RsaKey } from './backend.js';
 import { importWebRsa, type WebRsaState } from './webcrypto-rsa.js';
-import { KEYED_HMAC, type AsyncHmac } from './sync.js';
+import { KEYED_HMAC, SYNC_HMAC, type AsyncHmac } from './sync.js';
+import { wasmSha2Hmac } from './wasm-sha2.js';
+
+/** Small random requests are served from this many bytes drawn at once (see `randomBytes`). */
+const RANDOM_POOL_BYTES = 1024;
+/** Requests above this size are drawn directly. */
+const RANDOM_POOLED_MAX = 64;
 
 /** Returns `crypto.subtle` when the runtime exposes it (secure contexts only in browsers). */
 export function loadSubtle(): SubtleCrypto | undefined {
@@ -99,6 +105,29 @@ export function createWebCryptoBackend(): CryptoBackend {
     };
   };
   Object.defineProperty(hmac, KEYED_HMAC, { value: keyedHmac });
+  // HKDF and the header MAC run synchronously on enseal's SHA-2 module (src/backends/wasm-sha2.ts)
+  // where WebAssembly runs: a per-message chain of HMACs instead of a chain of platform calls.
+  // Without WebAssembly (a CSP without 'wasm-unsafe-eval') they stay WebCrypto calls (KEYED_HMAC).
+  const sha2 = wasmSha2Hmac();
+  if (sha2 !== undefined) Object.defineProperty(hmac, SYNC_HMAC, { value: sha2 });
+
+  // Small random requests (data keys, nonces, salts: three per message) are served from one
+  // getRandomValues of RANDOM_POOL_BYTES (a call costs several µs, far more than the bytes), as
+  // the node backend does. Each served byte is zeroed in the pool as it is handed out, so the
+  // pool never holds a byte already given to a caller.
+  let pool: Uint8Array | undefined;
+  let poolOffset = RANDOM_POOL_BYTES;
+  const pooled = (n: number): Bytes => {
+    if (pool === undefined || poolOffset + n > RANDOM_POOL_BYTES) {
+      pool ??= new Uint8Array(RANDOM_POOL_BYTES);
+      random.getRandomValues(pool);
+      poolOffset = 0;
+    }
+    const out = pool.slice(poolOffset, poolOffset + n);
+    pool.fill(0, poolOffset, poolOffset + n);
+    poolOffset += n;
+    return out;
+  };
 
   return {
     name: 'webcrypto',
@@ -246,6 +275,8 @@ export function createWebCryptoBackend(): CryptoBackend {
       return new Uint8Array(await subtle.digest(hash, asBufferSource(data)));
     },
     randomBytes(n) {
+      if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`"n" expected a non-negative integer, got ${n}`);
+      if (n > 0 && n <= RANDOM_POOLED_MAX) return pooled(n);
       const out = new Uint8Array(n);
       for (let i = 0; i < n; i += 65536) random.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
       return out;

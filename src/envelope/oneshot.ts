@@ -8,9 +8,10 @@ import { assertBytes, wipe, type Bytes } from '../bytes.js';
 import { getBackend } from '../backends/select.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { COBBLESTONE_256, PREAMBLE_LENGTH, SALT_LENGTH, deriveMessageKeys, openPreamble, openedSize, sealedSize } from '../format/cobblestone.js';
-import { openMessage, openPayload, sealPayloadInto } from '../format/message.js';
+import { openMessage, openPayload, sealFirstBatch, sealPayloadInto } from '../format/message.js';
 import { checkDecryptOptions, sealHeader, sealHeaderWith, unlockHeader, unlockHeaderWith, type DecryptOptions, type EncryptOptions } from './options.js';
 import { checkWorkersOption } from '../pool/pool.js';
+import { decryptSync, encryptSync } from './oneshot-sync.js';
 import { poolOpenMessage, poolSealMessageInto } from '../pool/pool-message.js';
 
 /**
@@ -32,7 +33,7 @@ export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Prom
   const workers = opts?.workers;
   checkWorkersOption(workers);
   const payloadLength = sealedSize(plaintext.length);
-  if (workers === undefined) return encryptHere(plaintext, opts, backend, payloadLength);
+  if (workers === undefined) return encryptSync(plaintext, opts, backend, payloadLength) ?? encryptHere(plaintext, opts, backend, payloadLength);
   const { header, bound, dataKey } = await sealHeader(opts, backend);
   try {
     const out = new Uint8Array(header.length + payloadLength);
@@ -64,7 +65,7 @@ export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Pro
   const backend = checkDecryptOptions(opts);
   const workers = opts.workers;
   checkWorkersOption(workers);
-  if (workers === undefined) return decryptHere(ciphertext, opts, backend);
+  if (workers === undefined) return decryptSync(ciphertext, opts, backend) ?? decryptHere(ciphertext, opts, backend);
   const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
   try {
     return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
@@ -74,16 +75,21 @@ export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Pro
 }
 
 /**
- * `encrypt` on the calling thread: the payload keys are derived while the recipients wrap the
- * data key and the header MAC is computed (one chain of platform calls instead of two, on
- * WebCrypto); with node:crypto the payload is sealed without a promise per batch.
+ * `encrypt` on the calling thread, when {@link encryptSync} cannot run: the payload keys are
+ * derived, and the first batch of chunks sealed, while the last recipient wraps the data key
+ * and the header MAC is computed (overlapping chains of platform calls on WebCrypto).
  */
 async function encryptHere(plaintext: Uint8Array, opts: EncryptOptions, backend: CryptoBackend, payloadLength: number): Promise<Bytes> {
   let salt: Bytes | undefined;
+  let first: Promise<Bytes[]> | undefined;
   const { header, dataKey, derived } = await sealHeaderWith(
     opts,
     backend,
-    (key, bound) => deriveMessageKeys(backend, COBBLESTONE_256, key, (salt = backend.randomBytes(SALT_LENGTH)), bound),
+    async (key, bound) => {
+      const keys = await deriveMessageKeys(backend, COBBLESTONE_256, key, (salt = backend.randomBytes(SALT_LENGTH)), bound);
+      first = sealFirstBatch(keys, plaintext); // while the header is finished (WebCrypto)
+      return keys;
+    },
     (keys) => keys.cipher.dispose(),
   );
   try {
@@ -95,7 +101,7 @@ async function encryptHere(plaintext: Uint8Array, opts: EncryptOptions, backend:
       throw e;
     }
     out.set(header, 0);
-    await sealPayloadInto(derived, plaintext, salt!, out, header.length); // disposes the keys
+    await sealPayloadInto(derived, plaintext, salt!, out, header.length, first); // disposes the keys
     return out;
   } finally {
     wipe(dataKey);

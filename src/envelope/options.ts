@@ -78,9 +78,10 @@ export async function sealHeader(opts: EncryptOptions, backend: CryptoBackend): 
 
 /**
  * {@link sealHeader}, deriving the header MAC key as soon as the data key exists (concurrently
- * with the recipients' wraps), then running `derive(dataKey, bound)` (the payload key
- * derivation) concurrently with the header MAC: on asynchronous backends (WebCrypto) the
- * chains of platform calls overlap instead of adding up. On failure the derivation's result is
+ * with the recipients' wraps), and running `derive(dataKey, bound)` (the payload key
+ * derivation) as soon as the last recipient's wrap was called, concurrently with it and with the
+ * header MAC: on asynchronous backends (WebCrypto) the chains of platform calls overlap instead
+ * of adding up. On failure the derivation's result is
  * handed to `discard` once it settles.
  * @param opts - encrypt options
  * @param backend - the backend of the call
@@ -111,14 +112,19 @@ export async function sealHeaderWith<T>(
     macKey.catch(() => undefined); // awaited below, or wiped
   };
   let dataKey: Bytes | undefined;
+  // Started once the last recipient's wrap was called (concurrently with it: on WebCrypto the
+  // payload key import overlaps the wrap), so that the random draws keep their order (data key,
+  // the recipients' own randomness, then what `derive` draws: the salt), as
+  // test/vectors/enseal-v1.json replays, for every provider that draws before its first await.
+  const startDerive = (key: Bytes): void => {
+    derived = derive(key, bound);
+    derived.catch(() => undefined); // awaited below, or discarded
+  };
   try {
-    const wrapped = await wrapDataKey(opts.recipients, ctx, start);
+    const wrapped = await wrapDataKey(opts.recipients, ctx, start, startDerive);
     dataKey = wrapped.dataKey;
     if (macKey === undefined) start(dataKey);
-    // After the wraps, so that the random draws keep their order (data key, the recipients' own
-    // randomness, then what `derive` draws: the salt), as test/vectors/enseal-v1.json replays.
-    derived = derive(dataKey, bound);
-    derived.catch(() => undefined); // awaited below, or discarded
+    if (derived === undefined) startDerive(dataKey);
     const body = encodeHeaderBody(context, wrapped.stanzas);
     const [header, value] = await Promise.all([macKey!.then((k) => appendHeaderMacWithKey(backend, k, body)), derived!]);
     return { header, bound, dataKey, derived: value };

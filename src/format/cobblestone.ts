@@ -16,9 +16,9 @@
  * @module
  */
 import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
-import type { AesGcmKey, CryptoBackend, HashName } from '../backends/backend.js';
-import { hkdfExpand } from '../backends/hkdf.js';
-import { syncGcmOf, type SyncGcm } from '../backends/sync.js';
+import { hashLength, type AesGcmKey, type CryptoBackend, type HashName } from '../backends/backend.js';
+import { hkdfExpand, hkdfExpandSync } from '../backends/hkdf.js';
+import { syncGcmOf, type KeyedHmac, type SyncAesGcm, type SyncGcm } from '../backends/sync.js';
 import { EnsealError, chunkAuthError } from '../errors.js';
 
 /** Parameters of one Cobblestone instantiation. */
@@ -189,6 +189,77 @@ export async function deriveMessageKeys(
   }
 }
 
+/** Buffer of {@link infoView}, shared: the info string (salt and context) is not secret. */
+let infoScratch = new Uint8Array(256);
+
+/** The HKDF info of a message as a view of a shared buffer, valid until the next call (synchronous use only). */
+function infoView(suite: ChunkedSuite, salt: Uint8Array, context: Uint8Array): Uint8Array {
+  const prefix = infoPrefix(suite);
+  const n = prefix.length + salt.length + context.length;
+  if (infoScratch.length < n) infoScratch = new Uint8Array(Math.max(n, 2 * infoScratch.length));
+  infoScratch.set(prefix, 0);
+  infoScratch.set(salt, prefix.length);
+  infoScratch.set(context, prefix.length + salt.length);
+  return infoScratch.subarray(0, n);
+}
+
+/**
+ * {@link deriveMessageKeys}, synchronously, with an HMAC already keyed with the input key (so
+ * the header MAC key, FORMAT.md §2.4, can be expanded from the same keying) and a synchronous
+ * AES-GCM key factory (node:crypto). Same bytes as {@link deriveMessageKeys}.
+ * @param suite - the Cobblestone instantiation
+ * @param keyed - HMAC-`suite.hash` keyed with the input key (not disposed here)
+ * @param makeGcm - prepares the message's AEAD key
+ * @param salt - 24 bytes
+ * @param context - the C2SP context (enseal: the header's bound part)
+ * @returns the chunk cipher (the caller disposes it) and the commitment
+ * @throws RangeError when `salt` is not 24 bytes
+ * @example
+ * ```ts
+ * const { cipher, commitment } = deriveMessageKeysSync(COBBLESTONE_256, keyed, syncAesGcmOf(b)!, salt, bound);
+ * ```
+ */
+export function deriveMessageKeysSync(suite: ChunkedSuite, keyed: KeyedHmac, makeGcm: SyncAesGcm, salt: Uint8Array, context: Uint8Array): MessageKeys {
+  if (salt.length !== SALT_LENGTH) throw new RangeError(`"salt" expected ${SALT_LENGTH} bytes, got ${salt.length}`);
+  const kl = suite.keyLengthInBytes;
+  // spec §"Key derivation": key || base_nonce || commitment = HKDF-Expand(input key, info, …)
+  const okm = hkdfExpandSync(keyed, hashLength[suite.hash], infoView(suite, salt, context), kl + NONCE_LENGTH + COMMITMENT_LENGTH);
+  try {
+    const aead = makeGcm(okm.subarray(0, kl));
+    return { cipher: new ChunkCipher(aead, okm.slice(kl, kl + NONCE_LENGTH)), commitment: okm.slice(kl + NONCE_LENGTH) };
+  } finally {
+    wipe(okm);
+  }
+}
+
+/**
+ * {@link openPreamble}, synchronously (see {@link deriveMessageKeysSync}): the commitment is
+ * checked in constant time before any chunk is touched.
+ * @param suite - the Cobblestone instantiation
+ * @param keyed - HMAC-`suite.hash` keyed with the input key (not disposed here)
+ * @param makeGcm - prepares the message's AEAD key
+ * @param preamble - the message's first 56 bytes
+ * @param context - the C2SP context
+ * @returns the message's chunk cipher (the caller disposes it)
+ * @throws EnsealError `ERR_AUTH` on a commitment mismatch
+ * @example
+ * ```ts
+ * const cipher = openPreambleSync(COBBLESTONE_256, keyed, syncAesGcmOf(b)!, payload.subarray(0, 56), bound);
+ * ```
+ */
+export function openPreambleSync(suite: ChunkedSuite, keyed: KeyedHmac, makeGcm: SyncAesGcm, preamble: Uint8Array, context: Uint8Array): ChunkCipher {
+  const { cipher, commitment } = deriveMessageKeysSync(suite, keyed, makeGcm, preamble.subarray(0, SALT_LENGTH), context);
+  if (!constantTimeEqual(commitment, preamble.subarray(SALT_LENGTH, PREAMBLE_LENGTH))) {
+    cipher.dispose();
+    throw commitmentFailure();
+  }
+  return cipher;
+}
+
+function commitmentFailure(): EnsealError {
+  return new EnsealError('ERR_AUTH', 'key commitment check failed (wrong key, wrong context, or modified ciphertext)');
+}
+
 /**
  * Derives the message keys and checks the stored commitment in constant time before any chunk
  * is touched (spec: "implementations MUST check the commitment matches the derived value").
@@ -205,7 +276,7 @@ export async function openPreamble(
   const { cipher, commitment } = await deriveMessageKeys(backend, suite, inputKey, salt, context);
   if (!constantTimeEqual(commitment, preamble.subarray(SALT_LENGTH, PREAMBLE_LENGTH))) {
     cipher.dispose();
-    throw new EnsealError('ERR_AUTH', 'key commitment check failed (wrong key, wrong context, or modified ciphertext)');
+    throw commitmentFailure();
   }
   return cipher;
 }

@@ -14,11 +14,14 @@
  */
 import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
-import { hkdfExpand } from '../backends/hkdf.js';
-import { syncHmacOf } from '../backends/sync.js';
+import { hkdfExpand, hkdfExpandSync } from '../backends/hkdf.js';
+import { syncHmacOf, type KeyedHmac, type SyncHmac } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import type { Header } from './header.js';
 import { HEADER_MAC_LENGTH } from './limits.js';
+
+/** HashLen of SHA-512, the hash of the MAC key's HKDF-Expand. */
+const SHA512_LENGTH = 64;
 
 const MAC_INFO = utf8('enseal/v1 header-mac');
 
@@ -82,5 +85,46 @@ export async function appendHeaderMac(backend: CryptoBackend, dataKey: Uint8Arra
  */
 export async function verifyHeaderMac(backend: CryptoBackend, dataKey: Uint8Array, header: Header): Promise<void> {
   const expected = await computeMac(backend, dataKey, header.macInput);
+  if (!constantTimeEqual(expected, header.mac)) throw new EnsealError('ERR_AUTH', 'header authentication failed');
+}
+
+/**
+ * The header mac (§2.4), synchronously: `mac_key` expanded from an HMAC-SHA-512 already keyed
+ * with the data key (the same keying the payload's HKDF uses), then HMAC-SHA-256 over
+ * `macInput`. The MAC key exists only inside this call and is wiped on every path.
+ * @param hmac - the backend's synchronous HMAC (for the SHA-256 keyed with `mac_key`)
+ * @param dataKeyed - HMAC-SHA-512 keyed with the data key (not disposed here)
+ * @param macInput - the header bytes before the mac
+ * @returns the 32-byte mac
+ * @example
+ * ```ts
+ * const mac = headerMacSync(syncHmacOf(backend)!, keyed, body);
+ * ```
+ */
+export function headerMacSync(hmac: SyncHmac, dataKeyed: KeyedHmac, macInput: Uint8Array): Bytes {
+  const macKey = hkdfExpandSync(dataKeyed, SHA512_LENGTH, MAC_INFO, HEADER_MAC_LENGTH);
+  let keyed: KeyedHmac | undefined;
+  try {
+    keyed = hmac('SHA-256', macKey);
+    return keyed.mac(macInput);
+  } finally {
+    keyed?.dispose();
+    wipe(macKey);
+  }
+}
+
+/**
+ * {@link verifyHeaderMac}, synchronously (see {@link headerMacSync}); constant-time compare.
+ * @param hmac - the backend's synchronous HMAC
+ * @param dataKeyed - HMAC-SHA-512 keyed with the data key (not disposed here)
+ * @param header - the decoded header
+ * @throws EnsealError `ERR_AUTH` when any header byte was changed
+ * @example
+ * ```ts
+ * verifyHeaderMacSync(syncHmacOf(backend)!, keyed, decodeHeader(bytes));
+ * ```
+ */
+export function verifyHeaderMacSync(hmac: SyncHmac, dataKeyed: KeyedHmac, header: Header): void {
+  const expected = headerMacSync(hmac, dataKeyed, header.macInput);
   if (!constantTimeEqual(expected, header.mac)) throw new EnsealError('ERR_AUTH', 'header authentication failed');
 }

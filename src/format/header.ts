@@ -100,21 +100,43 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
+/**
+ * The encoder's buffer, shared by every header encoded in this realm (grown when needed, never
+ * shrunk): encoding is synchronous, so one encoding never interleaves with another, and header
+ * bytes are not secret.
+ */
+let shared = new Uint8Array(512);
+
+/** Writes into one growing buffer (no piece per field); `done()` copies out the bytes written. */
 class Writer {
-  readonly parts: Uint8Array[] = [];
+  buf = shared;
   length = 0;
+  #room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const b = new Uint8Array(Math.max(2 * this.buf.length, this.length + n));
+    b.set(this.buf.subarray(0, this.length));
+    this.buf = shared = b;
+  }
   bytes(b: Uint8Array): void {
-    this.parts.push(b);
+    this.#room(b.length);
+    this.buf.set(b, this.length);
     this.length += b.length;
   }
   u8(n: number): void {
-    this.bytes(Uint8Array.of(n));
+    this.#room(1);
+    this.buf[this.length++] = n;
   }
   u16(n: number): void {
-    this.bytes(Uint8Array.of(n >>> 8, n & 0xff));
+    this.#room(2);
+    this.buf[this.length++] = n >>> 8;
+    this.buf[this.length++] = n & 0xff;
   }
-  u32(n: number): void {
-    this.bytes(Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff));
+  /** Writes a big-endian u32 at `at` (already written, e.g. a length patched in afterwards). */
+  u32At(at: number, n: number): void {
+    this.buf[at] = n >>> 24;
+    this.buf[at + 1] = (n >>> 16) & 0xff;
+    this.buf[at + 2] = (n >>> 8) & 0xff;
+    this.buf[at + 3] = n & 0xff;
   }
   /** A length-prefixed field, with the length checked against `max` (misuse → RangeError). */
   field(b: Uint8Array, lenBytes: 1 | 2, min: number, max: number, what: string): void {
@@ -122,6 +144,13 @@ class Writer {
     if (lenBytes === 1) this.u8(b.length);
     else this.u16(b.length);
     this.bytes(b);
+  }
+  done(): Bytes {
+    return this.buf.slice(0, this.length);
+  }
+  /** The bytes written, as a view of the shared buffer (valid until the next encoding). */
+  view(): Bytes {
+    return this.buf.subarray(0, this.length);
   }
 }
 
@@ -162,7 +191,7 @@ export function encodeBound(context: EncryptionContext): Bytes {
   w.u8(VERSION);
   w.u8(SUITE_COBBLESTONE_256);
   encodeContext(w, context);
-  return concat(...w.parts);
+  return w.done();
 }
 
 /** Checks a stanza a provider returned (its shape is the provider's responsibility). */
@@ -175,21 +204,60 @@ export function checkStanza(s: Stanza): void {
   if (!(s.wrapped instanceof Uint8Array)) throw new TypeError('stanza wrapped expected Uint8Array');
 }
 
+/** UTF-8 of recent stanza types and key ids (the same few strings in every header a provider writes). */
+const encodings = new Map<string, Bytes>();
+const MAX_ENCODINGS = 64;
+
+/** The UTF-8 of `s` (`strict`: lone surrogates rejected, as utf8Strict), from a small cache; never handed out. */
+function encoded(s: string, strict: boolean): Bytes {
+  const key = (strict ? '1' : '0') + s;
+  let b = encodings.get(key);
+  if (b === undefined) {
+    b = strict ? utf8Strict(s, 'stanza keyId') : utf8(s);
+    if (encodings.size >= MAX_ENCODINGS) encodings.clear();
+    encodings.set(key, b);
+  }
+  return b;
+}
+
 /**
  * Encodes a header without its mac; `header_length` already counts the 32 mac bytes.
  * @throws TypeError/RangeError when a field violates the format's rules or limits
  */
 export function encodeHeaderBody(context: EncryptionContext, recipients: readonly Stanza[]): Bytes {
+  return encodeHeaderBodyView(context, recipients).slice();
+}
+
+/**
+ * {@link encodeHeaderBody} without the copy: a view of the encoder's shared buffer, valid only
+ * until the next header encoding in this realm (copy it before calling anything else that
+ * encodes, e.g. into the object's output buffer).
+ * @param context - the encryption context
+ * @param recipients - the stanzas, 1..64
+ * @returns the header body (`header_length` counts the 32 mac bytes), as a short-lived view
+ * @throws TypeError/RangeError as {@link encodeHeaderBody}
+ * @example
+ * ```ts
+ * const body = encodeHeaderBodyView(context, stanzas);
+ * out.set(body, 0); // at once
+ * ```
+ */
+export function encodeHeaderBodyView(context: EncryptionContext, recipients: readonly Stanza[]): Bytes {
   if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) {
     throw new RangeError(`recipients expected 1..${MAX_RECIPIENTS}, got ${recipients.length}`);
   }
   const body = new Writer();
+  body.bytes(MAGIC);
+  body.u8(VERSION);
+  body.u8(SUITE_COBBLESTONE_256);
+  body.u16(0);
+  body.u16(0); // header_length, patched below
   encodeContext(body, context);
   body.u8(recipients.length);
   for (const s of recipients) {
     checkStanza(s);
-    body.field(utf8(s.type), 1, 1, MAX_TYPE_LENGTH, 'stanza type');
-    body.field(utf8Strict(s.keyId, 'stanza keyId'), 2, 0, MAX_KEY_ID_LENGTH, 'stanza keyId');
+    body.field(encoded(s.type, false), 1, 1, MAX_TYPE_LENGTH, 'stanza type');
+    body.field(encoded(s.keyId, true), 2, 0, MAX_KEY_ID_LENGTH, 'stanza keyId');
     const params = sortedEntries(s.params ?? {}, 'stanza params', MAX_PARAMS, (k) => PARAM_RE.test(k));
     body.u8(params.length);
     for (const [k, v] of params) {
@@ -198,14 +266,10 @@ export function encodeHeaderBody(context: EncryptionContext, recipients: readonl
     }
     body.field(s.wrapped, 2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key');
   }
-  const total = HEADER_PREFIX_LENGTH + body.length + HEADER_MAC_LENGTH;
+  const total = body.length + HEADER_MAC_LENGTH;
   if (total > MAX_HEADER_LENGTH) throw new RangeError(`header expected at most ${MAX_HEADER_LENGTH} bytes, got ${total}`);
-  const w = new Writer();
-  w.bytes(MAGIC);
-  w.u8(VERSION);
-  w.u8(SUITE_COBBLESTONE_256);
-  w.u32(total);
-  return concat(...w.parts, ...body.parts);
+  body.u32At(8, total);
+  return body.view();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,15 +48,24 @@ export async function sealMessageInto(
  * @param salt - the salt the keys were derived with
  * @param out - room for `sealedSize(plaintext.length)` bytes at `offset`
  * @param offset - where the payload starts in `out`
+ * @param firstBatch - the first batch already under way ({@link sealFirstBatch}, asynchronous
+ *   ciphers only), started before `out` existed
  * @returns a promise only for an asynchronous cipher
  * @example
  * ```ts
  * await sealPayloadInto(await deriveMessageKeys(b, suite, key, salt, ctx), pt, salt, out, 0);
  * ```
  */
-export function sealPayloadInto(keys: MessageKeys, plaintext: Uint8Array, salt: Uint8Array, out: Uint8Array, offset: number): void | Promise<void> {
+export function sealPayloadInto(
+  keys: MessageKeys,
+  plaintext: Uint8Array,
+  salt: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+  firstBatch?: Promise<Bytes[]>,
+): void | Promise<void> {
   const { cipher, commitment } = keys;
-  if (!cipher.sync) return sealAsync(keys, plaintext, salt, out, offset);
+  if (!cipher.sync) return sealAsync(keys, plaintext, salt, out, offset, firstBatch);
   try {
     out.set(salt, offset);
     out.set(commitment, offset + SALT_LENGTH);
@@ -82,7 +91,28 @@ function chunksOf(plaintext: Uint8Array, from: number, to: number): Uint8Array[]
   return pts;
 }
 
-async function sealAsync(keys: MessageKeys, plaintext: Uint8Array, salt: Uint8Array, out: Uint8Array, offset: number): Promise<void> {
+/**
+ * Starts sealing the first batch of chunks of `plaintext` (an asynchronous cipher only), before
+ * the output buffer exists: a one-shot call overlaps it with the header's last platform calls.
+ * Hand the promise to {@link sealPayloadInto}; if the keys are disposed instead, it rejects with
+ * `ERR_STATE` and releases nothing.
+ * @param keys - the message keys
+ * @param plaintext - the message
+ * @returns the sealed pieces of the first batch, or `undefined` for a synchronous cipher
+ * @example
+ * ```ts
+ * const first = sealFirstBatch(keys, pt);
+ * await sealPayloadInto(keys, pt, salt, out, headerLength, first);
+ * ```
+ */
+export function sealFirstBatch(keys: MessageKeys, plaintext: Uint8Array): Promise<Bytes[]> | undefined {
+  if (keys.cipher.sync) return undefined;
+  const p = keys.cipher.sealChunks(0, chunksOf(plaintext, 0, Math.min(chunkCount(plaintext.length), BATCH_CHUNKS)));
+  p.catch(() => undefined); // awaited by sealPayloadInto, or dropped with the disposed keys
+  return p;
+}
+
+async function sealAsync(keys: MessageKeys, plaintext: Uint8Array, salt: Uint8Array, out: Uint8Array, offset: number, firstBatch?: Promise<Bytes[]>): Promise<void> {
   const { cipher, commitment } = keys;
   try {
     out.set(salt, offset);
@@ -90,12 +120,9 @@ async function sealAsync(keys: MessageKeys, plaintext: Uint8Array, salt: Uint8Ar
     const n = chunkCount(plaintext.length);
     const base = offset + PREAMBLE_LENGTH;
     for (let i = 0; i < n; i += BATCH_CHUNKS) {
-      const pts: Uint8Array[] = [];
-      for (let j = i; j < Math.min(n, i + BATCH_CHUNKS); j++) {
-        pts.push(plaintext.subarray(j * CHUNK_SIZE, Math.min(plaintext.length, (j + 1) * CHUNK_SIZE)));
-      }
       let off = base + i * SEALED_CHUNK_SIZE;
-      for (const piece of await cipher.sealChunks(i, pts)) {
+      const sealing = i === 0 && firstBatch !== undefined ? firstBatch : cipher.sealChunks(i, chunksOf(plaintext, i, Math.min(n, i + BATCH_CHUNKS)));
+      for (const piece of await sealing) {
         out.set(piece, off);
         off += piece.length;
       }
@@ -149,6 +176,7 @@ export async function openMessage(
  * ```
  */
 export async function openPayload(cipher: ChunkCipher, sealed: Uint8Array): Promise<Bytes> {
+  if (cipher.sync) return openPayloadSync(cipher, sealed);
   let ptLength: number;
   try {
     ptLength = openedSize(sealed.length);
@@ -176,6 +204,55 @@ export async function openPayload(cipher: ChunkCipher, sealed: Uint8Array): Prom
     return out;
   } catch (e) {
     out.fill(0);
+    throw e;
+  } finally {
+    cipher.dispose();
+  }
+}
+
+/**
+ * {@link openPayload} for a cipher with synchronous chunk operations (`cipher.sync`, node:crypto):
+ * no promise at all. Plaintext is returned only when every chunk authenticated; on failure the
+ * output is wiped. Disposes the cipher.
+ * @param cipher - the message's cipher, `cipher.sync` (owned: disposed here)
+ * @param sealed - the whole payload, preamble included
+ * @returns the plaintext
+ * @throws EnsealError `ERR_TRUNCATED` for an impossible length, `ERR_AUTH` with the chunk index;
+ *   TypeError when the cipher has no synchronous operations
+ * @example
+ * ```ts
+ * const pt = openPayloadSync(openPreambleSync(suite, keyed, make, payload.subarray(0, 56), ctx), payload);
+ * ```
+ */
+export function openPayloadSync(cipher: ChunkCipher, sealed: Uint8Array): Bytes {
+  let out: Bytes | undefined;
+  try {
+    const ptLength = openedSize(sealed.length);
+    const n = chunkCount(ptLength);
+    const body = sealed.subarray(PREAMBLE_LENGTH);
+    const pts: Bytes[] = [];
+    if (n === 1) {
+      // One (final) chunk: its authenticated plaintext, a fresh buffer of its own, is the output.
+      cipher.openChunksSync(0, [body], pts);
+      return pts[0]!;
+    }
+    out = new Uint8Array(ptLength);
+    const sealedChunks: Uint8Array[] = [];
+    for (let i = 0; i < n; i += BATCH_CHUNKS) {
+      sealedChunks.length = 0;
+      pts.length = 0;
+      for (let j = i; j < Math.min(n, i + BATCH_CHUNKS); j++) {
+        sealedChunks.push(body.subarray(j * SEALED_CHUNK_SIZE, Math.min(body.length, (j + 1) * SEALED_CHUNK_SIZE)));
+      }
+      cipher.openChunksSync(i, sealedChunks, pts);
+      for (let k = 0; k < pts.length; k++) {
+        out.set(pts[k]!, (i + k) * CHUNK_SIZE);
+        pts[k]!.fill(0); // the plaintext lives on in `out` only
+      }
+    }
+    return out;
+  } catch (e) {
+    out?.fill(0);
     throw e;
   } finally {
     cipher.dispose();

@@ -24,11 +24,13 @@
  * @module
  */
 import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
-import { syncGcmOf } from '../backends/sync.js';
+import type { AesGcmKey } from '../backends/backend.js';
+import { keepable, kept } from '../backends/live-keys.js';
+import { syncAesGcmOf, syncGcmOf, type SyncAesGcm, type SyncGcm } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import { aesKwpUnwrap, aesKwpWrap, aesKwUnwrap, aesKwWrap } from './aes-kw.js';
-import type { KeyProvider, Stanza, WrapContext } from './provider.js';
+import { NEEDS_ASYNC, SYNC_UNWRAP, SYNC_WRAP, type KeyProvider, type Stanza, type SyncUnwrap, type SyncWrap, type WrapContext } from './provider.js';
 
 /** Stanza type written by {@link aesKey} by default (AES-256-GCM, FORMAT.md §4.1). */
 export const AES_GCM_STANZA = 'aes256-gcm';
@@ -42,6 +44,8 @@ export type AesWrapMode = typeof AES_GCM_STANZA | typeof AES_KW_STANZA | typeof 
 
 const WRAPPED_LENGTH: Readonly<Record<AesWrapMode, number>> = { [AES_GCM_STANZA]: 12 + 32 + 16, [AES_KW_STANZA]: 40, [AES_KWP_STANZA]: 40 };
 const AAD_LABEL = utf8('enseal/v1 aes256-gcm');
+/** Most backends a provider keeps a prepared key-encryption key for. */
+const KEK_CACHE = 4;
 
 /** Options of {@link aesKey}. */
 export interface AesKeyOptions {
@@ -96,63 +100,154 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     return key;
   };
 
-  // A backend with synchronous GCM (node:crypto) wraps and unwraps without a promise per call.
+  // The key-encryption key prepared once per named asynchronous backend (WebCrypto: an importKey
+  // per message otherwise), kept until dispose(); it is out of the live-key count
+  // (src/backends/live-keys.ts `kept`) because it outlives each operation on purpose. Named
+  // backends are a handful of singletons (at most KEK_CACHE are cached; beyond, a fresh key per
+  // call), and a cached key is never dropped while the provider lives, so no call in flight ever
+  // sees its key disposed but by dispose(). A backend with synchronous GCM (node:crypto) has its
+  // own cache below (syncKeks); a backend object passed by the caller (a custom or wrapping one,
+  // often made per call) gets a fresh key per call.
+  const keks = new Map<WrapContext['backend'], Promise<AesGcmKey>>();
+  const kekFor = (backend: WrapContext['backend']): Promise<AesGcmKey> | undefined => {
+    const raw = live();
+    let k = keks.get(backend);
+    if (k === undefined) {
+      if (keks.size >= KEK_CACHE) return undefined;
+      const key = backend.aesGcm(raw).then(kept);
+      keks.set(backend, (k = key));
+      key.catch(() => {
+        if (keks.get(backend) === key) keks.delete(backend); // not cached: the next call tries again
+      });
+    }
+    return k;
+  };
+  /** Runs `f` with the KEK as a backend key: a fresh one (disposed after) on a synchronous backend, else the cached one. */
+  async function withKek<T>(backend: WrapContext['backend'], f: (aead: AesGcmKey) => Promise<T>): Promise<T> {
+    const cached = syncAesGcmOf(backend) === undefined && keepable(backend) ? kekFor(backend) : undefined;
+    if (cached === undefined) {
+      const aead = await backend.aesGcm(live());
+      try {
+        return await f(aead);
+      } finally {
+        aead.dispose();
+      }
+    }
+    const aead = await cached;
+    live(); // disposed while the key was prepared: ERR_STATE
+    return f(aead);
+  }
+
   async function gcmWrap(dataKey: Uint8Array, ctx: WrapContext): Promise<Bytes> {
-    const aead = await ctx.backend.aesGcm(live());
-    try {
+    live();
+    // Drawn before the first await, so that a caller that starts the payload's derivation while
+    // this wrap runs still draws its salt after this nonce (test/vectors/enseal-v1.json order).
+    const nonce = ctx.backend.randomBytes(12);
+    return withKek(ctx.backend, async (aead) => {
       const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
-      const nonce = ctx.backend.randomBytes(12);
       out.set(nonce, 0);
       const aad = aadFor(idBytes, ctx);
       const sync = syncGcmOf(aead);
       out.set(sync !== undefined ? sync.sealSync(nonce, dataKey, aad) : await aead.seal(nonce, dataKey, aad), 12);
       return out;
-    } finally {
-      aead.dispose();
-    }
+    });
   }
 
   async function gcmUnwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Bytes> {
-    const aead = await ctx.backend.aesGcm(live());
-    try {
+    return withKek(ctx.backend, async (aead) => {
       const aad = aadFor(idBytes, ctx);
       const sync = syncGcmOf(aead);
       const nonce = wrapped.subarray(0, 12);
       return sync !== undefined ? sync.openSync(nonce, wrapped.subarray(12), aad) : await aead.open(nonce, wrapped.subarray(12), aad);
+    });
+  }
+
+  // Synchronous wrap and unwrap (src/keys/provider.ts SYNC_WRAP/SYNC_UNWRAP) for a backend with
+  // a synchronous AES-GCM key factory: the same bytes, checks and errors as gcmWrap/gcmUnwrap.
+  // As keks, for the synchronous keys of a named backend (node:crypto: no copy of the key and
+  // no key object per message).
+  const syncKeks = new Map<WrapContext['backend'], AesGcmKey & SyncGcm>();
+  /** Runs `f` with the KEK as a synchronous backend key: the cached one of a named backend, else a fresh one disposed after. */
+  function withSyncKek<T>(backend: WrapContext['backend'], make: SyncAesGcm, f: (aead: SyncGcm) => T): T {
+    const raw = live();
+    let aead = keepable(backend) ? syncKeks.get(backend) : undefined;
+    if (aead === undefined && keepable(backend) && syncKeks.size < KEK_CACHE) {
+      aead = kept(make(raw));
+      syncKeks.set(backend, aead);
+    }
+    if (aead !== undefined) return f(aead);
+    const fresh = make(raw);
+    try {
+      return f(fresh);
     } finally {
-      aead.dispose();
+      fresh.dispose();
     }
   }
+  const gcmWrapSync: SyncWrap = (dataKey, ctx) => {
+    const make = syncAesGcmOf(ctx.backend);
+    if (make === undefined) throw new TypeError('a synchronous wrap needs a backend with synchronous AES-GCM');
+    return withSyncKek(ctx.backend, make, (aead) => {
+      const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
+      const nonce = ctx.backend.randomBytes(12);
+      out.set(nonce, 0);
+      out.set(aead.sealSync(nonce, dataKey, aadFor(idBytes, ctx)), 12);
+      return { type: AES_GCM_STANZA, keyId: id, params: {}, wrapped: out };
+    });
+  };
+  const unwrapSync: SyncUnwrap = (stanza, ctx) => {
+    if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
+    const type = stanza.type as AesWrapMode;
+    if (stanza.wrapped.length !== WRAPPED_LENGTH[type] || Object.keys(stanza.params).length !== 0) {
+      throw new EnsealError('ERR_HEADER', `${type} stanza for key "${id}" is malformed`);
+    }
+    const make = syncAesGcmOf(ctx.backend);
+    if (type !== AES_GCM_STANZA || make === undefined) return NEEDS_ASYNC; // RFC 3394/5649 run on the async block cipher
+    try {
+      return withSyncKek(ctx.backend, make, (aead) => aead.openSync(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(idBytes, ctx)));
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw unwrapFailure();
+      throw e;
+    }
+  };
+  const unwrapFailure = (): EnsealError =>
+    new EnsealError('ERR_AUTH', `data key wrapped for "${id}" failed authentication (wrong key material, or a modified header)`);
+
+  async function wrap(dataKey: Uint8Array, ctx: WrapContext): Promise<Stanza> {
+    let wrapped: Bytes;
+    if (mode === AES_KW_STANZA) wrapped = await aesKwWrap(ctx.backend, live(), dataKey);
+    else if (mode === AES_KWP_STANZA) wrapped = await aesKwpWrap(ctx.backend, live(), dataKey);
+    else wrapped = await gcmWrap(dataKey, ctx);
+    return { type: mode, keyId: id, params: {}, wrapped };
+  }
+  async function unwrap(stanza: Stanza, ctx: WrapContext): Promise<Bytes | null> {
+    if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
+    const type = stanza.type as AesWrapMode;
+    if (stanza.wrapped.length !== WRAPPED_LENGTH[type] || Object.keys(stanza.params).length !== 0) {
+      throw new EnsealError('ERR_HEADER', `${type} stanza for key "${id}" is malformed`);
+    }
+    try {
+      if (type === AES_KW_STANZA) return await aesKwUnwrap(ctx.backend, live(), stanza.wrapped);
+      if (type === AES_KWP_STANZA) return await aesKwpUnwrap(ctx.backend, live(), stanza.wrapped);
+      return await gcmUnwrap(stanza.wrapped, ctx);
+    } catch (e) {
+      if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw unwrapFailure();
+      throw e;
+    }
+  }
+  if (mode === AES_GCM_STANZA) Object.defineProperty(wrap, SYNC_WRAP, { value: gcmWrapSync });
+  Object.defineProperty(unwrap, SYNC_UNWRAP, { value: unwrapSync });
 
   return {
     description: `${mode}:${id}`,
-    async wrap(dataKey, ctx): Promise<Stanza> {
-      let wrapped: Bytes;
-      if (mode === AES_KW_STANZA) wrapped = await aesKwWrap(ctx.backend, live(), dataKey);
-      else if (mode === AES_KWP_STANZA) wrapped = await aesKwpWrap(ctx.backend, live(), dataKey);
-      else wrapped = await gcmWrap(dataKey, ctx);
-      return { type: mode, keyId: id, params: {}, wrapped };
-    },
-    async unwrap(stanza, ctx): Promise<Bytes | null> {
-      if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
-      const type = stanza.type as AesWrapMode;
-      if (stanza.wrapped.length !== WRAPPED_LENGTH[type] || Object.keys(stanza.params).length !== 0) {
-        throw new EnsealError('ERR_HEADER', `${type} stanza for key "${id}" is malformed`);
-      }
-      try {
-        if (type === AES_KW_STANZA) return await aesKwUnwrap(ctx.backend, live(), stanza.wrapped);
-        if (type === AES_KWP_STANZA) return await aesKwpUnwrap(ctx.backend, live(), stanza.wrapped);
-        return await gcmUnwrap(stanza.wrapped, ctx);
-      } catch (e) {
-        if (e instanceof EnsealError && e.code === 'ERR_AUTH') {
-          throw new EnsealError('ERR_AUTH', `data key wrapped for "${id}" failed authentication (wrong key material, or a modified header)`);
-        }
-        throw e;
-      }
-    },
+    wrap,
+    unwrap,
     dispose(): void {
       disposed = true;
       key.fill(0);
+      for (const k of keks.values()) k.then((aead) => aead.dispose(), () => undefined);
+      keks.clear();
+      for (const k of syncKeks.values()) k.dispose();
+      syncKeks.clear();
     },
   };
 }

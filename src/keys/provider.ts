@@ -100,8 +100,13 @@ export function checkProviders(list: unknown, name: string): asserts list is rea
  * @param ctx - the header's context; one object per header (passphrase recipients keep their
  *   per-header cost ledger on it)
  * @param onDataKey - called once with the data key as soon as it exists, before the remaining
- *   wraps (lets the caller derive the payload keys concurrently); it must not retain the key
+ *   wraps (lets the caller derive the header MAC key concurrently); it must not retain the key
  *   beyond the caller's own use, and must not throw
+ * @param onLastWrap - called once, as soon as the last recipient's `wrap` was called (before it
+ *   settles), or once the generated key exists when it is the only recipient: lets the caller
+ *   start the payload's key derivation concurrently with that wrap (a provider that draws its
+ *   randomness before its first await, as `aesKey` does, still draws it before the caller's
+ *   salt); same rules as `onDataKey`
  * @returns the data key (caller wipes it) and the stanzas in recipient order
  * @throws whatever a provider throws; TypeError for a generated key of the wrong length
  * @example
@@ -113,6 +118,7 @@ export async function wrapDataKey(
   recipients: readonly KeyProvider[],
   ctx: WrapContext,
   onDataKey?: (dataKey: Bytes) => void,
+  onLastWrap?: (dataKey: Bytes) => void,
 ): Promise<{ dataKey: Bytes; stanzas: Stanza[] }> {
   const [first, ...rest] = recipients as [KeyProvider, ...KeyProvider[]];
   let dataKey: Bytes | undefined;
@@ -126,13 +132,20 @@ export async function wrapDataKey(
       }
       dataKey = g.dataKey;
       onDataKey?.(dataKey);
+      if (rest.length === 0) onLastWrap?.(dataKey);
       stanzas.push(g.stanza);
     } else {
       dataKey = ctx.backend.randomBytes(DATA_KEY_LENGTH);
       onDataKey?.(dataKey);
-      stanzas.push(await first.wrap(dataKey, ctx));
+      const wrapping = first.wrap(dataKey, ctx);
+      if (rest.length === 0) onLastWrap?.(dataKey);
+      stanzas.push(await wrapping);
     }
-    for (const p of rest) stanzas.push(await p.wrap(dataKey, ctx));
+    for (let i = 0; i < rest.length; i++) {
+      const wrapping = rest[i]!.wrap(dataKey, ctx);
+      if (i === rest.length - 1) onLastWrap?.(dataKey);
+      stanzas.push(await wrapping);
+    }
     for (const s of stanzas) checkStanza(s);
   } catch (e) {
     dataKey?.fill(0);
@@ -212,18 +225,138 @@ export async function unwrapDataKey(
       continue;
     }
     if (dataKey === null) continue;
-    if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_LENGTH) {
-      if (dataKey instanceof Uint8Array) dataKey.fill(0);
-      errors.push(new EnsealError('ERR_AUTH', `${escapeControl(describeProvider(key), 80)} returned a data key of the wrong length`));
-      continue;
-    }
-    return dataKey;
+    if (checkedDataKey(dataKey, key, errors)) return dataKey;
   }
+  throw noKeyError(recipients, providers, errors);
+}
+
+/** Whether a provider's answer is a data key of the right length; else wipes it and records why. */
+function checkedDataKey(dataKey: Uint8Array, key: KeyProvider, errors: unknown[]): boolean {
+  if (dataKey instanceof Uint8Array && dataKey.length === DATA_KEY_LENGTH) return true;
+  if (dataKey instanceof Uint8Array) dataKey.fill(0);
+  errors.push(new EnsealError('ERR_AUTH', `${escapeControl(describeProvider(key), 80)} returned a data key of the wrong length`));
+  return false;
+}
+
+function noKeyError(recipients: readonly Stanza[], providers: readonly KeyProvider[], errors: unknown[]): EnsealError {
   const detail = errors.length === 0 ? 'no provider recognised any recipient' : `${errors.length} provider error(s)`;
-  throw new EnsealError(
+  return new EnsealError(
     'ERR_NO_KEY',
     `no key could unwrap the data key (${recipients.length} recipient(s), ${providers.length} key(s): ${detail}); ` +
       `recipients: ${listed(recipients, describeStanza)}; keys tried: ${listed(providers, (k) => escapeControl(describeProvider(k), 80))}`,
     { errors },
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synchronous wrap and unwrap (internal): a one-shot call with a backend whose primitives are
+// synchronous (node:crypto) runs without a promise when every provider involved can.
+
+/**
+ * A provider's `wrap`, synchronously. Called only with a backend that has a synchronous AES-GCM
+ * key factory (`SYNC_AES_GCM`, src/backends/sync.ts); same stanza, errors and random draws as
+ * the provider's `wrap`.
+ */
+export type SyncWrap = (dataKey: Uint8Array, ctx: WrapContext) => Stanza;
+
+/** What a {@link SyncUnwrap} returns when this stanza needs the provider's asynchronous `unwrap`. */
+export const NEEDS_ASYNC: unique symbol = Symbol('enseal.needsAsync');
+
+/**
+ * A provider's `unwrap`, synchronously: the data key, `null` (not mine), or {@link NEEDS_ASYNC}
+ * when this stanza (or this backend) needs the asynchronous `unwrap`; throws as `unwrap` does.
+ */
+export type SyncUnwrap = (stanza: Stanza, ctx: WrapContext) => Uint8Array | null | typeof NEEDS_ASYNC;
+
+/**
+ * Property of a provider's `wrap` function holding its {@link SyncWrap}. It travels with the
+ * function, so a provider copied with `{ ...p }` keeps it and one whose `wrap` is replaced (a
+ * test spy, a decorator) loses it.
+ */
+export const SYNC_WRAP: unique symbol = Symbol('enseal.syncWrap');
+/** Property of a provider's `unwrap` function holding its {@link SyncUnwrap} (as {@link SYNC_WRAP}). */
+export const SYNC_UNWRAP: unique symbol = Symbol('enseal.syncUnwrap');
+
+function syncWrapOf(p: KeyProvider): SyncWrap | undefined {
+  const f = (p.wrap as { [SYNC_WRAP]?: SyncWrap })[SYNC_WRAP];
+  return typeof f === 'function' && p.generateDataKey === undefined ? f : undefined;
+}
+
+function syncUnwrapOf(p: KeyProvider): SyncUnwrap | undefined {
+  const f = (p.unwrap as { [SYNC_UNWRAP]?: SyncUnwrap })[SYNC_UNWRAP];
+  return typeof f === 'function' && p.unwrapCost === undefined ? f : undefined;
+}
+
+/**
+ * {@link wrapDataKey}, synchronously, when every recipient has a {@link SyncWrap} (and none
+ * generates the data key): same random draws in the same order (data key, then each
+ * recipient's), same checks, the data key wiped if any recipient fails.
+ * @param recipients - checked providers ({@link checkProviders})
+ * @param ctx - the header's context (its backend has a synchronous AES-GCM key factory)
+ * @returns the data key (caller wipes it) and the stanzas, or `undefined` (nothing was done)
+ *   when some recipient cannot wrap synchronously
+ * @throws whatever a provider throws
+ * @example
+ * ```ts
+ * const sealed = wrapDataKeySync([aesKey({ id, key })], ctx) ?? (await wrapDataKey(recipients, ctx));
+ * ```
+ */
+export function wrapDataKeySync(recipients: readonly KeyProvider[], ctx: WrapContext): { dataKey: Bytes; stanzas: Stanza[] } | undefined {
+  const wraps: SyncWrap[] = [];
+  for (const p of recipients) {
+    const w = syncWrapOf(p);
+    if (w === undefined) return undefined;
+    wraps.push(w);
+  }
+  const dataKey = ctx.backend.randomBytes(DATA_KEY_LENGTH);
+  const stanzas: Stanza[] = [];
+  try {
+    for (const w of wraps) stanzas.push(w(dataKey, ctx));
+    for (const s of stanzas) checkStanza(s);
+  } catch (e) {
+    dataKey.fill(0);
+    throw e;
+  }
+  return { dataKey, stanzas };
+}
+
+/**
+ * {@link unwrapDataKey}, synchronously, when every key has a {@link SyncUnwrap} and none has an
+ * `unwrapCost` (so the attempt order is header order, then key order): same results and errors.
+ * @param stanzas - the header's recipients (untrusted)
+ * @param keys - the caller's providers
+ * @param ctx - the header's context
+ * @returns the data key (caller wipes it), or {@link NEEDS_ASYNC} (no data key was kept) when
+ *   some attempt needs an asynchronous `unwrap`: the caller then runs {@link unwrapDataKey}
+ * @throws EnsealError `ERR_NO_KEY` as {@link unwrapDataKey}
+ * @example
+ * ```ts
+ * const k = unwrapDataKeySync(header.recipients, keys, ctx);
+ * const dataKey = k === NEEDS_ASYNC ? await unwrapDataKey(header.recipients, keys, ctx) : k;
+ * ```
+ */
+export function unwrapDataKeySync(stanzas: readonly Stanza[], keys: readonly KeyProvider[], ctx: WrapContext): Uint8Array | typeof NEEDS_ASYNC {
+  const unwraps: SyncUnwrap[] = [];
+  for (const k of keys) {
+    const u = syncUnwrapOf(k);
+    if (u === undefined) return NEEDS_ASYNC;
+    unwraps.push(u);
+  }
+  const headerCtx: WrapContext = { ...ctx };
+  const errors: unknown[] = [];
+  for (const stanza of stanzas) {
+    for (let i = 0; i < keys.length; i++) {
+      let dataKey: Uint8Array | null | typeof NEEDS_ASYNC;
+      try {
+        dataKey = unwraps[i]!(stanza, headerCtx);
+      } catch (e) {
+        errors.push(e);
+        continue;
+      }
+      if (dataKey === NEEDS_ASYNC) return NEEDS_ASYNC;
+      if (dataKey === null) continue;
+      if (checkedDataKey(dataKey, keys[i]!, errors)) return dataKey;
+    }
+  }
+  throw noKeyError([...stanzas], [...keys], errors);
 }
