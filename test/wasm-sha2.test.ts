@@ -1,5 +1,5 @@
 /**
- * enseal's SHA-2 WebAssembly module (wasm-sha2/sha2.ts through src/backends/wasm-sha2.ts), the
+ * enseal's SHA-2 WebAssembly module (wasm/sha2.ts through src/backends/wasm-sha2.ts), the
  * keyed HMAC of the node and webcrypto backends: HMAC-SHA-256/384/512 and one-call HKDF-Expand
  * against node:crypto over lengths around every block and window boundary, and its hygiene —
  * after each call nothing but the public constants is left in the module's memory, and a keyed
@@ -17,7 +17,7 @@ const HASHES = [
   ['SHA-384', 'sha384', 48, 128],
   ['SHA-512', 'sha512', 64, 128],
 ] as const;
-/** Where the module's fixed layout starts (wasm-sha2/sha2.ts KEYS): below it, only constants. */
+/** Where the module's fixed layout starts (wasm/sha2.ts KEYS): below it, only constants. */
 const LAYOUT = 8192;
 const WINDOW = 65536;
 

@@ -1,6 +1,6 @@
 /**
  * Synchronous HMAC-SHA-2 (RFC 2104) and HKDF-Expand (RFC 5869 §2.3) on enseal's small SHA-2
- * WebAssembly module (wasm-sha2/sha2.ts, inlined as base64 in wasm-sha2-binary.ts): the keyed
+ * WebAssembly module (wasm/sha2.ts, inlined as base64 in wasm-sha2-binary.ts): the keyed
  * HMAC ({@link SyncHmac}) of the node:crypto and WebCrypto backends. A message's HMACs are a few
  * short inputs under one key, where a platform call costs more than the hashing; here the padded
  * key blocks are compressed once per key, every MAC is one call, and an HKDF-Expand of several

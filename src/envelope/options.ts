@@ -22,9 +22,11 @@ export interface BackendOptions {
 /** The worker pool option of `encrypt`/`decrypt` and the stream APIs (src/pool/). */
 export interface WorkerOptions {
   /**
-   * Seal/open chunk batches on worker threads: a thread count (a pool of its own, started and
-   * closed by the call or stream) or a pool from `createPool()` (shared; you close it). Output is
-   * byte-identical; default: none (the calling thread). Ranged reads ignore it.
+   * Seal/open chunk batches on worker threads: a thread count (the shared pool of that many
+   * threads: started on first use, reused by later calls, its idle threads never keep the process
+   * alive, closed after 10 s without a message; src/pool/shared.ts) or a pool from `createPool()`
+   * (yours; you close it). Output is byte-identical; default: none (the calling thread). Ranged
+   * reads ignore it.
    */
   workers?: WorkersOption;
 }
