@@ -12,8 +12,8 @@ import { EnsealError } from '../errors.js';
 import { ChunkOpener } from '../format/chunked-open.js';
 import { ChunkSealer } from '../format/chunked-seal.js';
 import { COBBLESTONE_256, SALT_LENGTH, deriveMessageKeys, openPreamble } from '../format/cobblestone.js';
-import { decodeHeaderPrefix, headerCut, type Header } from '../format/header.js';
-import { HEADER_PREFIX_LENGTH } from '../format/limits.js';
+import type { Header } from '../format/header.js';
+import { HeaderCollector } from '../format/header-collector.js';
 import { pushTransform, type PushMachine } from '../streams/push-transform.js';
 import { withIntegrity, type IntegrityCheck } from '../integrity/stream-integrity.js';
 import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from './options.js';
@@ -103,8 +103,7 @@ export function decryptMachine(opts: DecryptOptions, onHeader?: (header: Header)
   if (opts?.workers !== undefined) return poolDecryptMachine(opts, onHeader); // src/pool/: same checks, chunks on worker threads
   const backend = checkDecryptOptions(opts);
   return async () => {
-    let head: Uint8Array = new Uint8Array(HEADER_PREFIX_LENGTH);
-    let fill = 0;
+    const head = new HeaderCollector();
     let opener: ChunkOpener | undefined;
     let dataKey: Uint8Array | undefined;
     let aborted = false;
@@ -129,24 +128,11 @@ export function decryptMachine(opts: DecryptOptions, onHeader?: (header: Header)
 
     /** Collects and unlocks the header; passes what follows it to the opener. */
     const pushHeader = async (data: Uint8Array): Promise<Bytes[]> => {
-      let off = 0;
-      while (opener === undefined && off < data.length) {
-        const n = Math.min(head.length - fill, data.length - off);
-        head.set(data.subarray(off, off + n), fill);
-        fill += n;
-        off += n;
-        if (fill < head.length) break;
-        if (head.length === HEADER_PREFIX_LENGTH) {
-          const total = decodeHeaderPrefix(head); // bounded: ≤ 64 KiB
-          const grown = new Uint8Array(total);
-          grown.set(head);
-          head = grown;
-        } else {
-          opener = await unlock(head);
-          if (aborted) opener.abort(); // cancelled just now: its next call throws ERR_STATE
-        }
-      }
-      return opener !== undefined && off < data.length ? opener.push(data.subarray(off)) : [];
+      const end = head.take(data);
+      if (end < 0) return [];
+      opener = await unlock(head.header);
+      if (aborted) opener.abort(); // cancelled just now: its next call throws ERR_STATE
+      return end < data.length ? opener.push(data.subarray(end)) : [];
     };
 
     return {
@@ -159,10 +145,7 @@ export function decryptMachine(opts: DecryptOptions, onHeader?: (header: Header)
       async finish(): Promise<Bytes[]> {
         try {
           if (aborted) throw cancelled();
-          if (opener === undefined && head.length === HEADER_PREFIX_LENGTH) decodeHeaderPrefix(head.subarray(0, fill)); // throws: too short, or not ours
-          if (opener === undefined) {
-            throw headerCut(head.length, fill);
-          }
+          if (opener === undefined) throw head.truncated();
           return [await opener.finish()];
         } finally {
           wipe(dataKey); // already wiped once the preamble was read; not when the stream ended before it

@@ -232,9 +232,9 @@ export function openPayloadSync(cipher: ChunkCipher, sealed: Uint8Array): Bytes 
     const body = sealed.subarray(PREAMBLE_LENGTH);
     const pts: Bytes[] = [];
     if (n === 1) {
-      // One (final) chunk: its authenticated plaintext, a fresh buffer of its own, is the output.
-      cipher.openChunksSync(0, [body], pts);
-      return pts[0]!;
+      // One (final) chunk: its authenticated plaintext, a fresh buffer of its own, is the output
+      // (`openSync` gives a plain Uint8Array view; the chunk paths may hand on node Buffers).
+      return cipher.openSync(0, body);
     }
     out = new Uint8Array(ptLength);
     const sealedChunks: Uint8Array[] = [];

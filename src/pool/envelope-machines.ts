@@ -12,8 +12,8 @@ import { wipe, type Bytes } from '../bytes.js';
 import { getBackend } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
 import { COBBLESTONE_256, SALT_LENGTH } from '../format/cobblestone.js';
-import { decodeHeaderPrefix, headerCut, type Header } from '../format/header.js';
-import { HEADER_PREFIX_LENGTH } from '../format/limits.js';
+import type { Header } from '../format/header.js';
+import { HeaderCollector } from '../format/header-collector.js';
 import type { PushMachine } from '../streams/push-transform.js';
 import { checkDecryptOptions, sealHeader, unlockHeader, type DecryptOptions, type EncryptOptions } from '../envelope/options.js';
 import { deriveMessageSecrets, openPreambleSecrets } from './message-secrets.js';
@@ -80,8 +80,7 @@ export function poolDecryptMachine(opts: DecryptOptions, onHeader?: (header: Hea
   const backend = checkDecryptOptions(opts);
   const workers = requireWorkers(opts.workers);
   return async () => {
-    let head: Uint8Array = new Uint8Array(HEADER_PREFIX_LENGTH);
-    let fill = 0;
+    const head = new HeaderCollector();
     let opener: PoolOpener | undefined;
     let dataKey: Uint8Array | undefined;
     let aborted = false;
@@ -108,29 +107,16 @@ export function poolDecryptMachine(opts: DecryptOptions, onHeader?: (header: Hea
       async push(data): Promise<Bytes[]> {
         if (aborted) throw cancelled();
         if (opener !== undefined) return opener.push(data);
-        let off = 0;
-        while (opener === undefined && off < data.length) {
-          const n = Math.min(head.length - fill, data.length - off);
-          head.set(data.subarray(off, off + n), fill);
-          fill += n;
-          off += n;
-          if (fill < head.length) break;
-          if (head.length === HEADER_PREFIX_LENGTH) {
-            const grown = new Uint8Array(decodeHeaderPrefix(head)); // bounded: ≤ 64 KiB
-            grown.set(head);
-            head = grown;
-          } else {
-            opener = await unlock(head);
-            if (aborted) opener.abort();
-          }
-        }
-        return opener !== undefined && off < data.length ? opener.push(data.subarray(off)) : [];
+        const end = head.take(data);
+        if (end < 0) return [];
+        opener = await unlock(head.header);
+        if (aborted) opener.abort();
+        return end < data.length ? opener.push(data.subarray(end)) : [];
       },
       async finish(): Promise<Bytes[]> {
         try {
           if (aborted) throw cancelled();
-          if (opener === undefined && head.length === HEADER_PREFIX_LENGTH) decodeHeaderPrefix(head.subarray(0, fill));
-          if (opener === undefined) throw headerCut(head.length, fill);
+          if (opener === undefined) throw head.truncated();
           return await opener.finish();
         } finally {
           wipe(dataKey);
