@@ -130,9 +130,11 @@ const ctr = {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const results = {};
+const roundTimes = {}; // per task, its time in each round (the same rounds for a group's tasks)
 async function group(title, tasks) {
   const names = Object.keys(tasks);
   const samples = Object.fromEntries(names.map((k) => [k, []]));
+  for (const k of names) roundTimes[k] = samples[k];
   for (let r = 0; r < ROUNDS + 1; r++) {
     const bench = new Bench({ iterations: 1, time: 0, warmup: false, throws: true });
     for (const name of names.slice(r % names.length).concat(names.slice(0, r % names.length))) bench.add(name, tasks[name], { async: true });
@@ -150,8 +152,10 @@ console.log(`\n${SIZE / MiB} MiB of 16 KiB chunks, AES-256, node ${process.versi
 await group('Seal', seal);
 await group('Open', open);
 await group('CTR', ctr);
-const ratio = (a, b) => (results[a] / results[b]).toFixed(2);
-console.log('\nRatios (same run):');
+// Median over the rounds of each round's speed ratio (a and b timed in the same round: the
+// machine's load then moves both), which a shared VM disturbs less than a ratio of medians.
+const ratio = (a, b) => median(roundTimes[a].map((t, r) => roundTimes[b][r] / t)).toFixed(2);
+console.log('\nRatios (median over the rounds of the same-round ratio):');
 console.log(`  wasm per-chunk seal / webcrypto sequential seal       ${ratio('wasm GCM seal, per chunk', 'webcrypto GCM seal, sequential')}`);
 console.log(`  wasm per-chunk open / webcrypto sequential open       ${ratio('wasm GCM open, per chunk', 'webcrypto GCM open, sequential')}`);
 console.log(`  wasm batched seal / webcrypto batched (64) seal       ${ratio('wasm GCM seal, batched (64)', 'webcrypto GCM seal (64 in flight)')}`);
