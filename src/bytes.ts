@@ -16,6 +16,19 @@ export function asBufferSource(u8: Uint8Array): Bytes {
 
 /** Concatenates byte arrays into a new {@link Bytes}. */
 export function concat(...parts: readonly Uint8Array[]): Bytes {
+  return concatList(parts);
+}
+
+/**
+ * {@link concat} of a list (no spread: any number of parts, e.g. every chunk of a stream).
+ * @param parts - the byte arrays, in order
+ * @returns their concatenation, a new buffer
+ * @example
+ * ```ts
+ * const whole = concatList(pieces);
+ * ```
+ */
+export function concatList(parts: readonly Uint8Array[]): Bytes {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Bytes } from '../bytes.js';
+import { concatList, type Bytes } from '../bytes.js';
 
 /** Options of {@link readAll}. */
 export interface ReadAllOptions {
@@ -51,12 +51,5 @@ export async function readAll(stream: ReadableStream<Uint8Array>, opts: ReadAllO
   } finally {
     reader.releaseLock();
   }
-  // Not concat(...parts): a stream of many small chunks would exceed the argument limit.
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatList(parts); // not concat(...parts): a stream of many small chunks would exceed the argument limit
 }
