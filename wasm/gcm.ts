@@ -2,7 +2,8 @@
 
 import { encrypt4, encryptBlock } from './aes';
 import { encrypt8 } from './aes8';
-import { absorb, absorb4, absorbBlock, hashBlock, resetY, reverse, setH } from './ghash';
+import { absorb, absorbBlock, hashBlock, resetY, reverse, setH } from './ghash';
+import { absorb4, setPowers4 } from './ghash4';
 import { BLOCKS8, SCRATCH, SCRATCH4 } from './layout';
 
 /** J0 with its last 32-bit word cleared (96-bit IV: J0 = IV || 0^31 || 1, §7.1 step 2). */
@@ -18,6 +19,7 @@ let cLo: u64 = 0;
 /** Computes H = E(K, 0^128); call once per key. */
 export function gcmKey(): void {
   setH(encryptBlock(i64x2.splat(0)));
+  setPowers4();
 }
 
 /** Starts one message with the 12-byte nonce at `nonce`: J0, E(K, J0), Y = 0. */
