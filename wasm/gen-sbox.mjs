@@ -188,8 +188,9 @@ const linearText = `
 `;
 const helpers = `
 // FIPS-197 §5.1.2 ShiftRows and the column rotations of MixColumns, as byte shuffles of a plane.
-// sr and rot1 are swizzles by constants rather than \`i8x16.shuffle\`: V8 (x64) rebuilds a generic
-// shuffle's mask at every use but keeps a constant in a register; rot2 is a shuffle V8 recognises.
+// All three are swizzles by constants rather than \`i8x16.shuffle\`: V8 (x64) rebuilds a generic
+// shuffle's mask at every use but keeps a constant in a register, and lowers rot2 as a shuffle to
+// two instructions (pshuflw + pshufhw) where the swizzle is one pshufb (CTR 1% faster).
 @inline function sr(x: v128): v128 {
   return v128.swizzle(x, i8x16(0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11));
 }
@@ -197,7 +198,7 @@ const helpers = `
   return v128.swizzle(x, i8x16(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12));
 }
 @inline function rot2(x: v128): v128 {
-  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  return v128.swizzle(x, i8x16(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
 }
 `;
 const text =
