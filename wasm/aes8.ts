@@ -9,7 +9,7 @@
 import { rounds } from './aes';
 import { BLOCKS8, PLANES, RK, RKB } from './layout';
 import { absorb4 } from './ghash4';
-import { roundPlanes } from './sbox';
+import { roundPlanes, roundsPlanes } from './sbox';
 
 // The 8 × 8 bit transpose of every byte position across 8 registers: three SWAPMOVE stages.
 // Stage n exchanges bit q+n of register r with bit q of register r+n (r, q with bit n clear), so
@@ -67,10 +67,15 @@ export function encrypt8(hp: usize, nb: i32): void {
   const nr = rounds;
   transpose(BLOCKS8, PLANES);
   for (let j: usize = 0; j < 128; j += 16) v128.store(PLANES + j, v128.xor(v128.load(PLANES + j), v128.load(RKB + j)));
-  for (let r = 1; r < nr; r++) {
-    if (nb == 8 && r == 2) absorb4(hp);
-    if (nb == 8 && r == 6) absorb4(hp + 64);
-    roundPlanes(RKB + (<usize>r << 7), true);
+  if (nb == 8) {
+    // Rounds 1, 2…5, 6…nr−1 (nr ≥ 10), with a GHASH group before rounds 2 and 6.
+    roundsPlanes(RKB + 128, 1);
+    absorb4(hp);
+    roundsPlanes(RKB + 256, 4);
+    absorb4(hp + 64);
+    roundsPlanes(RKB + 768, nr - 6);
+  } else {
+    roundsPlanes(RKB + 128, nr - 1);
   }
   roundPlanes(RKB + (<usize>nr << 7), false);
   transpose(PLANES, BLOCKS8);
