@@ -15,7 +15,14 @@
 // table, and nothing branches on data.
 //
 // The key side (H … H^4, their limb sums for Karatsuba, their reversals, each split into its four
-// masks) is computed once per key into HPOW4 and zeroed by `wipe` with the other secret regions.
+// masks) is computed once per key into HPOW4; the data operands and products of a step go through
+// GOPS and GRES. All three are zeroed by `wipe` with the other secret regions; only the masks at
+// MASKS (public constants) stay.
+//
+// Measured against the scalar 64-bit form of ghash.ts (96 multiplications per block, which V8
+// compiled with a spill for about every other instruction): GHASH 1.3–1.5× as fast, AES-GCM
+// 1.12–1.2×. An earlier SIMD attempt with `i64x2.extmul_*_i32x4_u` was slower (V8 lowers each
+// extmul to unpacks and a `pmuludq`); `i32x4.mul` is one instruction for four lanes.
 
 import { GOPS, GRES, HPOW4, MASKS } from './layout';
 import { absorb, h0, h1, hashBlock, reduce256, resetY, reverse, y0, y1 } from './ghash';

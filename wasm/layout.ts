@@ -34,8 +34,9 @@ export const BLOCKS8: usize = 2176;
 export const RKB: usize = 2304;
 /** H^4, H^3, H^2, H for the 4-lane GHASH: 18 operands × 4 masked vectors (ghash4.ts). */
 export const HPOW4: usize = 4352;
-/** The 18 data operands of one 4-lane GHASH step, then their 18 products (ghash4.ts). */
+/** The 18 data operands of one 4-lane GHASH step (ghash4.ts, 18 × 16 bytes). */
 export const GOPS: usize = 5504;
+/** Their 18 products (ghash4.ts, 18 × 16 bytes). */
 export const GRES: usize = 5792;
 /** End of the secret regions after RK (RK … WIPE_END is zeroed by `wipe`). */
 export const WIPE_END: usize = 6080;
