@@ -9,7 +9,7 @@
 import { rounds } from './aes';
 import { BLOCKS8, PLANES, RK, RKB } from './layout';
 import { absorb4 } from './ghash4';
-import { roundPlanes, roundsPlanes } from './sbox';
+import { roundPlanes, roundsPlanes, roundsPlanes2 } from './sbox';
 
 // The 8 × 8 bit transpose of every byte position across 8 registers: three SWAPMOVE stages.
 // Stage n exchanges bit q+n of register r with bit q of register r+n (r, q with bit n clear), so
@@ -75,7 +75,7 @@ export function encrypt8(hp: usize, nb: i32): void {
     absorb4(hp + 64);
     roundsPlanes(RKB + 768, nr - 6);
   } else {
-    roundsPlanes(RKB + 128, nr - 1);
+    roundsPlanes2(RKB + 128, nr - 1);
   }
   roundPlanes(RKB + (<usize>nr << 7), false);
   transpose(PLANES, BLOCKS8);
