@@ -41,8 +41,10 @@ export function gcmNonce(nonce: usize): void {
 
 /**
  * GCTR (§6.5) over `len` bytes at `p`, in place, continuing the 32-bit counter, with GHASH of
- * the ciphertext stitched in: `seal` hashes each 128-byte group after it was encrypted (during
- * the next group's rounds), otherwise (open) each group is hashed before it is decrypted.
+ * the ciphertext in the same pass: `seal` hashes each 128-byte group right after it was
+ * encrypted, otherwise (open) each group is hashed before it is decrypted. (Hashing a group in
+ * the middle of the next group's rounds, "stitched", measured no faster once GHASH ran on SIMD
+ * too, and kept the AES rounds from running two per loop turn, which is 3.5% faster.)
  */
 export function gcmCrypt(p: usize, len: usize, seal: bool): void {
   let c = ctr;
@@ -50,12 +52,18 @@ export function gcmCrypt(p: usize, len: usize, seal: bool): void {
   for (; i + 128 <= len; i += 128) {
     for (let j: u32 = 0; j < 8; j++) v128.store(BLOCKS8 + (<usize>j << 4), counterBlock(c + j));
     c += 8;
-    if (seal) encrypt8(p + i - 128, i == 0 ? 0 : 8);
-    else encrypt8(p + i, 8);
+    if (!seal) {
+      absorb4(p + i);
+      absorb4(p + i + 64);
+    }
+    encrypt8();
     xor128(p + i);
+    if (seal) {
+      absorb4(p + i);
+      absorb4(p + i + 64);
+    }
   }
   ctr = c;
-  if (seal && i > 0) ghash(p + i - 128, 128);
   if (seal) {
     gctr(p + i, len - i);
     ghash(p + i, len - i);
@@ -72,7 +80,7 @@ export function gctr(p: usize, len: usize): void {
   for (; i + 128 <= len; i += 128) {
     for (let j: u32 = 0; j < 8; j++) v128.store(BLOCKS8 + (<usize>j << 4), counterBlock(c + j));
     c += 8;
-    encrypt8(0, 0);
+    encrypt8();
     xor128(p + i);
   }
   for (; i + 64 <= len; i += 64) {
@@ -148,7 +156,7 @@ export function ctrRun(p: usize, len: usize): void {
   let i: usize = 0;
   for (; i + 128 <= len; i += 128) {
     for (let j: usize = 0; j < 128; j += 16) v128.store(BLOCKS8 + j, ctrBlock());
-    encrypt8(0, 0);
+    encrypt8();
     xor128(p + i);
   }
   for (; i + 64 <= len; i += 64) {
