@@ -94,6 +94,7 @@ describe('CRC-64/XZ', () => {
     const m = core.memory;
     const publicRegions: [number, number][] = [
       [256, 768], // S-box tables
+      [768, 768 + 128], // the 4-lane GHASH's bit masks (wasm/layout.ts MASKS)
       [8192, 8192 + 16384], // CRC tables
     ];
     let dirty = -1;

@@ -59,15 +59,18 @@ function c2spNonce(base: Uint8Array, i: number): Uint8Array {
 
 /** Where the module keeps its (public) S-box tables: wasm/layout.ts SBOX and INV_SBOX. */
 const SBOX_REGION = [256, 768] as const;
+/** Where it keeps the (public) bit masks of its 4-lane GHASH: wasm/layout.ts MASKS, 2 × 4 × 16 bytes. */
+const MASKS_REGION = [768, 768 + 128] as const;
 /** Where it keeps its (public) CRC-64 slicing tables: wasm/layout.ts CRC_TABLES, 8 × 256 × 8 bytes. */
 const CRC_TABLES_REGION = [8192, 8192 + 16384] as const;
 
-/** Asserts that the module's memory holds nothing but zeros outside the public S-box and CRC tables. */
+/** Asserts that the module's memory holds nothing but zeros outside the public S-box, mask and CRC tables. */
 function expectClean(core: WasmCore): void {
   const m = core.memory;
   let dirty = -1;
   for (let i = 0; i < m.length; i++) {
     if (i >= SBOX_REGION[0] && i < SBOX_REGION[1]) continue;
+    if (i >= MASKS_REGION[0] && i < MASKS_REGION[1]) continue;
     if (i >= CRC_TABLES_REGION[0] && i < CRC_TABLES_REGION[1]) continue;
     if (m[i] !== 0) {
       dirty = i;
@@ -104,6 +107,14 @@ it('the S-box tables in the module are FIPS-197 S and its inverse', async () => 
   for (let x = 0; x < 256; x++) expect(inv[s[x]!]).toBe(x);
   // S(0) = 0x63, S(0x53) = 0xed (FIPS-197 §5.1.1 example), S(0xff) = 0x16.
   expect([s[0], s[0x53], s[0xff]]).toEqual([0x63, 0xed, 0x16]);
+});
+
+it('the mask region of the 4-lane GHASH holds only its public masks (every fourth bit of a 32-bit lane, twice)', async () => {
+  const core = await loadWasmCore();
+  const m = core.memory.subarray(MASKS_REGION[0], MASKS_REGION[1]);
+  const expected = new Uint8Array(128);
+  for (let copy = 0; copy < 2; copy++) for (let c = 0; c < 4; c++) expected.fill(0x11 << c, 64 * copy + 16 * c, 64 * copy + 16 * (c + 1));
+  expect(toHex(m)).toBe(toHex(expected));
 });
 
 it('wasm/sbox.ts is exactly what wasm/gen-sbox.mjs generates, after the generator checked the circuit on all 256 bytes', () => {

@@ -8,8 +8,7 @@
 
 import { rounds } from './aes';
 import { BLOCKS8, PLANES, RK, RKB } from './layout';
-import { absorb4 } from './ghash';
-import { roundPlanes } from './sbox';
+import { roundPlanes, roundsPlanes } from './sbox';
 
 // The 8 × 8 bit transpose of every byte position across 8 registers: three SWAPMOVE stages.
 // Stage n exchanges bit q+n of register r with bit q of register r+n (r, q with bit n clear), so
@@ -56,21 +55,12 @@ export function expandPlanes(): void {
   }
 }
 
-/**
- * Encrypts the 8 blocks at BLOCKS8 in place (FIPS-197 §5.1 with SubBytes before ShiftRows), and
- * absorbs the `nb` (0 or 8) GHASH blocks at `hp` into the running hash, 4 in round 2 and 4 in
- * round 6: the scalar multiplications of GHASH then run on the integer units while the SIMD units
- * run AES ("stitched" GCM). `nb` and `hp` are public (lengths and positions), never data.
- */
-export function encrypt8(hp: usize, nb: i32): void {
+/** Encrypts the 8 blocks at BLOCKS8 in place (FIPS-197 §5.1 with SubBytes before ShiftRows). */
+export function encrypt8(): void {
   const nr = rounds;
   transpose(BLOCKS8, PLANES);
   for (let j: usize = 0; j < 128; j += 16) v128.store(PLANES + j, v128.xor(v128.load(PLANES + j), v128.load(RKB + j)));
-  for (let r = 1; r < nr; r++) {
-    if (nb == 8 && r == 2) absorb4(hp);
-    if (nb == 8 && r == 6) absorb4(hp + 64);
-    roundPlanes(RKB + (<usize>r << 7), true);
-  }
+  roundsPlanes(RKB + 128, nr - 1);
   roundPlanes(RKB + (<usize>nr << 7), false);
   transpose(PLANES, BLOCKS8);
 }

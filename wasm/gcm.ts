@@ -2,7 +2,8 @@
 
 import { encrypt4, encryptBlock } from './aes';
 import { encrypt8 } from './aes8';
-import { absorb, absorb4, absorbBlock, hashBlock, resetY, reverse, setH } from './ghash';
+import { absorb, absorbBlock, hashBlock, resetY, reverse, setH } from './ghash';
+import { absorb4, setPowers4 } from './ghash4';
 import { BLOCKS8, SCRATCH, SCRATCH4 } from './layout';
 
 /** J0 with its last 32-bit word cleared (96-bit IV: J0 = IV || 0^31 || 1, §7.1 step 2). */
@@ -18,6 +19,7 @@ let cLo: u64 = 0;
 /** Computes H = E(K, 0^128); call once per key. */
 export function gcmKey(): void {
   setH(encryptBlock(i64x2.splat(0)));
+  setPowers4();
 }
 
 /** Starts one message with the 12-byte nonce at `nonce`: J0, E(K, J0), Y = 0. */
@@ -39,8 +41,10 @@ export function gcmNonce(nonce: usize): void {
 
 /**
  * GCTR (§6.5) over `len` bytes at `p`, in place, continuing the 32-bit counter, with GHASH of
- * the ciphertext stitched in: `seal` hashes each 128-byte group after it was encrypted (during
- * the next group's rounds), otherwise (open) each group is hashed before it is decrypted.
+ * the ciphertext in the same pass: `seal` hashes each 128-byte group right after it was
+ * encrypted, otherwise (open) each group is hashed before it is decrypted. (Hashing a group in
+ * the middle of the next group's rounds, "stitched", measured no faster once GHASH ran on SIMD
+ * too, and kept the AES rounds from running two per loop turn, which is 3.5% faster.)
  */
 export function gcmCrypt(p: usize, len: usize, seal: bool): void {
   let c = ctr;
@@ -48,12 +52,18 @@ export function gcmCrypt(p: usize, len: usize, seal: bool): void {
   for (; i + 128 <= len; i += 128) {
     for (let j: u32 = 0; j < 8; j++) v128.store(BLOCKS8 + (<usize>j << 4), counterBlock(c + j));
     c += 8;
-    if (seal) encrypt8(p + i - 128, i == 0 ? 0 : 8);
-    else encrypt8(p + i, 8);
+    if (!seal) {
+      absorb4(p + i);
+      absorb4(p + i + 64);
+    }
+    encrypt8();
     xor128(p + i);
+    if (seal) {
+      absorb4(p + i);
+      absorb4(p + i + 64);
+    }
   }
   ctr = c;
-  if (seal && i > 0) ghash(p + i - 128, 128);
   if (seal) {
     gctr(p + i, len - i);
     ghash(p + i, len - i);
@@ -70,7 +80,7 @@ export function gctr(p: usize, len: usize): void {
   for (; i + 128 <= len; i += 128) {
     for (let j: u32 = 0; j < 8; j++) v128.store(BLOCKS8 + (<usize>j << 4), counterBlock(c + j));
     c += 8;
-    encrypt8(0, 0);
+    encrypt8();
     xor128(p + i);
   }
   for (; i + 64 <= len; i += 64) {
@@ -146,7 +156,7 @@ export function ctrRun(p: usize, len: usize): void {
   let i: usize = 0;
   for (; i + 128 <= len; i += 128) {
     for (let j: usize = 0; j < 128; j += 16) v128.store(BLOCKS8 + j, ctrBlock());
-    encrypt8(0, 0);
+    encrypt8();
     xor128(p + i);
   }
   for (; i + 64 <= len; i += 64) {

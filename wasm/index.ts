@@ -8,12 +8,14 @@ import { expandPlanes } from './aes8';
 import { wipeGhash } from './ghash';
 import * as L from './layout';
 import { initCrcTables } from './crc64';
+import { initMasks } from './ghash4';
 
 export { KEY, NONCE, TAG, NONCES, LENS, IO, IO_SIZE, STRIDE, MAX_BATCH, CRC_STATE, CRC_IO, CRC_IO_SIZE } from './layout';
 export { crc64Update } from './crc64';
 
 initTables();
 initCrcTables();
+initMasks();
 
 /** Expands the `len`-byte key (16, 24 or 32) written at KEY, then wipes KEY. Returns the rounds. */
 export function aesKey(len: i32): i32 {

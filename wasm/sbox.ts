@@ -6,17 +6,18 @@
 
 import { PLANES } from './layout';
 
-// FIPS-197 §5.1.2 ShiftRows and the column rotations of MixColumns, as byte shuffles of a plane.
-// sr and rot1 are swizzles by constants rather than `i8x16.shuffle`: V8 (x64) rebuilds a generic
-// shuffle's mask at every use but keeps a constant in a register; rot2 is a shuffle V8 recognises.
+// FIPS-197 §5.1.2 ShiftRows and the column rotations of MixColumns, as byte shuffles of a plane
+// (srRot1: the rotation by one byte after ShiftRows, as one permutation). All three are swizzles by constants rather than `i8x16.shuffle`: V8 (x64) rebuilds a generic
+// shuffle's mask at every use but keeps a constant in a register, and lowers rot2 as a shuffle to
+// two instructions (pshuflw + pshufhw) where the swizzle is one pshufb (CTR 1% faster).
 @inline function sr(x: v128): v128 {
   return v128.swizzle(x, i8x16(0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11));
 }
-@inline function rot1(x: v128): v128 {
-  return v128.swizzle(x, i8x16(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12));
+@inline function srRot1(x: v128): v128 {
+  return v128.swizzle(x, i8x16(5, 10, 15, 0, 9, 14, 3, 4, 13, 2, 7, 8, 1, 6, 11, 12));
 }
 @inline function rot2(x: v128): v128 {
-  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  return v128.swizzle(x, i8x16(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
 }
 
 /** One round on the 8 planes at PLANES, in place: SubBytes, ShiftRows, MixColumns (if `mix`), AddRoundKey (planes at k). */
@@ -148,18 +149,21 @@ export function roundPlanes(k: usize, mix: bool): void {
   let s0 = sr(o7), s1 = sr(o6), s2 = sr(o5), s3 = sr(o4);
   let s4 = sr(o3), s5 = sr(o2), s6 = sr(o1), s7 = sr(o0);
   if (mix) {
-    // out = x ⊕ t ⊕ xtime(b), b = x ⊕ rot1(x), t = b ⊕ rot2(b) (FIPS-197 §5.1.3); xtime on planes:
-    // bit j ← bit j−1, and bit 7 goes into bits 0, 1, 3, 4 (0x1b).
-    const b0 = v128.xor(s0, rot1(s0)), b1 = v128.xor(s1, rot1(s1)), b2 = v128.xor(s2, rot1(s2)), b3 = v128.xor(s3, rot1(s3));
-    const b4 = v128.xor(s4, rot1(s4)), b5 = v128.xor(s5, rot1(s5)), b6 = v128.xor(s6, rot1(s6)), b7 = v128.xor(s7, rot1(s7));
-    s0 = v128.xor(v128.xor(s0, v128.xor(b0, rot2(b0))), b7);
-    s1 = v128.xor(v128.xor(s1, v128.xor(b1, rot2(b1))), v128.xor(b0, b7));
-    s2 = v128.xor(v128.xor(s2, v128.xor(b2, rot2(b2))), b1);
-    s3 = v128.xor(v128.xor(s3, v128.xor(b3, rot2(b3))), v128.xor(b2, b7));
-    s4 = v128.xor(v128.xor(s4, v128.xor(b4, rot2(b4))), v128.xor(b3, b7));
-    s5 = v128.xor(v128.xor(s5, v128.xor(b5, rot2(b5))), b4);
-    s6 = v128.xor(v128.xor(s6, v128.xor(b6, rot2(b6))), b5);
-    s7 = v128.xor(v128.xor(s7, v128.xor(b7, rot2(b7))), b6);
+    // out = x ⊕ t ⊕ xtime(b), b = x ⊕ rot1(x), t = b ⊕ rot2(b) (FIPS-197 §5.1.3), computed as
+    // rot1(x) ⊕ rot2(b) ⊕ xtime(b) (x ⊕ b = rot1(x)), with rot1(x) = rot1(sr(·)) as one swizzle
+    // of the S-box output; xtime on planes: bit j ← bit j−1, and bit 7 goes into bits 0, 1, 3, 4 (0x1b).
+    const r0 = srRot1(o7), r1 = srRot1(o6), r2 = srRot1(o5), r3 = srRot1(o4);
+    const r4 = srRot1(o3), r5 = srRot1(o2), r6 = srRot1(o1), r7 = srRot1(o0);
+    const b0 = v128.xor(s0, r0), b1 = v128.xor(s1, r1), b2 = v128.xor(s2, r2), b3 = v128.xor(s3, r3);
+    const b4 = v128.xor(s4, r4), b5 = v128.xor(s5, r5), b6 = v128.xor(s6, r6), b7 = v128.xor(s7, r7);
+    s0 = v128.xor(v128.xor(r0, rot2(b0)), b7);
+    s1 = v128.xor(v128.xor(r1, rot2(b1)), v128.xor(b0, b7));
+    s2 = v128.xor(v128.xor(r2, rot2(b2)), b1);
+    s3 = v128.xor(v128.xor(r3, rot2(b3)), v128.xor(b2, b7));
+    s4 = v128.xor(v128.xor(r4, rot2(b4)), v128.xor(b3, b7));
+    s5 = v128.xor(v128.xor(r5, rot2(b5)), b4);
+    s6 = v128.xor(v128.xor(r6, rot2(b6)), b5);
+    s7 = v128.xor(v128.xor(r7, rot2(b7)), b6);
   }
   v128.store(PLANES, v128.xor(s0, v128.load(k, 0)), 0);
   v128.store(PLANES, v128.xor(s1, v128.load(k, 16)), 16);
@@ -169,4 +173,470 @@ export function roundPlanes(k: usize, mix: bool): void {
   v128.store(PLANES, v128.xor(s5, v128.load(k, 80)), 80);
   v128.store(PLANES, v128.xor(s6, v128.load(k, 96)), 96);
   v128.store(PLANES, v128.xor(s7, v128.load(k, 112)), 112);
+}
+
+/**
+ * `n` full rounds (as roundPlanes with `mix`) on the 8 planes at PLANES, in place, with the
+ * plane-form round keys at k, k + 128, …; the planes stay in locals from one round to the next, and
+ * the loop runs two rounds per turn (7.5% faster than one).
+ */
+export function roundsPlanes(k: usize, n: i32): void {
+  let x0 = v128.load(PLANES, 0);
+  let x1 = v128.load(PLANES, 16);
+  let x2 = v128.load(PLANES, 32);
+  let x3 = v128.load(PLANES, 48);
+  let x4 = v128.load(PLANES, 64);
+  let x5 = v128.load(PLANES, 80);
+  let x6 = v128.load(PLANES, 96);
+  let x7 = v128.load(PLANES, 112);
+  for (; n >= 2; n -= 2) {
+  {
+    const y14 = v128.xor(x4, x2);
+    const y13 = v128.xor(x7, x1);
+    const y9 = v128.xor(x7, x4);
+    const y8 = v128.xor(x7, x2);
+    const t0 = v128.xor(x6, x5);
+    const y1 = v128.xor(t0, x0);
+    const y4 = v128.xor(y1, x4);
+    const y12 = v128.xor(y13, y14);
+    const y2 = v128.xor(y1, x7);
+    const y5 = v128.xor(y1, x1);
+    const y3 = v128.xor(y5, y8);
+    const t1 = v128.xor(x3, y12);
+    const y15 = v128.xor(t1, x2);
+    const y20 = v128.xor(t1, x6);
+    const y6 = v128.xor(y15, x0);
+    const y10 = v128.xor(y15, t0);
+    const y11 = v128.xor(y20, y9);
+    const y7 = v128.xor(x0, y11);
+    const y17 = v128.xor(y10, y11);
+    const y19 = v128.xor(y10, y8);
+    const y16 = v128.xor(t0, y11);
+    const y21 = v128.xor(y13, y16);
+    const y18 = v128.xor(x7, y16);
+    const t2 = v128.and(y12, y15);
+    const t3 = v128.and(y3, y6);
+    const t4 = v128.xor(t3, t2);
+    const t5 = v128.and(y4, x0);
+    const t6 = v128.xor(t5, t2);
+    const t7 = v128.and(y13, y16);
+    const t8 = v128.and(y5, y1);
+    const t9 = v128.xor(t8, t7);
+    const t10 = v128.and(y2, y7);
+    const t11 = v128.xor(t10, t7);
+    const t12 = v128.and(y9, y11);
+    const t13 = v128.and(y14, y17);
+    const t14 = v128.xor(t13, t12);
+    const t15 = v128.and(y8, y10);
+    const t16 = v128.xor(t15, t12);
+    const t17 = v128.xor(t4, t14);
+    const t18 = v128.xor(t6, t16);
+    const t19 = v128.xor(t9, t14);
+    const t20 = v128.xor(t11, t16);
+    const t21 = v128.xor(t17, y20);
+    const t22 = v128.xor(t18, y19);
+    const t23 = v128.xor(t19, y21);
+    const t24 = v128.xor(t20, y18);
+    const t25 = v128.xor(t21, t22);
+    const t26 = v128.and(t21, t23);
+    const t27 = v128.xor(t24, t26);
+    const t28 = v128.and(t25, t27);
+    const t29 = v128.xor(t28, t22);
+    const t30 = v128.xor(t23, t24);
+    const t31 = v128.xor(t22, t26);
+    const t32 = v128.and(t31, t30);
+    const t33 = v128.xor(t32, t24);
+    const t34 = v128.xor(t23, t33);
+    const t35 = v128.xor(t27, t33);
+    const t36 = v128.and(t24, t35);
+    const t37 = v128.xor(t36, t34);
+    const t38 = v128.xor(t27, t36);
+    const t39 = v128.and(t29, t38);
+    const t40 = v128.xor(t25, t39);
+    const t41 = v128.xor(t40, t37);
+    const t42 = v128.xor(t29, t33);
+    const t43 = v128.xor(t29, t40);
+    const t44 = v128.xor(t33, t37);
+    const t45 = v128.xor(t42, t41);
+    const z0 = v128.and(t44, y15);
+    const z1 = v128.and(t37, y6);
+    const z2 = v128.and(t33, x0);
+    const z3 = v128.and(t43, y16);
+    const z4 = v128.and(t40, y1);
+    const z5 = v128.and(t29, y7);
+    const z6 = v128.and(t42, y11);
+    const z7 = v128.and(t45, y17);
+    const z8 = v128.and(t41, y10);
+    const z9 = v128.and(t44, y12);
+    const z10 = v128.and(t37, y3);
+    const z11 = v128.and(t33, y4);
+    const z12 = v128.and(t43, y13);
+    const z13 = v128.and(t40, y5);
+    const z14 = v128.and(t29, y2);
+    const z15 = v128.and(t42, y9);
+    const z16 = v128.and(t45, y14);
+    const z17 = v128.and(t41, y8);
+    const t46 = v128.xor(z15, z16);
+    const t47 = v128.xor(z10, z11);
+    const t48 = v128.xor(z5, z13);
+    const t49 = v128.xor(z9, z10);
+    const t50 = v128.xor(z2, z12);
+    const t51 = v128.xor(z2, z5);
+    const t52 = v128.xor(z7, z8);
+    const t53 = v128.xor(z0, z3);
+    const t54 = v128.xor(z6, z7);
+    const t55 = v128.xor(z16, z17);
+    const t56 = v128.xor(z12, t48);
+    const t57 = v128.xor(t50, t53);
+    const t58 = v128.xor(z4, t46);
+    const t59 = v128.xor(z3, t54);
+    const t60 = v128.xor(t46, t57);
+    const t61 = v128.xor(z14, t57);
+    const t62 = v128.xor(t52, t58);
+    const t63 = v128.xor(t49, t58);
+    const t64 = v128.xor(z4, t59);
+    const t65 = v128.xor(t61, t62);
+    const t66 = v128.xor(z1, t63);
+    const o0 = v128.xor(t59, t63);
+    const o6 = v128.xor(t56, t62);
+    const o7 = v128.xor(t48, t60);
+    const t67 = v128.xor(t64, t65);
+    const o3 = v128.xor(t53, t66);
+    const o4 = v128.xor(t51, t66);
+    const o5 = v128.xor(t47, t65);
+    const o1 = v128.xor(t64, o3);
+    const o2 = v128.xor(t55, t67);
+
+    let s0 = sr(o7), s1 = sr(o6), s2 = sr(o5), s3 = sr(o4);
+    let s4 = sr(o3), s5 = sr(o2), s6 = sr(o1), s7 = sr(o0);
+    {
+      // out = x ⊕ t ⊕ xtime(b), b = x ⊕ rot1(x), t = b ⊕ rot2(b) (FIPS-197 §5.1.3), computed as
+      // rot1(x) ⊕ rot2(b) ⊕ xtime(b) (x ⊕ b = rot1(x)), with rot1(x) = rot1(sr(·)) as one swizzle
+      // of the S-box output; xtime on planes: bit j ← bit j−1, and bit 7 goes into bits 0, 1, 3, 4 (0x1b).
+      const r0 = srRot1(o7), r1 = srRot1(o6), r2 = srRot1(o5), r3 = srRot1(o4);
+      const r4 = srRot1(o3), r5 = srRot1(o2), r6 = srRot1(o1), r7 = srRot1(o0);
+      const b0 = v128.xor(s0, r0), b1 = v128.xor(s1, r1), b2 = v128.xor(s2, r2), b3 = v128.xor(s3, r3);
+      const b4 = v128.xor(s4, r4), b5 = v128.xor(s5, r5), b6 = v128.xor(s6, r6), b7 = v128.xor(s7, r7);
+      s0 = v128.xor(v128.xor(r0, rot2(b0)), b7);
+      s1 = v128.xor(v128.xor(r1, rot2(b1)), v128.xor(b0, b7));
+      s2 = v128.xor(v128.xor(r2, rot2(b2)), b1);
+      s3 = v128.xor(v128.xor(r3, rot2(b3)), v128.xor(b2, b7));
+      s4 = v128.xor(v128.xor(r4, rot2(b4)), v128.xor(b3, b7));
+      s5 = v128.xor(v128.xor(r5, rot2(b5)), b4);
+      s6 = v128.xor(v128.xor(r6, rot2(b6)), b5);
+      s7 = v128.xor(v128.xor(r7, rot2(b7)), b6);
+    }
+    x0 = v128.xor(s0, v128.load(k, 0));
+    x1 = v128.xor(s1, v128.load(k, 16));
+    x2 = v128.xor(s2, v128.load(k, 32));
+    x3 = v128.xor(s3, v128.load(k, 48));
+    x4 = v128.xor(s4, v128.load(k, 64));
+    x5 = v128.xor(s5, v128.load(k, 80));
+    x6 = v128.xor(s6, v128.load(k, 96));
+    x7 = v128.xor(s7, v128.load(k, 112));
+    k += 128;
+  }
+  {
+    const y14 = v128.xor(x4, x2);
+    const y13 = v128.xor(x7, x1);
+    const y9 = v128.xor(x7, x4);
+    const y8 = v128.xor(x7, x2);
+    const t0 = v128.xor(x6, x5);
+    const y1 = v128.xor(t0, x0);
+    const y4 = v128.xor(y1, x4);
+    const y12 = v128.xor(y13, y14);
+    const y2 = v128.xor(y1, x7);
+    const y5 = v128.xor(y1, x1);
+    const y3 = v128.xor(y5, y8);
+    const t1 = v128.xor(x3, y12);
+    const y15 = v128.xor(t1, x2);
+    const y20 = v128.xor(t1, x6);
+    const y6 = v128.xor(y15, x0);
+    const y10 = v128.xor(y15, t0);
+    const y11 = v128.xor(y20, y9);
+    const y7 = v128.xor(x0, y11);
+    const y17 = v128.xor(y10, y11);
+    const y19 = v128.xor(y10, y8);
+    const y16 = v128.xor(t0, y11);
+    const y21 = v128.xor(y13, y16);
+    const y18 = v128.xor(x7, y16);
+    const t2 = v128.and(y12, y15);
+    const t3 = v128.and(y3, y6);
+    const t4 = v128.xor(t3, t2);
+    const t5 = v128.and(y4, x0);
+    const t6 = v128.xor(t5, t2);
+    const t7 = v128.and(y13, y16);
+    const t8 = v128.and(y5, y1);
+    const t9 = v128.xor(t8, t7);
+    const t10 = v128.and(y2, y7);
+    const t11 = v128.xor(t10, t7);
+    const t12 = v128.and(y9, y11);
+    const t13 = v128.and(y14, y17);
+    const t14 = v128.xor(t13, t12);
+    const t15 = v128.and(y8, y10);
+    const t16 = v128.xor(t15, t12);
+    const t17 = v128.xor(t4, t14);
+    const t18 = v128.xor(t6, t16);
+    const t19 = v128.xor(t9, t14);
+    const t20 = v128.xor(t11, t16);
+    const t21 = v128.xor(t17, y20);
+    const t22 = v128.xor(t18, y19);
+    const t23 = v128.xor(t19, y21);
+    const t24 = v128.xor(t20, y18);
+    const t25 = v128.xor(t21, t22);
+    const t26 = v128.and(t21, t23);
+    const t27 = v128.xor(t24, t26);
+    const t28 = v128.and(t25, t27);
+    const t29 = v128.xor(t28, t22);
+    const t30 = v128.xor(t23, t24);
+    const t31 = v128.xor(t22, t26);
+    const t32 = v128.and(t31, t30);
+    const t33 = v128.xor(t32, t24);
+    const t34 = v128.xor(t23, t33);
+    const t35 = v128.xor(t27, t33);
+    const t36 = v128.and(t24, t35);
+    const t37 = v128.xor(t36, t34);
+    const t38 = v128.xor(t27, t36);
+    const t39 = v128.and(t29, t38);
+    const t40 = v128.xor(t25, t39);
+    const t41 = v128.xor(t40, t37);
+    const t42 = v128.xor(t29, t33);
+    const t43 = v128.xor(t29, t40);
+    const t44 = v128.xor(t33, t37);
+    const t45 = v128.xor(t42, t41);
+    const z0 = v128.and(t44, y15);
+    const z1 = v128.and(t37, y6);
+    const z2 = v128.and(t33, x0);
+    const z3 = v128.and(t43, y16);
+    const z4 = v128.and(t40, y1);
+    const z5 = v128.and(t29, y7);
+    const z6 = v128.and(t42, y11);
+    const z7 = v128.and(t45, y17);
+    const z8 = v128.and(t41, y10);
+    const z9 = v128.and(t44, y12);
+    const z10 = v128.and(t37, y3);
+    const z11 = v128.and(t33, y4);
+    const z12 = v128.and(t43, y13);
+    const z13 = v128.and(t40, y5);
+    const z14 = v128.and(t29, y2);
+    const z15 = v128.and(t42, y9);
+    const z16 = v128.and(t45, y14);
+    const z17 = v128.and(t41, y8);
+    const t46 = v128.xor(z15, z16);
+    const t47 = v128.xor(z10, z11);
+    const t48 = v128.xor(z5, z13);
+    const t49 = v128.xor(z9, z10);
+    const t50 = v128.xor(z2, z12);
+    const t51 = v128.xor(z2, z5);
+    const t52 = v128.xor(z7, z8);
+    const t53 = v128.xor(z0, z3);
+    const t54 = v128.xor(z6, z7);
+    const t55 = v128.xor(z16, z17);
+    const t56 = v128.xor(z12, t48);
+    const t57 = v128.xor(t50, t53);
+    const t58 = v128.xor(z4, t46);
+    const t59 = v128.xor(z3, t54);
+    const t60 = v128.xor(t46, t57);
+    const t61 = v128.xor(z14, t57);
+    const t62 = v128.xor(t52, t58);
+    const t63 = v128.xor(t49, t58);
+    const t64 = v128.xor(z4, t59);
+    const t65 = v128.xor(t61, t62);
+    const t66 = v128.xor(z1, t63);
+    const o0 = v128.xor(t59, t63);
+    const o6 = v128.xor(t56, t62);
+    const o7 = v128.xor(t48, t60);
+    const t67 = v128.xor(t64, t65);
+    const o3 = v128.xor(t53, t66);
+    const o4 = v128.xor(t51, t66);
+    const o5 = v128.xor(t47, t65);
+    const o1 = v128.xor(t64, o3);
+    const o2 = v128.xor(t55, t67);
+
+    let s0 = sr(o7), s1 = sr(o6), s2 = sr(o5), s3 = sr(o4);
+    let s4 = sr(o3), s5 = sr(o2), s6 = sr(o1), s7 = sr(o0);
+    {
+      // out = x ⊕ t ⊕ xtime(b), b = x ⊕ rot1(x), t = b ⊕ rot2(b) (FIPS-197 §5.1.3), computed as
+      // rot1(x) ⊕ rot2(b) ⊕ xtime(b) (x ⊕ b = rot1(x)), with rot1(x) = rot1(sr(·)) as one swizzle
+      // of the S-box output; xtime on planes: bit j ← bit j−1, and bit 7 goes into bits 0, 1, 3, 4 (0x1b).
+      const r0 = srRot1(o7), r1 = srRot1(o6), r2 = srRot1(o5), r3 = srRot1(o4);
+      const r4 = srRot1(o3), r5 = srRot1(o2), r6 = srRot1(o1), r7 = srRot1(o0);
+      const b0 = v128.xor(s0, r0), b1 = v128.xor(s1, r1), b2 = v128.xor(s2, r2), b3 = v128.xor(s3, r3);
+      const b4 = v128.xor(s4, r4), b5 = v128.xor(s5, r5), b6 = v128.xor(s6, r6), b7 = v128.xor(s7, r7);
+      s0 = v128.xor(v128.xor(r0, rot2(b0)), b7);
+      s1 = v128.xor(v128.xor(r1, rot2(b1)), v128.xor(b0, b7));
+      s2 = v128.xor(v128.xor(r2, rot2(b2)), b1);
+      s3 = v128.xor(v128.xor(r3, rot2(b3)), v128.xor(b2, b7));
+      s4 = v128.xor(v128.xor(r4, rot2(b4)), v128.xor(b3, b7));
+      s5 = v128.xor(v128.xor(r5, rot2(b5)), b4);
+      s6 = v128.xor(v128.xor(r6, rot2(b6)), b5);
+      s7 = v128.xor(v128.xor(r7, rot2(b7)), b6);
+    }
+    x0 = v128.xor(s0, v128.load(k, 0));
+    x1 = v128.xor(s1, v128.load(k, 16));
+    x2 = v128.xor(s2, v128.load(k, 32));
+    x3 = v128.xor(s3, v128.load(k, 48));
+    x4 = v128.xor(s4, v128.load(k, 64));
+    x5 = v128.xor(s5, v128.load(k, 80));
+    x6 = v128.xor(s6, v128.load(k, 96));
+    x7 = v128.xor(s7, v128.load(k, 112));
+    k += 128;
+  }
+  }
+  if (n > 0) {
+  {
+    const y14 = v128.xor(x4, x2);
+    const y13 = v128.xor(x7, x1);
+    const y9 = v128.xor(x7, x4);
+    const y8 = v128.xor(x7, x2);
+    const t0 = v128.xor(x6, x5);
+    const y1 = v128.xor(t0, x0);
+    const y4 = v128.xor(y1, x4);
+    const y12 = v128.xor(y13, y14);
+    const y2 = v128.xor(y1, x7);
+    const y5 = v128.xor(y1, x1);
+    const y3 = v128.xor(y5, y8);
+    const t1 = v128.xor(x3, y12);
+    const y15 = v128.xor(t1, x2);
+    const y20 = v128.xor(t1, x6);
+    const y6 = v128.xor(y15, x0);
+    const y10 = v128.xor(y15, t0);
+    const y11 = v128.xor(y20, y9);
+    const y7 = v128.xor(x0, y11);
+    const y17 = v128.xor(y10, y11);
+    const y19 = v128.xor(y10, y8);
+    const y16 = v128.xor(t0, y11);
+    const y21 = v128.xor(y13, y16);
+    const y18 = v128.xor(x7, y16);
+    const t2 = v128.and(y12, y15);
+    const t3 = v128.and(y3, y6);
+    const t4 = v128.xor(t3, t2);
+    const t5 = v128.and(y4, x0);
+    const t6 = v128.xor(t5, t2);
+    const t7 = v128.and(y13, y16);
+    const t8 = v128.and(y5, y1);
+    const t9 = v128.xor(t8, t7);
+    const t10 = v128.and(y2, y7);
+    const t11 = v128.xor(t10, t7);
+    const t12 = v128.and(y9, y11);
+    const t13 = v128.and(y14, y17);
+    const t14 = v128.xor(t13, t12);
+    const t15 = v128.and(y8, y10);
+    const t16 = v128.xor(t15, t12);
+    const t17 = v128.xor(t4, t14);
+    const t18 = v128.xor(t6, t16);
+    const t19 = v128.xor(t9, t14);
+    const t20 = v128.xor(t11, t16);
+    const t21 = v128.xor(t17, y20);
+    const t22 = v128.xor(t18, y19);
+    const t23 = v128.xor(t19, y21);
+    const t24 = v128.xor(t20, y18);
+    const t25 = v128.xor(t21, t22);
+    const t26 = v128.and(t21, t23);
+    const t27 = v128.xor(t24, t26);
+    const t28 = v128.and(t25, t27);
+    const t29 = v128.xor(t28, t22);
+    const t30 = v128.xor(t23, t24);
+    const t31 = v128.xor(t22, t26);
+    const t32 = v128.and(t31, t30);
+    const t33 = v128.xor(t32, t24);
+    const t34 = v128.xor(t23, t33);
+    const t35 = v128.xor(t27, t33);
+    const t36 = v128.and(t24, t35);
+    const t37 = v128.xor(t36, t34);
+    const t38 = v128.xor(t27, t36);
+    const t39 = v128.and(t29, t38);
+    const t40 = v128.xor(t25, t39);
+    const t41 = v128.xor(t40, t37);
+    const t42 = v128.xor(t29, t33);
+    const t43 = v128.xor(t29, t40);
+    const t44 = v128.xor(t33, t37);
+    const t45 = v128.xor(t42, t41);
+    const z0 = v128.and(t44, y15);
+    const z1 = v128.and(t37, y6);
+    const z2 = v128.and(t33, x0);
+    const z3 = v128.and(t43, y16);
+    const z4 = v128.and(t40, y1);
+    const z5 = v128.and(t29, y7);
+    const z6 = v128.and(t42, y11);
+    const z7 = v128.and(t45, y17);
+    const z8 = v128.and(t41, y10);
+    const z9 = v128.and(t44, y12);
+    const z10 = v128.and(t37, y3);
+    const z11 = v128.and(t33, y4);
+    const z12 = v128.and(t43, y13);
+    const z13 = v128.and(t40, y5);
+    const z14 = v128.and(t29, y2);
+    const z15 = v128.and(t42, y9);
+    const z16 = v128.and(t45, y14);
+    const z17 = v128.and(t41, y8);
+    const t46 = v128.xor(z15, z16);
+    const t47 = v128.xor(z10, z11);
+    const t48 = v128.xor(z5, z13);
+    const t49 = v128.xor(z9, z10);
+    const t50 = v128.xor(z2, z12);
+    const t51 = v128.xor(z2, z5);
+    const t52 = v128.xor(z7, z8);
+    const t53 = v128.xor(z0, z3);
+    const t54 = v128.xor(z6, z7);
+    const t55 = v128.xor(z16, z17);
+    const t56 = v128.xor(z12, t48);
+    const t57 = v128.xor(t50, t53);
+    const t58 = v128.xor(z4, t46);
+    const t59 = v128.xor(z3, t54);
+    const t60 = v128.xor(t46, t57);
+    const t61 = v128.xor(z14, t57);
+    const t62 = v128.xor(t52, t58);
+    const t63 = v128.xor(t49, t58);
+    const t64 = v128.xor(z4, t59);
+    const t65 = v128.xor(t61, t62);
+    const t66 = v128.xor(z1, t63);
+    const o0 = v128.xor(t59, t63);
+    const o6 = v128.xor(t56, t62);
+    const o7 = v128.xor(t48, t60);
+    const t67 = v128.xor(t64, t65);
+    const o3 = v128.xor(t53, t66);
+    const o4 = v128.xor(t51, t66);
+    const o5 = v128.xor(t47, t65);
+    const o1 = v128.xor(t64, o3);
+    const o2 = v128.xor(t55, t67);
+
+    let s0 = sr(o7), s1 = sr(o6), s2 = sr(o5), s3 = sr(o4);
+    let s4 = sr(o3), s5 = sr(o2), s6 = sr(o1), s7 = sr(o0);
+    {
+      // out = x ⊕ t ⊕ xtime(b), b = x ⊕ rot1(x), t = b ⊕ rot2(b) (FIPS-197 §5.1.3), computed as
+      // rot1(x) ⊕ rot2(b) ⊕ xtime(b) (x ⊕ b = rot1(x)), with rot1(x) = rot1(sr(·)) as one swizzle
+      // of the S-box output; xtime on planes: bit j ← bit j−1, and bit 7 goes into bits 0, 1, 3, 4 (0x1b).
+      const r0 = srRot1(o7), r1 = srRot1(o6), r2 = srRot1(o5), r3 = srRot1(o4);
+      const r4 = srRot1(o3), r5 = srRot1(o2), r6 = srRot1(o1), r7 = srRot1(o0);
+      const b0 = v128.xor(s0, r0), b1 = v128.xor(s1, r1), b2 = v128.xor(s2, r2), b3 = v128.xor(s3, r3);
+      const b4 = v128.xor(s4, r4), b5 = v128.xor(s5, r5), b6 = v128.xor(s6, r6), b7 = v128.xor(s7, r7);
+      s0 = v128.xor(v128.xor(r0, rot2(b0)), b7);
+      s1 = v128.xor(v128.xor(r1, rot2(b1)), v128.xor(b0, b7));
+      s2 = v128.xor(v128.xor(r2, rot2(b2)), b1);
+      s3 = v128.xor(v128.xor(r3, rot2(b3)), v128.xor(b2, b7));
+      s4 = v128.xor(v128.xor(r4, rot2(b4)), v128.xor(b3, b7));
+      s5 = v128.xor(v128.xor(r5, rot2(b5)), b4);
+      s6 = v128.xor(v128.xor(r6, rot2(b6)), b5);
+      s7 = v128.xor(v128.xor(r7, rot2(b7)), b6);
+    }
+    x0 = v128.xor(s0, v128.load(k, 0));
+    x1 = v128.xor(s1, v128.load(k, 16));
+    x2 = v128.xor(s2, v128.load(k, 32));
+    x3 = v128.xor(s3, v128.load(k, 48));
+    x4 = v128.xor(s4, v128.load(k, 64));
+    x5 = v128.xor(s5, v128.load(k, 80));
+    x6 = v128.xor(s6, v128.load(k, 96));
+    x7 = v128.xor(s7, v128.load(k, 112));
+    k += 128;
+  }
+  }
+  v128.store(PLANES, x0, 0);
+  v128.store(PLANES, x1, 16);
+  v128.store(PLANES, x2, 32);
+  v128.store(PLANES, x3, 48);
+  v128.store(PLANES, x4, 64);
+  v128.store(PLANES, x5, 80);
+  v128.store(PLANES, x6, 96);
+  v128.store(PLANES, x7, 112);
 }
