@@ -371,7 +371,49 @@ class Reader {
       throw headerError(`${what} is not valid UTF-8`);
     }
   }
+  /** {@link text} without the raw bytes, short strings from a cache of recent ones (stanza types and key ids). */
+  recentText(lenBytes: 1 | 2, min: number, max: number, what: string): string {
+    const raw = this.field(lenBytes, min, max, what);
+    const known = raw.length <= RECENT_TEXT_MAX ? recentTextOf(raw) : undefined;
+    if (known !== undefined) return known;
+    let text: string;
+    try {
+      text = fromUtf8(raw);
+    } catch {
+      throw headerError(`${what} is not valid UTF-8`);
+    }
+    if (raw.length <= RECENT_TEXT_MAX) rememberText(raw, text);
+    return text;
+  }
 }
+
+/**
+ * Recently decoded stanza types and key ids with their bytes (the same few strings in every
+ * header a reader opens): comparing a dozen bytes costs less than a call into the platform's
+ * UTF-8 decoder. Header bytes are not secret; a string is remembered only once it decoded.
+ */
+const recentTexts: { raw: Bytes; text: string }[] = [];
+const RECENT_TEXTS = 8;
+const RECENT_TEXT_MAX = 64;
+
+function recentTextOf(raw: Uint8Array): string | undefined {
+  for (const e of recentTexts) {
+    const r = e.raw;
+    if (r.length !== raw.length) continue;
+    let i = 0;
+    while (i < r.length && r[i] === raw[i]) i++;
+    if (i === r.length) return e.text;
+  }
+  return undefined;
+}
+
+function rememberText(raw: Uint8Array, text: string): void {
+  if (recentTexts.length >= RECENT_TEXTS) recentTexts.shift();
+  recentTexts.push({ raw: raw.slice(), text });
+}
+
+const anyContextKey = (): boolean => true;
+const paramNameOk = (k: string): boolean => PARAM_RE.test(k);
 
 /**
  * The error of an object that ends inside its header (after a valid 12-byte prefix).
@@ -476,19 +518,19 @@ export function decodeHeader(bytes: Uint8Array): Header {
 
   const contextCount = r.u16('context count');
   if (contextCount > MAX_CONTEXT_ENTRIES) throw headerError(`context count ${contextCount} exceeds ${MAX_CONTEXT_ENTRIES}`);
-  const context = decodeStringMap(r, contextCount, 2, 1, MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH, 'context', () => true);
+  const context = decodeStringMap(r, contextCount, 2, 1, MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH, 'context', anyContextKey);
   const contextEnd = r.pos;
 
   const count = r.u8('recipient count');
   if (count < 1 || count > MAX_RECIPIENTS) throw headerError(`recipient count ${count} outside 1..${MAX_RECIPIENTS}`);
   const recipients: Stanza[] = [];
   for (let i = 0; i < count; i++) {
-    const type = r.text(1, 1, MAX_TYPE_LENGTH, 'stanza type').text;
+    const type = r.recentText(1, 1, MAX_TYPE_LENGTH, 'stanza type');
     if (!TYPE_RE.test(type)) throw headerError('stanza type has characters outside [a-z0-9.-]');
-    const keyId = r.text(2, 0, MAX_KEY_ID_LENGTH, 'stanza key id').text;
+    const keyId = r.recentText(2, 0, MAX_KEY_ID_LENGTH, 'stanza key id');
     const paramCount = r.u8('stanza param count');
     if (paramCount > MAX_PARAMS) throw headerError(`stanza param count ${paramCount} exceeds ${MAX_PARAMS}`);
-    const params = decodeStringMap(r, paramCount, 1, 1, MAX_PARAM_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, 'stanza param', (k) => PARAM_RE.test(k));
+    const params = decodeStringMap(r, paramCount, 1, 1, MAX_PARAM_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, 'stanza param', paramNameOk);
     const wrapped = r.field(2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key').slice();
     recipients.push(Object.freeze({ type, keyId, params: Object.freeze(params), wrapped }));
   }
