@@ -91,7 +91,6 @@ async function settle<T extends Bytes | Bytes[]>(result: T, disposed: () => bool
   return result;
 }
 
-const GCM_OPTIONS = Object.freeze({ authTagLength: 16 });
 
 /** Small random requests are served from this many bytes drawn at once (see `randomBytes`). */
 const RANDOM_POOL_BYTES = 1024;
@@ -155,7 +154,7 @@ export function createNodeBackend(): CryptoBackend {
       const a = aad !== undefined && aad.length > 0 ? stage(aad, aadStage) : undefined;
       const p = stage(plaintext, dataStage);
       try {
-        const c = nc!.createCipheriv(this.#alg, this.#key, iv, GCM_OPTIONS);
+        const c = nc!.createCipheriv(this.#alg, this.#key, iv); // GCM's default tag: 16 bytes
         if (a !== undefined) c.setAAD(a);
         const ct = c.update(p);
         c.final(); // GCM emits nothing here
@@ -188,7 +187,9 @@ export function createNodeBackend(): CryptoBackend {
       const s = stage(sealed, dataStage);
       let pt: Buffer;
       try {
-        const d = nc!.createDecipheriv(this.#alg, this.#key, iv, GCM_OPTIONS);
+        // No `authTagLength` option (its parsing costs more than the check): the tag handed to
+        // setAuthTag is always the last 16 bytes (SP 800-38D §5.2.1.2, a full-length tag).
+        const d = nc!.createDecipheriv(this.#alg, this.#key, iv);
         d.setAuthTag(s.subarray(split));
         if (a !== undefined) d.setAAD(a);
         pt = d.update(s.subarray(0, split));
