@@ -112,15 +112,16 @@ export function createNodeBackend(): CryptoBackend {
   if (nc === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the node backend needs node:crypto (process.getBuiltinModule)');
 
   // Small inputs reach OpenSSL through scratch buffers allocated off the JS heap once. V8 keeps a
-  // typed array of at most 64 bytes made by `new Uint8Array(n)` (every nonce, data key, stanza
-  // AAD and wrapped key enseal builds) inside the JS heap, and node:crypto's first native access
-  // to one moves it out (a backing store allocated and the bytes copied), which costs more than a
-  // small GCM call's own JavaScript; a copy into a scratch buffer costs a few nanoseconds. Every
-  // operation here is synchronous (no call in flight shares a scratch), and each scratch range
-  // used is zeroed as soon as the call is over (a staged input may be a data key).
+  // typed array of at most 64 bytes made by `new Uint8Array(n)` (every key copy, nonce, data
+  // key, stanza AAD and wrapped key enseal builds) inside the JS heap, and node:crypto's first
+  // native access to one moves it out (a backing store allocated and the bytes copied), which
+  // costs more than a small GCM call's own JavaScript; a copy into a scratch buffer costs a few
+  // nanoseconds. Every operation here is synchronous (no call in flight shares a scratch), and
+  // each scratch range used is zeroed as soon as the call is over (a staged input may be a key).
   // The chunk methods build each chunk's nonce in `ivStage` itself (createCipheriv copies the IV
   // before it returns), so one buffer serves every chunk of every message.
   const ivStage = new Uint8Array(new ArrayBuffer(12));
+  const keyStage = new Uint8Array(new ArrayBuffer(32));
   const aadStage = new Uint8Array(new ArrayBuffer(STAGED_MAX));
   const dataStage = new Uint8Array(new ArrayBuffer(STAGED_MAX));
   /** `src` copied into `scratch` when it fits (a view of it), else `src` itself. */
@@ -138,28 +139,31 @@ export function createNodeBackend(): CryptoBackend {
   // they run and once more before their result is released (settle); the synchronous ones
   // (SyncGcm, used by streams and one-shot calls) check it before they run.
   class NodeGcmKey implements AesGcmKey, SyncGcm {
-    readonly #key: Buffer;
+    /** Private copy, wiped by dispose(); handed to OpenSSL staged (it is a small on-heap array). */
+    readonly #key: Uint8Array;
     readonly #alg: NodeCrypto.CipherGCMTypes;
     #disposed = false;
     constructor(key: Uint8Array) {
       this.#alg = gcmName(key.length);
-      this.#key = Buffer.from(key); // private copy, wiped by dispose()
+      this.#key = key.slice();
     }
     #live(): void {
       if (this.#disposed) throw disposedKey();
     }
     /** Encrypts, small inputs staged (above): the ciphertext and the tag, as node:crypto produced them. */
     #encrypt(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined): [Buffer, Buffer] {
+      const k = stage(this.#key, keyStage);
       const iv = stage(nonce, ivStage);
       const a = aad !== undefined && aad.length > 0 ? stage(aad, aadStage) : undefined;
       const p = stage(plaintext, dataStage);
       try {
-        const c = nc!.createCipheriv(this.#alg, this.#key, iv); // GCM's default tag: 16 bytes
+        const c = nc!.createCipheriv(this.#alg, k, iv); // GCM's default tag: 16 bytes
         if (a !== undefined) c.setAAD(a);
         const ct = c.update(p);
         c.final(); // GCM emits nothing here
         return [ct, c.getAuthTag()];
       } finally {
+        unstage(k, keyStage);
         unstage(iv, ivStage);
         unstage(a, aadStage);
         unstage(p, dataStage);
@@ -182,6 +186,7 @@ export function createNodeBackend(): CryptoBackend {
     #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined, buffers = false): Bytes {
       if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
       const split = sealed.length - 16;
+      const k = stage(this.#key, keyStage);
       const iv = stage(nonce, ivStage);
       const a = aad !== undefined && aad.length > 0 ? stage(aad, aadStage) : undefined;
       const s = stage(sealed, dataStage);
@@ -189,7 +194,7 @@ export function createNodeBackend(): CryptoBackend {
       try {
         // No `authTagLength` option (its parsing costs more than the check): the tag handed to
         // setAuthTag is always the last 16 bytes (SP 800-38D §5.2.1.2, a full-length tag).
-        const d = nc!.createDecipheriv(this.#alg, this.#key, iv);
+        const d = nc!.createDecipheriv(this.#alg, k, iv);
         d.setAuthTag(s.subarray(split));
         if (a !== undefined) d.setAAD(a);
         pt = d.update(s.subarray(0, split));
@@ -200,6 +205,7 @@ export function createNodeBackend(): CryptoBackend {
           throw new EnsealError('ERR_AUTH', 'authentication failed');
         }
       } finally {
+        unstage(k, keyStage);
         unstage(iv, ivStage);
         unstage(a, aadStage);
         unstage(s, dataStage);
