@@ -91,9 +91,11 @@ export function decryptSync(ciphertext: Uint8Array, opts: DecryptOptions, backen
   const makeGcm = syncAesGcmOf(backend);
   if (hmac === undefined || makeGcm === undefined) return undefined;
   const header = decodeHeader(ciphertext);
-  for (const [k, v] of Object.entries(opts.context ?? {})) {
-    if (!Object.hasOwn(header.context, k) || header.context[k] !== v) {
-      throw new EnsealError('ERR_CONTEXT', `encryption context does not match the expected value of "${k}"`);
+  if (opts.context !== undefined) {
+    for (const [k, v] of Object.entries(opts.context)) {
+      if (!Object.hasOwn(header.context, k) || header.context[k] !== v) {
+        throw new EnsealError('ERR_CONTEXT', `encryption context does not match the expected value of "${k}"`);
+      }
     }
   }
   const ctx: WrapContext = { aad: header.bound, encryptionContext: header.context, backend };
