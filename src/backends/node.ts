@@ -130,9 +130,9 @@ export function createNodeBackend(): CryptoBackend {
     scratch.set(src);
     return src.length === scratch.length ? scratch : scratch.subarray(0, src.length);
   };
-  /** Zeroes what {@link stage} copied into `scratch` (nothing when `staged` is the caller's own array). */
-  const unstage = (staged: Uint8Array | undefined, scratch: Uint8Array): void => {
-    if (staged !== undefined && staged.buffer === scratch.buffer) scratch.fill(0, 0, staged.length);
+  /** Zeroes what {@link stage} copied of `src` into `scratch` (nothing when `src` did not fit: it was not copied). */
+  const unstage = (src: Uint8Array | undefined, scratch: Uint8Array): void => {
+    if (src !== undefined && src.length <= scratch.length) scratch.fill(0, 0, src.length);
   };
 
   // Every operation below is synchronous (OpenSSL). The asynchronous methods check the key before
@@ -163,10 +163,10 @@ export function createNodeBackend(): CryptoBackend {
         c.final(); // GCM emits nothing here
         return [ct, c.getAuthTag()];
       } finally {
-        unstage(k, keyStage);
-        unstage(iv, ivStage);
-        unstage(a, aadStage);
-        unstage(p, dataStage);
+        unstage(this.#key, keyStage);
+        unstage(nonce, ivStage);
+        unstage(aad, aadStage);
+        unstage(plaintext, dataStage);
       }
     }
     /**
@@ -205,10 +205,10 @@ export function createNodeBackend(): CryptoBackend {
           throw new EnsealError('ERR_AUTH', 'authentication failed');
         }
       } finally {
-        unstage(k, keyStage);
-        unstage(iv, ivStage);
-        unstage(a, aadStage);
-        unstage(s, dataStage);
+        unstage(this.#key, keyStage);
+        unstage(nonce, ivStage);
+        unstage(aad, aadStage);
+        unstage(sealed, dataStage);
       }
       return buffers ? (pt as Buffer<ArrayBuffer>) : view(pt);
     }
