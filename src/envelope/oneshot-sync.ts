@@ -90,7 +90,9 @@ export function decryptSync(ciphertext: Uint8Array, opts: DecryptOptions, backen
   const hmac = syncHmacOf(backend);
   const makeGcm = syncAesGcmOf(backend);
   if (hmac === undefined || makeGcm === undefined) return undefined;
-  const header = decodeHeader(ciphertext);
+  // Borrowed mac input (no copy): the mac is verified below, within this synchronous call, and
+  // the header does not outlive it.
+  const header = decodeHeader(ciphertext, true);
   if (opts.context !== undefined) {
     for (const [k, v] of Object.entries(opts.context)) {
       if (!Object.hasOwn(header.context, k) || header.context[k] !== v) {

@@ -496,6 +496,11 @@ function decodeStringMap(
   return Object.fromEntries(entries);
 }
 
+/** Whether `bytes` views shared memory (a `SharedArrayBuffer`: other threads may write it). */
+function isShared(bytes: Uint8Array): boolean {
+  return typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer;
+}
+
 /** The bound part of a decoded header: magic, version, suite, then the context section (§2). */
 function boundOf(bytes: Uint8Array, contextEnd: number): Bytes {
   const bound = new Uint8Array(8 + contextEnd - HEADER_PREFIX_LENGTH);
@@ -505,12 +510,24 @@ function boundOf(bytes: Uint8Array, contextEnd: number): Bytes {
 }
 
 /**
- * Decodes a header from the start of `bytes` (which may continue with the payload).
+ * Decodes a header from the start of `bytes` (which may continue with the payload). Every field
+ * is a copy, so later changes to `bytes` do not reach the header, except with `borrow`.
+ * @param bytes - the object, its header first
+ * @param borrow - `macInput` and `mac` as views of `bytes` instead of copies (the mac input is
+ *   most of the header, and a copy of it a buffer outside the JS heap per object): only for a
+ *   caller that verifies the mac before it returns to the event loop and lets the header go
+ *   with its call, so that nothing can change `bytes` in between; ignored (copies) for shared
+ *   memory, which another thread can change at any time
+ * @returns the decoded header
  * @throws EnsealError `ERR_TRUNCATED` when `bytes` is shorter than the declared header,
  *   `ERR_HEADER` for any malformed, non-canonical or out-of-limit field, `ERR_UNSUPPORTED`
  *   for an unknown version or suite
+ * @example
+ * ```ts
+ * const h = decodeHeader(ciphertext);
+ * ```
  */
-export function decodeHeader(bytes: Uint8Array): Header {
+export function decodeHeader(bytes: Uint8Array, borrow = false): Header {
   const length = decodeHeaderPrefix(bytes);
   if (bytes.length < length) throw headerCut(length, bytes.length);
   const macAt = length - HEADER_MAC_LENGTH;
@@ -542,8 +559,8 @@ export function decodeHeader(bytes: Uint8Array): Header {
     length,
     context: Object.freeze(context),
     recipients: Object.freeze(recipients),
-    macInput: bytes.slice(0, macAt),
-    mac: bytes.slice(macAt, length),
+    macInput: borrow && !isShared(bytes) ? (bytes.subarray(0, macAt) as Bytes) : bytes.slice(0, macAt),
+    mac: borrow && !isShared(bytes) ? (bytes.subarray(macAt, length) as Bytes) : bytes.slice(macAt, length),
     bound: boundOf(bytes, contextEnd),
   });
 }
