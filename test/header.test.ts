@@ -14,6 +14,7 @@ import {
   decodeHeaderPrefix,
   encodeBound,
   encodeHeaderBody,
+  encodeHeaderBodyViewOfBound,
   MAGIC,
   MIN_HEADER_LENGTH,
   type EncryptionContext,
@@ -187,6 +188,15 @@ describe('round trip (fast-check)', () => {
         expect(toHex(encodeHeaderBody(ctx2, rec2))).toBe(toHex(body));
         expect(toHex(encodeBound(ctx2))).toBe(toHex(encodeBound(ctx)));
 
+        // The body written from the bound part (the one-shot path) is the same bytes.
+        expect(toHex(encodeHeaderBodyViewOfBound(encodeBound(ctx), recipients))).toBe(toHex(body));
+        // A borrowed decode is the same header, its mac input and mac views of the input.
+        const hb = decodeHeader(bytes, true);
+        expect(plain(hb)).toEqual(plain(h));
+        expect(toHex(hb.macInput)).toBe(toHex(body));
+        expect(toHex(hb.mac)).toBe(toHex(mac));
+        expect(hb.macInput.buffer).toBe(bytes.buffer);
+
         // Decoding from an odd offset, followed by payload bytes, gives the same header.
         const h2 = decodeHeader(atOddOffset(cat(bytes, payload)));
         expect(h2.length).toBe(bytes.length);
@@ -287,6 +297,31 @@ describe('round trip (fast-check)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+
+describe('decode copies', () => {
+  it('every field is a copy unless borrowed; a borrowed decode of shared memory copies too', () => {
+    const copied = decodeHeader(HEADER);
+    expect(copied.macInput.buffer).not.toBe(HEADER.buffer);
+    expect(copied.mac.buffer).not.toBe(HEADER.buffer);
+    const borrowed = decodeHeader(HEADER, true);
+    expect(borrowed.macInput.buffer).toBe(HEADER.buffer);
+    expect(borrowed.mac.buffer).toBe(HEADER.buffer);
+    expect(borrowed.recipients[0]!.wrapped.buffer).not.toBe(HEADER.buffer); // stanzas are always copies
+    const shared = new Uint8Array(new SharedArrayBuffer(HEADER.length));
+    shared.set(HEADER);
+    const fromShared = decodeHeader(shared, true);
+    expect(fromShared.macInput.buffer).not.toBe(shared.buffer);
+    expect(fromShared.mac.buffer).not.toBe(shared.buffer);
+    expect(toHex(fromShared.macInput)).toBe(toHex(BODY));
+    expect(toHex(fromShared.mac)).toBe(toHex(FAKE_MAC));
+  });
+  it('an empty context encodes the same bound part through the fast path and the general one', () => {
+    const inherited = Object.create({ ignored: 'x' }) as EncryptionContext; // Object.entries sees no own key
+    for (const ctx of [{}, inherited, Object.create(null) as EncryptionContext]) expect(toHex(encodeBound(ctx))).toBe(toHex(cat(MAGIC, Uint8Array.of(1, 1, 0, 0))));
+    expect(() => encodeBound([] as never)).toThrow(TypeError);
+    expect(() => encodeBound(null as never)).toThrow(TypeError);
+  });
+});
 
 describe('decode rejections', () => {
   it('the reference header decodes', () => {

@@ -79,6 +79,35 @@ describe('SHA-2 module', () => {
     }
   });
 
+  it('expandWith hands the RFC 5869 output to its callback as a view wiped after it returns or throws; declines a too-long info', () => {
+    for (const [name, alg, hl] of HASHES) {
+      const prk = pseudoRandom(hl, hl + 1);
+      const keyed = sha2!(name, prk);
+      for (const [il, length] of [[0, 1], [82, 76], [20, 32], [300, 255 * hl]] as const) {
+        const info = pseudoRandom(il, il + 2);
+        let seen: Uint8Array | undefined;
+        const got = keyed.expandWith!(info, length, (okm) => {
+          seen = okm;
+          return toHex(okm);
+        });
+        expect(got, `${name} info ${il} length ${length}`).toBe(expandRef(alg, prk, info, length));
+        expect(seen!.every((b) => b === 0), 'the view is zeroed once the callback returned').toBe(true);
+      }
+      const boom = new Error('boom');
+      expect(() =>
+        keyed.expandWith!(pseudoRandom(10, 1), 40, () => {
+          throw boom;
+        }),
+      ).toThrow(boom);
+      let called = false;
+      expect(keyed.expandWith!(pseudoRandom(WINDOW, 9), 100, () => (called = true))).toBeUndefined();
+      expect(called).toBe(false);
+      keyed.dispose();
+      expect(clean(), `${name}: memory after a throwing callback and dispose`).toBe(true);
+      expect(() => keyed.expandWith!(new Uint8Array(3), 10, () => 1)).toThrow(/disposed/);
+    }
+  });
+
   it('more live keys than slots: the rest keep their states in JS, all correct, all wiped by dispose', () => {
     const keys: KeyedHmac[] = [];
     for (let i = 0; i < 70; i++) keys.push(sha2!('SHA-512', pseudoRandom(32, 100 + i)));

@@ -6,10 +6,13 @@
  * error, cancel, abort, destroy) disposes the keys it created. It is an internal module: not
  * exported from any entry point, and it holds only a number, so reading it reveals nothing.
  *
- * Cost: one counter update and one `WeakSet` entry per key creation and per first `dispose()`.
- * The key's operations are not wrapped; a class-based key (node:crypto, WASM) has its class's
- * `dispose` wrapped once on the prototype, an object-literal key (WebCrypto) its own `dispose`
- * replaced by a plain assignment, so creating a key changes no object shape.
+ * Cost: one counter update per key creation and per first `dispose()`, and a mark saying the key
+ * counts. The key's operations are not wrapped; a class-based key (node:crypto, WASM) has its
+ * class's `dispose` wrapped once on the prototype and carries its mark as a private field stamped
+ * on it ({@link LiveMark}: every key of a class takes the same shape transition, and a stamp costs
+ * a fraction of a `WeakSet` entry, which was a tenth of a one-shot message's JavaScript on
+ * node:crypto); an object-literal key (WebCrypto) has its own `dispose` replaced by a plain
+ * assignment and its mark in a `WeakSet`.
  *
  * @module
  */
@@ -17,23 +20,54 @@ import type { CryptoBackend } from './backend.js';
 import { SYNC_AES_GCM, syncAesGcmOf, type SyncAesGcm } from './sync.js';
 
 let live = 0;
-/** Keys counted as live and not yet disposed. */
+/** Keys counted as live and not yet disposed, but for those marked by {@link LiveMark}. */
 const tracked = new WeakSet<object>();
 /** Prototypes whose `dispose` already untracks (each wrapped once). */
 const wrapped = new WeakSet<object>();
 
 type Disposable = { dispose(): void };
 
+/** A base class whose constructor returns its argument: a subclass's private fields are stamped on that object. */
+class Stamp {
+  constructor(o: object) {
+    return o;
+  }
+}
+
+/**
+ * The live mark of a class-based key: a private field stamped on the key object (the
+ * return-override idiom), `true` while the key counts. Only this class can read or write it.
+ */
+class LiveMark extends Stamp {
+  #live = true;
+  /** Marks `key` as counting; `false` when it already counted (the same object handed out twice is one key). */
+  static mark(key: object): boolean {
+    if (!(#live in key)) {
+      new LiveMark(key);
+      return true;
+    }
+    if (key.#live) return false;
+    key.#live = true; // counted again after kept()
+    return true;
+  }
+  /** Clears the mark; whether `key` was counting. */
+  static clear(key: object): boolean {
+    if (!(#live in key) || !key.#live) return false;
+    key.#live = false;
+    return true;
+  }
+}
+
 /** Untracks `key` on its first `dispose()` (later calls are not counted again). */
 function untrack(key: object): void {
-  if (tracked.delete(key)) live--;
+  if (LiveMark.clear(key) || tracked.delete(key)) live--;
 }
 
 /** Counts `key` as live until its first `dispose()`. */
 function counted<K extends Disposable>(key: K): K {
-  if (tracked.has(key)) return key; // the same object handed out twice is one key
   const proto = Object.getPrototypeOf(key) as (Disposable & object) | null;
-  if (!Object.hasOwn(key, 'dispose') && proto !== null && proto !== Object.prototype && Object.hasOwn(proto, 'dispose')) {
+  const classBased = !Object.hasOwn(key, 'dispose') && proto !== null && proto !== Object.prototype && Object.hasOwn(proto, 'dispose');
+  if (classBased) {
     if (!wrapped.has(proto)) {
       const dispose = proto.dispose;
       wrapped.add(proto);
@@ -43,7 +77,13 @@ function counted<K extends Disposable>(key: K): K {
         dispose.call(this);
       };
     }
-  } else {
+    if (Object.isExtensible(key)) {
+      if (LiveMark.mark(key)) live++;
+      return key;
+    }
+  }
+  if (tracked.has(key)) return key; // the same object handed out twice is one key
+  if (!classBased) {
     const dispose = key.dispose;
     key.dispose = (): void => {
       untrack(key);

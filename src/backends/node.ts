@@ -54,6 +54,15 @@ function aesName(keyLength: number, mode: 'gcm' | 'ctr' | 'ecb'): 'aes-128-gcm' 
   return `aes-${keyLength * 8}-${mode}`;
 }
 
+const GCM_NAMES: Readonly<Record<number, NodeCrypto.CipherGCMTypes>> = { 16: 'aes-128-gcm', 24: 'aes-192-gcm', 32: 'aes-256-gcm' };
+
+/** The node:crypto name of AES-GCM for a key length (a lookup: one per message key). */
+function gcmName(keyLength: number): NodeCrypto.CipherGCMTypes {
+  const name = GCM_NAMES[keyLength];
+  if (name === undefined) throw new RangeError(`"key" expected 16, 24 or 32 bytes, got ${keyLength}`);
+  return name;
+}
+
 function checkNonce(nonce: Uint8Array): void {
   if (nonce.length !== 12) throw new RangeError(`"nonce" expected 12 bytes, got ${nonce.length}`);
 }
@@ -82,12 +91,14 @@ async function settle<T extends Bytes | Bytes[]>(result: T, disposed: () => bool
   return result;
 }
 
-const GCM_OPTIONS = Object.freeze({ authTagLength: 16 });
 
 /** Small random requests are served from this many bytes drawn at once (see `randomBytes`). */
 const RANDOM_POOL_BYTES = 1024;
 /** Requests above this size are drawn directly. */
 const RANDOM_POOLED_MAX = 64;
+
+/** Inputs of at most this many bytes are staged in off-heap scratch buffers (see `stage`): the JS heap's 64-byte typed arrays, and a wrapped data key with its tag. */
+const STAGED_MAX = 64 + 16;
 
 /** HMAC block sizes (RFC 2104 B; FIPS 180-4). */
 const hmacBlock: Record<HashName, number> = { 'SHA-256': 64, 'SHA-384': 128, 'SHA-512': 128 };
@@ -100,59 +111,111 @@ export function createNodeBackend(): CryptoBackend {
   const nc = loadNodeCrypto();
   if (nc === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'the node backend needs node:crypto (process.getBuiltinModule)');
 
+  // Small inputs reach OpenSSL through scratch buffers allocated off the JS heap once. V8 keeps a
+  // typed array of at most 64 bytes made by `new Uint8Array(n)` (every key copy, nonce, data
+  // key, stanza AAD and wrapped key enseal builds) inside the JS heap, and node:crypto's first
+  // native access to one moves it out (a backing store allocated and the bytes copied), which
+  // costs more than a small GCM call's own JavaScript; a copy into a scratch buffer costs a few
+  // nanoseconds. Every operation here is synchronous (no call in flight shares a scratch), and
+  // each scratch range used is zeroed as soon as the call is over (a staged input may be a key).
+  // The chunk methods build each chunk's nonce in `ivStage` itself (createCipheriv copies the IV
+  // before it returns), so one buffer serves every chunk of every message.
+  const ivStage = new Uint8Array(new ArrayBuffer(12));
+  const keyStage = new Uint8Array(new ArrayBuffer(32));
+  const aadStage = new Uint8Array(new ArrayBuffer(STAGED_MAX));
+  const dataStage = new Uint8Array(new ArrayBuffer(STAGED_MAX));
+  /** `src` copied into `scratch` when it fits (a view of it), else `src` itself. */
+  const stage = (src: Uint8Array, scratch: Uint8Array): Uint8Array => {
+    if (src.length > scratch.length) return src;
+    scratch.set(src);
+    return src.length === scratch.length ? scratch : scratch.subarray(0, src.length);
+  };
+  /** Zeroes what {@link stage} copied of `src` into `scratch` (nothing when `src` did not fit: it was not copied). */
+  const unstage = (src: Uint8Array | undefined, scratch: Uint8Array): void => {
+    if (src !== undefined && src.length <= scratch.length) scratch.fill(0, 0, src.length);
+  };
+
   // Every operation below is synchronous (OpenSSL). The asynchronous methods check the key before
   // they run and once more before their result is released (settle); the synchronous ones
   // (SyncGcm, used by streams and one-shot calls) check it before they run.
   class NodeGcmKey implements AesGcmKey, SyncGcm {
-    readonly #key: Buffer;
+    /** Private copy, wiped by dispose(); handed to OpenSSL staged (it is a small on-heap array). */
+    readonly #key: Uint8Array;
     readonly #alg: NodeCrypto.CipherGCMTypes;
-    /** Chunk nonce scratch: createCipheriv copies the IV before it returns, so one buffer serves every chunk. */
-    readonly #nonce = Buffer.alloc(12);
     #disposed = false;
     constructor(key: Uint8Array) {
-      this.#alg = aesName(key.length, 'gcm') as NodeCrypto.CipherGCMTypes;
-      this.#key = Buffer.from(key); // private copy, wiped by dispose()
+      this.#alg = gcmName(key.length);
+      this.#key = key.slice();
     }
     #live(): void {
       if (this.#disposed) throw disposedKey();
+    }
+    /** Encrypts, small inputs staged (above): the ciphertext and the tag, as node:crypto produced them. */
+    #encrypt(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined): [Buffer, Buffer] {
+      const k = stage(this.#key, keyStage);
+      const iv = stage(nonce, ivStage);
+      const a = aad !== undefined && aad.length > 0 ? stage(aad, aadStage) : undefined;
+      const p = stage(plaintext, dataStage);
+      try {
+        const c = nc!.createCipheriv(this.#alg, k, iv); // GCM's default tag: 16 bytes
+        if (a !== undefined) c.setAAD(a);
+        const ct = c.update(p);
+        c.final(); // GCM emits nothing here
+        return [ct, c.getAuthTag()];
+      } finally {
+        unstage(this.#key, keyStage);
+        unstage(nonce, ivStage);
+        unstage(aad, aadStage);
+        unstage(plaintext, dataStage);
+      }
     }
     /**
      * Encrypts; appends ciphertext and tag as node:crypto produced them: `Buffer`s (each over an
      * ArrayBuffer of its own) when `buffers`, else plain `Uint8Array` views of them.
      */
     #seal(nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array | undefined, out: Bytes[], buffers = false): void {
-      const c = nc!.createCipheriv(this.#alg, this.#key, nonce, GCM_OPTIONS);
-      if (aad !== undefined && aad.length > 0) c.setAAD(aad);
-      const ct = c.update(plaintext);
-      c.final(); // GCM emits nothing here
-      if (buffers) out.push(ct as Buffer<ArrayBuffer>, c.getAuthTag() as Buffer<ArrayBuffer>);
-      else out.push(view(ct), view(c.getAuthTag()));
+      const [ct, tag] = this.#encrypt(nonce, plaintext, aad);
+      if (buffers) out.push(ct as Buffer<ArrayBuffer>, tag as Buffer<ArrayBuffer>);
+      else out.push(view(ct), view(tag));
     }
     /**
-     * Decrypts and verifies; returns the plaintext only after `final()` checked the tag: the
-     * `Buffer` node:crypto produced when `buffers`, else a plain `Uint8Array` view of it.
+     * Decrypts and verifies, small inputs staged (above); returns the plaintext only after
+     * `final()` checked the tag: the `Buffer` node:crypto produced when `buffers`, else a plain
+     * `Uint8Array` view of it.
      */
     #open(nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array | undefined, buffers = false): Bytes {
       if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
       const split = sealed.length - 16;
-      const d = nc!.createDecipheriv(this.#alg, this.#key, nonce, GCM_OPTIONS);
-      d.setAuthTag(sealed.subarray(split));
-      if (aad !== undefined && aad.length > 0) d.setAAD(aad);
-      const pt = d.update(sealed.subarray(0, split));
+      const k = stage(this.#key, keyStage);
+      const iv = stage(nonce, ivStage);
+      const a = aad !== undefined && aad.length > 0 ? stage(aad, aadStage) : undefined;
+      const s = stage(sealed, dataStage);
+      let pt: Buffer;
       try {
-        d.final();
-      } catch {
-        pt.fill(0);
-        throw new EnsealError('ERR_AUTH', 'authentication failed');
+        // No `authTagLength` option (its parsing costs more than the check): the tag handed to
+        // setAuthTag is always the last 16 bytes (SP 800-38D §5.2.1.2, a full-length tag).
+        const d = nc!.createDecipheriv(this.#alg, k, iv);
+        d.setAuthTag(s.subarray(split));
+        if (a !== undefined) d.setAAD(a);
+        pt = d.update(s.subarray(0, split));
+        try {
+          d.final();
+        } catch {
+          pt.fill(0);
+          throw new EnsealError('ERR_AUTH', 'authentication failed');
+        }
+      } finally {
+        unstage(this.#key, keyStage);
+        unstage(nonce, ivStage);
+        unstage(aad, aadStage);
+        unstage(sealed, dataStage);
       }
       return buffers ? (pt as Buffer<ArrayBuffer>) : view(pt);
     }
     sealSync(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Bytes {
       this.#live();
       checkNonce(nonce);
-      const pieces: Bytes[] = [];
-      this.#seal(nonce, plaintext, aad, pieces);
-      const [ct, tag] = pieces as [Bytes, Bytes];
+      const [ct, tag] = this.#encrypt(nonce, plaintext, aad);
       const out = new Uint8Array(ct.length + 16);
       out.set(ct, 0);
       out.set(tag, ct.length);
@@ -167,7 +230,7 @@ export function createNodeBackend(): CryptoBackend {
     // none for Node streams to make either); pushTransform gives Web streams plain views.
     sealChunksSync(baseNonce: Uint8Array, first: number, plaintexts: readonly Uint8Array[], out: Bytes[]): void {
       this.#live();
-      const n = this.#nonce;
+      const n = ivStage;
       for (let i = 0; i < plaintexts.length; i++) {
         chunkNonceInto(baseNonce, first + i, n);
         this.#seal(n, plaintexts[i]!, undefined, out, true);
@@ -176,7 +239,7 @@ export function createNodeBackend(): CryptoBackend {
     }
     openChunksSync(baseNonce: Uint8Array, first: number, sealed: readonly Uint8Array[], out: Bytes[]): void {
       this.#live();
-      const n = this.#nonce;
+      const n = ivStage;
       const start = out.length;
       for (let i = 0; i < sealed.length; i++) {
         chunkNonceInto(baseNonce, first + i, n);
@@ -234,19 +297,19 @@ export function createNodeBackend(): CryptoBackend {
   // from one draw of RANDOM_POOL_BYTES: a randomFillSync call costs more than the bytes. Each
   // served byte is zeroed in the pool as it is handed out, so the pool never holds a byte that
   // was already given to a caller.
-  let pool: Buffer | undefined;
+  // The pool is a plain Uint8Array: Buffer's own `fill` and `subarray` cost more than the copy.
+  let pool: Uint8Array | undefined;
   let poolOffset = RANDOM_POOL_BYTES;
   const randomBytes = (n: number): Bytes => {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`"n" expected a non-negative integer, got ${n}`);
     if (n === 0 || n > RANDOM_POOLED_MAX) return nc.randomFillSync(new Uint8Array(n));
     if (pool === undefined || poolOffset + n > RANDOM_POOL_BYTES) {
-      pool ??= Buffer.alloc(RANDOM_POOL_BYTES);
+      pool ??= new Uint8Array(RANDOM_POOL_BYTES);
       nc.randomFillSync(pool);
       poolOffset = 0;
     }
-    const out = new Uint8Array(n);
-    out.set(pool!.subarray(poolOffset, poolOffset + n));
-    pool!.fill(0, poolOffset, poolOffset + n);
+    const out = pool.slice(poolOffset, poolOffset + n);
+    pool.fill(0, poolOffset, poolOffset + n);
     poolOffset += n;
     return out;
   };

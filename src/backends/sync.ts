@@ -66,6 +66,19 @@ export interface KeyedHmac {
    * @throws EnsealError `ERR_STATE` once disposed
    */
   expand?(info: Uint8Array, length: number): Bytes | undefined;
+  /**
+   * Optional: {@link expand} handing the output to `use` as a view of the implementation's own
+   * memory, zeroed as soon as `use` returns or throws (no buffer allocated for key material that
+   * is only copied on: a message's key, base nonce and commitment). `undefined`, and `use` not
+   * called, when it cannot (then {@link expand}).
+   * @param info - the info string
+   * @param length - output bytes, 1..255 × HashLen (checked by the caller)
+   * @param use - reads the output (it must copy what it keeps: the view is wiped after), without
+   *   calling this HMAC's implementation itself (which would overwrite the view)
+   * @returns what `use` returned, or `undefined`
+   * @throws EnsealError `ERR_STATE` once disposed; whatever `use` throws
+   */
+  expandWith?<T>(info: Uint8Array, length: number, use: (okm: Uint8Array) => T): T | undefined;
   /** Wipes the key-derived state (the padded key blocks). Idempotent; later `mac` throws. */
   dispose(): void;
 }

@@ -215,6 +215,22 @@ class WasmHmac implements KeyedHmac {
     return okm;
   }
 
+  expandWith<T>(info: Uint8Array, length: number, use: (okm: Uint8Array) => T): T | undefined {
+    const { x, mem, io, ioSize } = this.#m;
+    if (info.length + length + this.#a.hl > ioSize) {
+      if (this.#gone) throw disposedHmac();
+      return undefined; // one MAC per block instead
+    }
+    const at = this.#at();
+    mem.set(info, io);
+    x.hkdfExpand(this.#a.id, info.length, length, at);
+    try {
+      return use(mem.subarray(io + info.length, io + info.length + length));
+    } finally {
+      mem.fill(0, io, io + info.length + length);
+    }
+  }
+
   dispose(): void {
     if (this.#gone) return;
     this.#gone = true;

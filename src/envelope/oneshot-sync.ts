@@ -19,7 +19,7 @@ import { syncAesGcmOf, syncHmacOf, type KeyedHmac } from '../backends/sync.js';
 import { EnsealError } from '../errors.js';
 import { COBBLESTONE_256, PREAMBLE_LENGTH, SALT_LENGTH, deriveMessageKeysSync, openPreambleSync, openedSize, type MessageKeys } from '../format/cobblestone.js';
 import { headerMacSync, verifyHeaderMacSync } from '../format/header-mac.js';
-import { decodeHeader, encodeBound, encodeHeaderBodyView } from '../format/header.js';
+import { decodeHeader, encodeBound, encodeHeaderBodyViewOfBound } from '../format/header.js';
 import { HEADER_MAC_LENGTH } from '../format/limits.js';
 import { openPayloadSync, sealPayloadInto } from '../format/message.js';
 import { NEEDS_ASYNC, checkProviders, unwrapDataKeySync, wrapDataKeySync, type WrapContext } from '../keys/provider.js';
@@ -55,7 +55,7 @@ export function encryptSync(plaintext: Uint8Array, opts: EncryptOptions, backend
   let keys: MessageKeys | undefined;
   try {
     const salt = backend.randomBytes(SALT_LENGTH); // after the recipients' draws, as in oneshot.ts
-    const view = encodeHeaderBodyView(context, stanzas); // copied into `out` at once
+    const view = encodeHeaderBodyViewOfBound(bound, stanzas); // the context as encoded once above; copied into `out` at once
     const out = new Uint8Array(view.length + HEADER_MAC_LENGTH + payloadLength);
     out.set(view, 0);
     const body = out.subarray(0, view.length);
@@ -90,10 +90,14 @@ export function decryptSync(ciphertext: Uint8Array, opts: DecryptOptions, backen
   const hmac = syncHmacOf(backend);
   const makeGcm = syncAesGcmOf(backend);
   if (hmac === undefined || makeGcm === undefined) return undefined;
-  const header = decodeHeader(ciphertext);
-  for (const [k, v] of Object.entries(opts.context ?? {})) {
-    if (!Object.hasOwn(header.context, k) || header.context[k] !== v) {
-      throw new EnsealError('ERR_CONTEXT', `encryption context does not match the expected value of "${k}"`);
+  // Borrowed mac input (no copy): the mac is verified below, within this synchronous call, and
+  // the header does not outlive it.
+  const header = decodeHeader(ciphertext, true);
+  if (opts.context !== undefined) {
+    for (const [k, v] of Object.entries(opts.context)) {
+      if (!Object.hasOwn(header.context, k) || header.context[k] !== v) {
+        throw new EnsealError('ERR_CONTEXT', `encryption context does not match the expected value of "${k}"`);
+      }
     }
   }
   const ctx: WrapContext = { aad: header.bound, encryptionContext: header.context, backend };

@@ -223,10 +223,19 @@ export function deriveMessageKeysSync(suite: ChunkedSuite, keyed: KeyedHmac, mak
   if (salt.length !== SALT_LENGTH) throw new RangeError(`"salt" expected ${SALT_LENGTH} bytes, got ${salt.length}`);
   const kl = suite.keyLengthInBytes;
   // spec §"Key derivation": key || base_nonce || commitment = HKDF-Expand(input key, info, …)
-  const okm = hkdfExpandSync(keyed, hashLength[suite.hash], infoView(suite, salt, context), kl + NONCE_LENGTH + COMMITMENT_LENGTH);
-  try {
+  const info = infoView(suite, salt, context);
+  const length = kl + NONCE_LENGTH + COMMITMENT_LENGTH;
+  // The SHA-2 module hands the output over inside its own memory (wiped after): the three parts
+  // are copied straight out, no buffer of their own for the 76 bytes.
+  const split = (okm: Uint8Array): MessageKeys => {
     const aead = makeGcm(okm.subarray(0, kl));
     return { cipher: new ChunkCipher(aead, okm.slice(kl, kl + NONCE_LENGTH)), commitment: okm.slice(kl + NONCE_LENGTH) };
+  };
+  const direct = keyed.expandWith?.(info, length, split);
+  if (direct !== undefined) return direct;
+  const okm = hkdfExpandSync(keyed, hashLength[suite.hash], info, length);
+  try {
+    return split(okm);
   } finally {
     wipe(okm);
   }

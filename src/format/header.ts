@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { concat, fromUtf8, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import { fromUtf8, utf8, utf8Strict, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import {
   HEADER_MAC_LENGTH,
@@ -48,6 +48,9 @@ export const VERSION = 1;
 export const SUITE_COBBLESTONE_256 = 1;
 /** Smallest possible header: prefix, empty context, one minimal stanza, mac. */
 export const MIN_HEADER_LENGTH = HEADER_PREFIX_LENGTH + 2 + 1 + (1 + 1 + 2 + 1 + 2 + 1) + HEADER_MAC_LENGTH;
+
+/** The bound part of every header with an empty context: magic, version, suite, u16 count 0. */
+const EMPTY_BOUND: Bytes = Uint8Array.of(...MAGIC, VERSION, SUITE_COBBLESTONE_256, 0, 0);
 
 /** An encryption context: string keys to string values, bound to the ciphertext. */
 export type EncryptionContext = Readonly<Record<string, string>>;
@@ -154,14 +157,27 @@ class Writer {
   }
 }
 
+/** No entries: a shared empty list, never written to. */
+const NO_ENTRIES: readonly [Bytes, Bytes][] = Object.freeze([]);
+
+/**
+ * Whether a map (already checked to be a non-array object) has no enumerable string key, own
+ * or inherited: then `Object.entries` is empty too, and there is nothing to validate or sort.
+ */
+function isEmptyMap(map: object): boolean {
+  for (const _ in map) return false;
+  return true;
+}
+
 /** Validates and canonically orders a string map; misuse throws TypeError/RangeError. */
 function sortedEntries(
   map: Readonly<Record<string, string>>,
   what: string,
   maxEntries: number,
   keyOk: (k: string) => boolean,
-): [Bytes, Bytes][] {
+): readonly [Bytes, Bytes][] {
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new TypeError(`${what} expected a string map`);
+  if (isEmptyMap(map)) return NO_ENTRIES; // the common case: no context, no stanza params
   const entries = Object.entries(map).map(([k, v]): [Bytes, Bytes] => {
     if (typeof v !== 'string') throw new TypeError(`${what} value of "${k}" expected string, got ${typeof v}`);
     if (!keyOk(k)) throw new TypeError(`${what} key "${k}" is not allowed`);
@@ -186,6 +202,7 @@ function encodeContext(w: Writer, context: EncryptionContext): void {
  * @throws TypeError/RangeError when the context violates the format's rules
  */
 export function encodeBound(context: EncryptionContext): Bytes {
+  if (typeof context === 'object' && context !== null && !Array.isArray(context) && isEmptyMap(context)) return EMPTY_BOUND.slice();
   const w = new Writer();
   w.bytes(MAGIC);
   w.u8(VERSION);
@@ -204,18 +221,23 @@ export function checkStanza(s: Stanza): void {
   if (!(s.wrapped instanceof Uint8Array)) throw new TypeError('stanza wrapped expected Uint8Array');
 }
 
-/** UTF-8 of recent stanza types and key ids (the same few strings in every header a provider writes). */
-const encodings = new Map<string, Bytes>();
+/**
+ * UTF-8 of recent stanza types and key ids (the same few strings in every header a provider
+ * writes): one cache for the plain encoding (types, already checked ASCII) and one for the strict
+ * one (key ids: lone surrogates rejected), so a lookup builds no key string.
+ */
+const plainEncodings = new Map<string, Bytes>();
+const strictEncodings = new Map<string, Bytes>();
 const MAX_ENCODINGS = 64;
 
 /** The UTF-8 of `s` (`strict`: lone surrogates rejected, as utf8Strict), from a small cache; never handed out. */
 function encoded(s: string, strict: boolean): Bytes {
-  const key = (strict ? '1' : '0') + s;
-  let b = encodings.get(key);
+  const cache = strict ? strictEncodings : plainEncodings;
+  let b = cache.get(s);
   if (b === undefined) {
     b = strict ? utf8Strict(s, 'stanza keyId') : utf8(s);
-    if (encodings.size >= MAX_ENCODINGS) encodings.clear();
-    encodings.set(key, b);
+    if (cache.size >= MAX_ENCODINGS) cache.clear();
+    cache.set(s, b);
   }
   return b;
 }
@@ -243,9 +265,7 @@ export function encodeHeaderBody(context: EncryptionContext, recipients: readonl
  * ```
  */
 export function encodeHeaderBodyView(context: EncryptionContext, recipients: readonly Stanza[]): Bytes {
-  if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) {
-    throw new RangeError(`recipients expected 1..${MAX_RECIPIENTS}, got ${recipients.length}`);
-  }
+  checkRecipientCount(recipients);
   const body = new Writer();
   body.bytes(MAGIC);
   body.u8(VERSION);
@@ -253,6 +273,43 @@ export function encodeHeaderBodyView(context: EncryptionContext, recipients: rea
   body.u16(0);
   body.u16(0); // header_length, patched below
   encodeContext(body, context);
+  return writeRecipients(body, recipients);
+}
+
+/**
+ * {@link encodeHeaderBodyView} from the bound part already encoded by {@link encodeBound} for the
+ * same context: the context section is copied from it (FORMAT.md §2: the bound part is magic,
+ * version, suite and that section), so the context is read and validated once per object, and
+ * the header stores exactly the bytes the payload commits to. A short-lived view, as
+ * {@link encodeHeaderBodyView}.
+ * @param bound - from {@link encodeBound} (not checked again)
+ * @param recipients - the stanzas, 1..64
+ * @returns the header body (`header_length` counts the 32 mac bytes), as a short-lived view
+ * @throws TypeError/RangeError as {@link encodeHeaderBody}
+ * @example
+ * ```ts
+ * const bound = encodeBound(context);
+ * out.set(encodeHeaderBodyViewOfBound(bound, stanzas), 0); // at once
+ * ```
+ */
+export function encodeHeaderBodyViewOfBound(bound: Uint8Array, recipients: readonly Stanza[]): Bytes {
+  checkRecipientCount(recipients);
+  const body = new Writer();
+  body.bytes(bound.subarray(0, 8)); // magic, version, suite
+  body.u16(0);
+  body.u16(0); // header_length, patched below
+  body.bytes(bound.subarray(8)); // the context section
+  return writeRecipients(body, recipients);
+}
+
+function checkRecipientCount(recipients: readonly Stanza[]): void {
+  if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) {
+    throw new RangeError(`recipients expected 1..${MAX_RECIPIENTS}, got ${recipients.length}`);
+  }
+}
+
+/** Writes the recipients section after the context and patches `header_length` (§2.2). */
+function writeRecipients(body: Writer, recipients: readonly Stanza[]): Bytes {
   body.u8(recipients.length);
   for (const s of recipients) {
     checkStanza(s);
@@ -314,7 +371,49 @@ class Reader {
       throw headerError(`${what} is not valid UTF-8`);
     }
   }
+  /** {@link text} without the raw bytes, short strings from a cache of recent ones (stanza types and key ids). */
+  recentText(lenBytes: 1 | 2, min: number, max: number, what: string): string {
+    const raw = this.field(lenBytes, min, max, what);
+    const known = raw.length <= RECENT_TEXT_MAX ? recentTextOf(raw) : undefined;
+    if (known !== undefined) return known;
+    let text: string;
+    try {
+      text = fromUtf8(raw);
+    } catch {
+      throw headerError(`${what} is not valid UTF-8`);
+    }
+    if (raw.length <= RECENT_TEXT_MAX) rememberText(raw, text);
+    return text;
+  }
 }
+
+/**
+ * Recently decoded stanza types and key ids with their bytes (the same few strings in every
+ * header a reader opens): comparing a dozen bytes costs less than a call into the platform's
+ * UTF-8 decoder. Header bytes are not secret; a string is remembered only once it decoded.
+ */
+const recentTexts: { raw: Bytes; text: string }[] = [];
+const RECENT_TEXTS = 8;
+const RECENT_TEXT_MAX = 64;
+
+function recentTextOf(raw: Uint8Array): string | undefined {
+  for (const e of recentTexts) {
+    const r = e.raw;
+    if (r.length !== raw.length) continue;
+    let i = 0;
+    while (i < r.length && r[i] === raw[i]) i++;
+    if (i === r.length) return e.text;
+  }
+  return undefined;
+}
+
+function rememberText(raw: Uint8Array, text: string): void {
+  if (recentTexts.length >= RECENT_TEXTS) recentTexts.shift();
+  recentTexts.push({ raw: raw.slice(), text });
+}
+
+const anyContextKey = (): boolean => true;
+const paramNameOk = (k: string): boolean => PARAM_RE.test(k);
 
 /**
  * The error of an object that ends inside its header (after a valid 12-byte prefix).
@@ -383,6 +482,7 @@ function decodeStringMap(
   what: string,
   keyOk: (k: string) => boolean,
 ): Record<string, string> {
+  if (count === 0) return {};
   const entries: [string, string][] = [];
   let prev: Uint8Array | undefined;
   for (let i = 0; i < count; i++) {
@@ -396,13 +496,38 @@ function decodeStringMap(
   return Object.fromEntries(entries);
 }
 
+/** Whether `bytes` views shared memory (a `SharedArrayBuffer`: other threads may write it). */
+function isShared(bytes: Uint8Array): boolean {
+  return typeof SharedArrayBuffer === 'function' && bytes.buffer instanceof SharedArrayBuffer;
+}
+
+/** The bound part of a decoded header: magic, version, suite, then the context section (§2). */
+function boundOf(bytes: Uint8Array, contextEnd: number): Bytes {
+  const bound = new Uint8Array(8 + contextEnd - HEADER_PREFIX_LENGTH);
+  for (let i = 0; i < 8; i++) bound[i] = bytes[i] as number;
+  bound.set(bytes.subarray(HEADER_PREFIX_LENGTH, contextEnd), 8);
+  return bound;
+}
+
 /**
- * Decodes a header from the start of `bytes` (which may continue with the payload).
+ * Decodes a header from the start of `bytes` (which may continue with the payload). Every field
+ * is a copy, so later changes to `bytes` do not reach the header, except with `borrow`.
+ * @param bytes - the object, its header first
+ * @param borrow - `macInput` and `mac` as views of `bytes` instead of copies (the mac input is
+ *   most of the header, and a copy of it a buffer outside the JS heap per object): only for a
+ *   caller that verifies the mac before it returns to the event loop and lets the header go
+ *   with its call, so that nothing can change `bytes` in between; ignored (copies) for shared
+ *   memory, which another thread can change at any time
+ * @returns the decoded header
  * @throws EnsealError `ERR_TRUNCATED` when `bytes` is shorter than the declared header,
  *   `ERR_HEADER` for any malformed, non-canonical or out-of-limit field, `ERR_UNSUPPORTED`
  *   for an unknown version or suite
+ * @example
+ * ```ts
+ * const h = decodeHeader(ciphertext);
+ * ```
  */
-export function decodeHeader(bytes: Uint8Array): Header {
+export function decodeHeader(bytes: Uint8Array, borrow = false): Header {
   const length = decodeHeaderPrefix(bytes);
   if (bytes.length < length) throw headerCut(length, bytes.length);
   const macAt = length - HEADER_MAC_LENGTH;
@@ -410,19 +535,19 @@ export function decodeHeader(bytes: Uint8Array): Header {
 
   const contextCount = r.u16('context count');
   if (contextCount > MAX_CONTEXT_ENTRIES) throw headerError(`context count ${contextCount} exceeds ${MAX_CONTEXT_ENTRIES}`);
-  const context = decodeStringMap(r, contextCount, 2, 1, MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH, 'context', () => true);
+  const context = decodeStringMap(r, contextCount, 2, 1, MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH, 'context', anyContextKey);
   const contextEnd = r.pos;
 
   const count = r.u8('recipient count');
   if (count < 1 || count > MAX_RECIPIENTS) throw headerError(`recipient count ${count} outside 1..${MAX_RECIPIENTS}`);
   const recipients: Stanza[] = [];
   for (let i = 0; i < count; i++) {
-    const type = r.text(1, 1, MAX_TYPE_LENGTH, 'stanza type').text;
+    const type = r.recentText(1, 1, MAX_TYPE_LENGTH, 'stanza type');
     if (!TYPE_RE.test(type)) throw headerError('stanza type has characters outside [a-z0-9.-]');
-    const keyId = r.text(2, 0, MAX_KEY_ID_LENGTH, 'stanza key id').text;
+    const keyId = r.recentText(2, 0, MAX_KEY_ID_LENGTH, 'stanza key id');
     const paramCount = r.u8('stanza param count');
     if (paramCount > MAX_PARAMS) throw headerError(`stanza param count ${paramCount} exceeds ${MAX_PARAMS}`);
-    const params = decodeStringMap(r, paramCount, 1, 1, MAX_PARAM_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, 'stanza param', (k) => PARAM_RE.test(k));
+    const params = decodeStringMap(r, paramCount, 1, 1, MAX_PARAM_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, 'stanza param', paramNameOk);
     const wrapped = r.field(2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key').slice();
     recipients.push(Object.freeze({ type, keyId, params: Object.freeze(params), wrapped }));
   }
@@ -434,8 +559,8 @@ export function decodeHeader(bytes: Uint8Array): Header {
     length,
     context: Object.freeze(context),
     recipients: Object.freeze(recipients),
-    macInput: bytes.slice(0, macAt),
-    mac: bytes.slice(macAt, length),
-    bound: concat(bytes.subarray(0, 8), bytes.subarray(HEADER_PREFIX_LENGTH, contextEnd)),
+    macInput: borrow && !isShared(bytes) ? (bytes.subarray(0, macAt) as Bytes) : bytes.slice(0, macAt),
+    mac: borrow && !isShared(bytes) ? (bytes.subarray(macAt, length) as Bytes) : bytes.slice(macAt, length),
+    bound: boundOf(bytes, contextEnd),
   });
 }

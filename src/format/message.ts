@@ -86,6 +86,7 @@ export function sealPayloadInto(
 }
 
 function chunksOf(plaintext: Uint8Array, from: number, to: number): Uint8Array[] {
+  if (plaintext.length < CHUNK_SIZE) return [plaintext]; // one (final) chunk: the whole message, no view
   const pts: Uint8Array[] = [];
   for (let j = from; j < to; j++) pts.push(plaintext.subarray(j * CHUNK_SIZE, Math.min(plaintext.length, (j + 1) * CHUNK_SIZE)));
   return pts;

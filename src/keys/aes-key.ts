@@ -60,8 +60,18 @@ export interface AesKeyOptions {
   wrap?: AesWrapMode;
 }
 
-function aadFor(id: Bytes, ctx: WrapContext): Bytes {
-  return concat(AAD_LABEL, Uint8Array.of(0, id.length >>> 8, id.length & 0xff), id, ctx.aad);
+/** The constant head of a key's stanza AAD (FORMAT.md §4.1): label || 0x00 || u16 len(key id) || key id. */
+function aadHeadFor(id: Bytes): Bytes {
+  return concat(AAD_LABEL, Uint8Array.of(0, id.length >>> 8, id.length & 0xff), id);
+}
+
+/** The stanza AAD (FORMAT.md §4.1): the key's constant head, then the bound header part. */
+function aadFor(head: Bytes, ctx: WrapContext): Bytes {
+  const bound = ctx.aad;
+  const aad = new Uint8Array(head.length + bound.length);
+  aad.set(head, 0);
+  aad.set(bound, head.length);
+  return aad;
 }
 
 /** The provider {@link aesKey} returns: a {@link KeyProvider} that can forget its key. */
@@ -94,6 +104,7 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
   }
   const key = opts.key.slice();
   const id = opts.id;
+  const aadHead = aadHeadFor(idBytes);
   let disposed = false;
   const live = (): Uint8Array => {
     if (disposed) throw new EnsealError('ERR_STATE', `key "${id}" was disposed`);
@@ -146,7 +157,7 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     return withKek(ctx.backend, async (aead) => {
       const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
       out.set(nonce, 0);
-      const aad = aadFor(idBytes, ctx);
+      const aad = aadFor(aadHead, ctx);
       const sync = syncGcmOf(aead);
       out.set(sync !== undefined ? sync.sealSync(nonce, dataKey, aad) : await aead.seal(nonce, dataKey, aad), 12);
       return out;
@@ -155,7 +166,7 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
 
   async function gcmUnwrap(wrapped: Uint8Array, ctx: WrapContext): Promise<Bytes> {
     return withKek(ctx.backend, async (aead) => {
-      const aad = aadFor(idBytes, ctx);
+      const aad = aadFor(aadHead, ctx);
       const sync = syncGcmOf(aead);
       const nonce = wrapped.subarray(0, 12);
       return sync !== undefined ? sync.openSync(nonce, wrapped.subarray(12), aad) : await aead.open(nonce, wrapped.subarray(12), aad);
@@ -167,32 +178,35 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
   // As keks, for the synchronous keys of a named backend (node:crypto: no copy of the key and
   // no key object per message).
   const syncKeks = new Map<WrapContext['backend'], AesGcmKey & SyncGcm>();
-  /** Runs `f` with the KEK as a synchronous backend key: the cached one of a named backend, else a fresh one disposed after. */
-  function withSyncKek<T>(backend: WrapContext['backend'], make: SyncAesGcm, f: (aead: SyncGcm) => T): T {
+  /**
+   * The cached synchronous KEK of a named backend (made on first use), or `undefined` for any
+   * other backend object or beyond KEK_CACHE backends: the caller then makes a fresh key with
+   * `make(live())` and disposes it after use. Throws `ERR_STATE` once disposed.
+   */
+  function cachedSyncKek(backend: WrapContext['backend'], make: SyncAesGcm): (AesGcmKey & SyncGcm) | undefined {
     const raw = live();
-    let aead = keepable(backend) ? syncKeks.get(backend) : undefined;
-    if (aead === undefined && keepable(backend) && syncKeks.size < KEK_CACHE) {
+    if (!keepable(backend)) return undefined;
+    let aead = syncKeks.get(backend);
+    if (aead === undefined && syncKeks.size < KEK_CACHE) {
       aead = kept(make(raw));
       syncKeks.set(backend, aead);
     }
-    if (aead !== undefined) return f(aead);
-    const fresh = make(raw);
-    try {
-      return f(fresh);
-    } finally {
-      fresh.dispose();
-    }
+    return aead;
   }
   const gcmWrapSync: SyncWrap = (dataKey, ctx) => {
     const make = syncAesGcmOf(ctx.backend);
     if (make === undefined) throw new TypeError('a synchronous wrap needs a backend with synchronous AES-GCM');
-    return withSyncKek(ctx.backend, make, (aead) => {
+    const cached = cachedSyncKek(ctx.backend, make);
+    const aead = cached ?? make(key); // `key` is live: cachedSyncKek checked it
+    try {
       const out = new Uint8Array(WRAPPED_LENGTH[AES_GCM_STANZA]);
       const nonce = ctx.backend.randomBytes(12);
       out.set(nonce, 0);
-      out.set(aead.sealSync(nonce, dataKey, aadFor(idBytes, ctx)), 12);
+      out.set(aead.sealSync(nonce, dataKey, aadFor(aadHead, ctx)), 12);
       return { type: AES_GCM_STANZA, keyId: id, params: {}, wrapped: out };
-    });
+    } finally {
+      if (cached === undefined) aead.dispose();
+    }
   };
   const unwrapSync: SyncUnwrap = (stanza, ctx) => {
     if (!Object.hasOwn(WRAPPED_LENGTH, stanza.type) || stanza.keyId !== id) return null;
@@ -202,11 +216,15 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
     }
     const make = syncAesGcmOf(ctx.backend);
     if (type !== AES_GCM_STANZA || make === undefined) return NEEDS_ASYNC; // RFC 3394/5649 run on the async block cipher
+    const cached = cachedSyncKek(ctx.backend, make);
+    const aead = cached ?? make(key); // `key` is live: cachedSyncKek checked it
     try {
-      return withSyncKek(ctx.backend, make, (aead) => aead.openSync(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(idBytes, ctx)));
+      return aead.openSync(stanza.wrapped.subarray(0, 12), stanza.wrapped.subarray(12), aadFor(aadHead, ctx));
     } catch (e) {
       if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw unwrapFailure();
       throw e;
+    } finally {
+      if (cached === undefined) aead.dispose();
     }
   };
   const unwrapFailure = (): EnsealError =>
