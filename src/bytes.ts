@@ -11,10 +11,26 @@ export type Bytes = Uint8Array<ArrayBuffer>;
 
 /** Returns a view of `u8` usable as a WebCrypto `BufferSource`, copying only if it is shared. */
 export function asBufferSource(u8: Uint8Array): Bytes {
-  return u8.buffer instanceof ArrayBuffer ? (u8 as Bytes) : u8.slice();
+  return u8.buffer instanceof ArrayBuffer ? (u8 as Bytes) : copyBytes(u8);
 }
 
 /** Concatenates byte arrays into a new {@link Bytes}. */
+/**
+ * A copy of `b` in a plain `Uint8Array` over a new `ArrayBuffer`. Not `b.slice()`: on a Node
+ * `Buffer`, `slice()` is a view of the same memory (like `subarray`), so a private copy of a
+ * caller's key made that way would change with the caller's buffer, and wiping it would wipe the
+ * caller's.
+ * @param b - the bytes to copy
+ * @returns the copy
+ * @example
+ * ```ts
+ * const mine = copyBytes(callerKey);
+ * ```
+ */
+export function copyBytes(b: Uint8Array): Bytes {
+  return new Uint8Array(b) as Bytes;
+}
+
 export function concat(...parts: readonly Uint8Array[]): Bytes {
   return concatList(parts);
 }

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { assertBytes, utf8, type Bytes } from './bytes.js';
+import { assertBytes, utf8, type Bytes, copyBytes } from './bytes.js';
 import { getBackend, type BackendChoice } from './backends/select.js';
 import { ChunkOpener } from './format/chunked-open.js';
 import { ChunkSealer } from './format/chunked-seal.js';
@@ -159,9 +159,9 @@ export function sealStream(inputKey: Uint8Array, opts: SealOptions = {}): Transf
   const suite = suiteOf(opts);
   checkKey(inputKey, suite);
   const backend = getBackend(opts.backend);
-  const key = inputKey.slice();
-  const salt = saltOf(opts, backend.randomBytes).slice();
-  const context = contextBytes(opts.context).slice();
+  const key = copyBytes(inputKey);
+  const salt = copyBytes(saltOf(opts, backend.randomBytes));
+  const context = copyBytes(contextBytes(opts.context));
   checkWorkersOption(opts.workers);
   const workers = opts.workers;
   if (workers !== undefined) {
@@ -219,8 +219,8 @@ export function openStream(inputKey: Uint8Array, opts: ChunkedOptions = {}): Tra
   const suite = suiteOf(opts);
   checkKey(inputKey, suite);
   const backend = getBackend(opts.backend);
-  const key = inputKey.slice();
-  const context = contextBytes(opts.context).slice();
+  const key = copyBytes(inputKey);
+  const context = copyBytes(contextBytes(opts.context));
   checkWorkersOption(opts.workers);
   const workers = opts.workers;
   if (workers !== undefined) {

@@ -8,7 +8,7 @@
  * @module
  */
 import type * as NodeCrypto from 'node:crypto';
-import { wipe, type Bytes } from '../bytes.js';
+import { wipe, type Bytes, copyBytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { privateExponent } from './rsa-der.js';
 import { wasmSha2Hmac } from './wasm-sha2.js';
@@ -145,7 +145,7 @@ export function createNodeBackend(): CryptoBackend {
     #disposed = false;
     constructor(key: Uint8Array) {
       this.#alg = gcmName(key.length);
-      this.#key = key.slice();
+      this.#key = copyBytes(key); // a copy even of a Buffer (whose slice() is a view)
     }
     #live(): void {
       if (this.#disposed) throw disposedKey();

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fromUtf8, wipe } from '../bytes.js';
+import { fromUtf8, wipe, copyBytes } from '../bytes.js';
 import type { RsaKeyInput } from '../backends/backend.js';
 import { rsaKey, type RsaKeyProvider } from '../keys/rsa.js';
 import { CliError } from './cli-error.js';
@@ -32,7 +32,7 @@ function keyInput(bytes: Uint8Array): RsaKeyInput {
       throw new Error('not JSON'); // replaced by the caller's message
     }
   }
-  return bytes.slice();
+  return copyBytes(bytes);
 }
 
 /** Options of {@link loadRsaKeyFile}. */

@@ -13,7 +13,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { wipe } from '../bytes.js';
+import { wipe, copyBytes } from '../bytes.js';
 import type { ServerSideEncryption } from '../storage/store.js';
 import { CliError, usageError } from './cli-error.js';
 import type { StorageScheme } from './storage-url.js';
@@ -65,7 +65,7 @@ export function parseSse(text: string | undefined, keyFile: string | undefined, 
 
 /** Decodes a key file's bytes: 32 raw bytes, or base64 of 32 bytes (one final line feed allowed). */
 function customerKey(bytes: Uint8Array): Uint8Array | undefined {
-  if (bytes.length === 32) return bytes.slice();
+  if (bytes.length === 32) return copyBytes(bytes);
   const text = Buffer.from(bytes).toString('latin1').replace(/\r?\n$/, '');
   if (!/^[A-Za-z0-9+/]{43}=$/.test(text)) return undefined;
   const key = new Uint8Array(Buffer.from(text, 'base64'));

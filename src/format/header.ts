@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { fromUtf8, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import { fromUtf8, utf8, utf8Strict, type Bytes, copyBytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import {
   HEADER_MAC_LENGTH,
@@ -409,7 +409,7 @@ function recentTextOf(raw: Uint8Array): string | undefined {
 
 function rememberText(raw: Uint8Array, text: string): void {
   if (recentTexts.length >= RECENT_TEXTS) recentTexts.shift();
-  recentTexts.push({ raw: raw.slice(), text });
+  recentTexts.push({ raw: copyBytes(raw), text });
 }
 
 const anyContextKey = (): boolean => true;
@@ -548,7 +548,7 @@ export function decodeHeader(bytes: Uint8Array, borrow = false): Header {
     const paramCount = r.u8('stanza param count');
     if (paramCount > MAX_PARAMS) throw headerError(`stanza param count ${paramCount} exceeds ${MAX_PARAMS}`);
     const params = decodeStringMap(r, paramCount, 1, 1, MAX_PARAM_NAME_LENGTH, MAX_PARAM_VALUE_LENGTH, 'stanza param', paramNameOk);
-    const wrapped = r.field(2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key').slice();
+    const wrapped = copyBytes(r.field(2, 1, MAX_WRAPPED_LENGTH, 'stanza wrapped key'));
     recipients.push(Object.freeze({ type, keyId, params: Object.freeze(params), wrapped }));
   }
   if (r.pos !== macAt) throw headerError(`${macAt - r.pos} unexpected bytes before the mac`);

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { assertBytes, concat, utf8, utf8Strict, type Bytes } from '../bytes.js';
+import { assertBytes, concat, utf8, utf8Strict, type Bytes, copyBytes } from '../bytes.js';
 import type { AesGcmKey } from '../backends/backend.js';
 import { keepable, kept } from '../backends/live-keys.js';
 import { syncAesGcmOf, syncGcmOf, type SyncAesGcm, type SyncGcm } from '../backends/sync.js';
@@ -102,7 +102,7 @@ export function aesKey(opts: AesKeyOptions): AesKeyProvider {
   if (!Object.hasOwn(WRAPPED_LENGTH, mode)) {
     throw new TypeError(`"wrap" expected ${Object.keys(WRAPPED_LENGTH).join(', ')}, got ${String(opts.wrap)}`);
   }
-  const key = opts.key.slice();
+  const key = copyBytes(opts.key);
   const id = opts.id;
   const aadHead = aadHeadFor(idBytes);
   let disposed = false;

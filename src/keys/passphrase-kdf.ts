@@ -17,7 +17,7 @@
  * @module
  */
 import { argon2id, createSHA256, pbkdf2, scrypt } from 'hash-wasm';
-import { assertBytes, type Bytes } from '../bytes.js';
+import { assertBytes, type Bytes, copyBytes } from '../bytes.js';
 import { deriveInWorker } from './kdf-thread.js';
 
 /** Names of the supported KDFs, as stored in a stanza's `kdf` parameter. */
@@ -157,8 +157,8 @@ export async function deriveKeyOnThisThread(params: KdfParams, password: Uint8Ar
 async function deriveHere(params: KdfParams, password: Uint8Array, salt: Uint8Array, length: number): Promise<Bytes> {
   // hash-wasm keeps references to its inputs only for the duration of the call; copies keep
   // callers' buffers (which may be shared or subarrays) out of its reach.
-  const pw = password.slice();
-  const s = salt.slice();
+  const pw = copyBytes(password);
+  const s = copyBytes(salt);
   try {
     let out: Uint8Array;
     switch (params.kdf) {

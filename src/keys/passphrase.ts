@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { concat, utf8, utf8Strict, wipe, type Bytes } from '../bytes.js';
+import { concat, utf8, utf8Strict, wipe, type Bytes, copyBytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { MAX_KEY_ID_LENGTH } from '../format/limits.js';
 import { chargeKdfBudget } from './kdf-budget.js';
@@ -99,7 +99,7 @@ function passphraseBytes(p: unknown): Bytes {
   }
   if (p instanceof Uint8Array) {
     if (p.length === 0) throw new RangeError('"passphrase" expected at least 1 byte');
-    return p.slice();
+    return copyBytes(p);
   }
   throw new TypeError(`"passphrase" expected a string or Uint8Array, got ${p === null ? 'null' : typeof p}`);
 }
@@ -266,7 +266,7 @@ export function passphrase(opts: PassphraseOptions): PassphraseProvider {
       if (stanza.type !== PASSPHRASE_STANZA) return null;
       live();
       // Snapshot what is checked, so the values derived from and authenticated are those checked.
-      const wrapped = stanza.wrapped.slice();
+      const wrapped = copyBytes(stanza.wrapped);
       const stanzaParams: Readonly<Record<string, string>> = Object.freeze({ ...stanza.params });
       const keyId = utf8(stanza.keyId);
       if (wrapped.length !== WRAPPED_LENGTH) {

@@ -21,6 +21,7 @@
  */
 import { EnsealError } from '../errors.js';
 import { spawnThread, type PoolThread } from './thread.js';
+import { copyBytes } from '../bytes.js';
 
 /** Options of {@link createPool}. */
 export interface PoolOptions {
@@ -146,7 +147,7 @@ export class WorkerPool {
     this.check();
     const s = this.#nextSession++;
     for (const slot of this.#slots) {
-      const copy = secret.slice();
+      const copy = copyBytes(secret);
       try {
         slot.thread.post({ op: 'key', s, key: copy.buffer }, [copy.buffer]);
       } catch (e) {

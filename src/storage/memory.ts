@@ -36,6 +36,7 @@ import type {
   ServerSideEncryptionInfo,
   StoreFailure,
 } from './store.js';
+import { copyBytes } from '../bytes.js';
 
 /** Operations a {@link MemoryStore} counts. */
 export type MemoryOperation =
@@ -190,7 +191,7 @@ async function etagOf(bytes: Uint8Array): Promise<string> {
 }
 
 async function collect(body: Uint8Array | ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<Uint8Array> {
-  if (body instanceof Uint8Array) return body.slice();
+  if (body instanceof Uint8Array) return copyBytes(body);
   if (!(body instanceof ReadableStream)) throw new TypeError('"body" expected Uint8Array or ReadableStream');
   return readAll(body, { max: Number.MAX_SAFE_INTEGER, tooLong: () => new RangeError('"body" is too long'), ...(signal === undefined ? {} : { signal }) });
 }
@@ -312,7 +313,7 @@ export function memoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
             controller.error(new TypeError(`computed object read(${pos}, ${next}) expected ${next - pos} bytes`));
             return;
           }
-          const piece = got.slice();
+          const piece = copyBytes(got);
           pos = next;
           stats.bytesOut += piece.length;
           controller.enqueue(piece);
@@ -354,7 +355,8 @@ export function memoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
       });
     },
     peek(key) {
-      return objects.get(key)?.bytes?.slice();
+      const b = objects.get(key)?.bytes;
+      return b === undefined ? undefined : copyBytes(b);
     },
     keys() {
       return [...objects.keys()].sort();
@@ -465,7 +467,7 @@ export function memoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
       if (data.length > limits.maxPartSize) {
         throw storeError(`${name}: part of ${data.length} bytes exceeds ${limits.maxPartSize}`, { status: 400, code: 'EntityTooLarge' });
       }
-      const bytes = data.slice();
+      const bytes = copyBytes(data);
       const etag = await etagOf(bytes);
       up.parts.set(partNumber, { bytes, etag });
       return { etag };

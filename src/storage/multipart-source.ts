@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { copyBytes } from '../bytes.js';
 
 /** A piece of plaintext and whether the upload owns (and must wipe) its buffer. */
 export interface Piece {
@@ -57,7 +58,7 @@ export function bytesSource(bytes: Uint8Array): PartSource {
  * ```
  */
 export function streamSource(reader: ReadableStreamDefaultReader<Uint8Array>, initial: readonly Uint8Array[] = []): PartSource {
-  const queue: Uint8Array[] = initial.filter((b) => b.length > 0).map((b) => b.slice());
+  const queue: Uint8Array[] = initial.filter((b) => b.length > 0).map((b) => copyBytes(b));
   let done = false;
   const pull = async (): Promise<boolean> => {
     if (done) return false;
@@ -67,7 +68,7 @@ export function streamSource(reader: ReadableStreamDefaultReader<Uint8Array>, in
       return false;
     }
     if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
-    if (value.length > 0) queue.push(value.slice());
+    if (value.length > 0) queue.push(copyBytes(value));
     return true;
   };
   return {
@@ -133,7 +134,7 @@ export async function splitBody(body: Uint8Array | ReadableStream<Uint8Array>, t
         break;
       }
       if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
-      head.push(value.slice());
+      head.push(copyBytes(value));
       n += value.length;
     }
   } catch (e) {
