@@ -202,17 +202,7 @@ class WasmHmac implements KeyedHmac {
   }
 
   expand(info: Uint8Array, length: number): Bytes | undefined {
-    const { x, mem, io, ioSize } = this.#m;
-    if (info.length + length + this.#a.hl > ioSize) {
-      if (this.#gone) throw disposedHmac();
-      return undefined; // one MAC per block instead
-    }
-    const at = this.#at();
-    mem.set(info, io);
-    x.hkdfExpand(this.#a.id, info.length, length, at);
-    const okm = mem.slice(io + info.length, io + info.length + length);
-    mem.fill(0, io, io + info.length + length);
-    return okm;
+    return this.expandWith(info, length, (okm) => okm.slice()); // `mem` is a plain Uint8Array: slice() copies
   }
 
   expandWith<T>(info: Uint8Array, length: number, use: (okm: Uint8Array) => T): T | undefined {
