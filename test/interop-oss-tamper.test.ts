@@ -148,10 +148,12 @@ function suite(name: BackendName): void {
       await expect(collect((await open(p.store, 'o', tampered, [reader('pkcs1')])).body)).rejects.toMatchObject({ code: 'ERR_AUTH' });
       const untouched = await p.put('u', p.sealed.metadata);
       // A wrong private key: implicit rejection gives a wrong content key (ERR_AUTH at the MD5)
-      // — unless the ciphertext, made under the other modulus, is not below this key's modulus:
-      // then RSA itself refuses it (as every SDK's RSA does), and no key claims it.
-      const c = BigInt(`0x${Buffer.from(p.sealed.metadata[`${P}key`]!, 'base64').toString('hex')}`);
+      // — unless a ciphertext (the key's or the start's: two separate RSA encryptions), made under
+      // the other modulus, is not below this key's modulus: then RSA itself refuses it (as every
+      // SDK's RSA does), and no key claims the object.
+      const asInt = (name: string) => BigInt(`0x${Buffer.from(p.sealed.metadata[`${P}${name}`]!, 'base64').toString('hex')}`);
       const nOther = BigInt(`0x${Buffer.from(other.publicKey.export({ format: 'jwk' }).n as string, 'base64url').toString('hex')}`);
+      const c = asInt('key') > asInt('start') ? asInt('key') : asInt('start'); // both below nOther iff the larger is
       // (RSA's refusal comes from open(), the MD5 failure from the body: both inside the promise.)
       const wrongKey = (async () => collect((await open(p.store, 'u', untouched, [reader('pkcs1', other.privateKey)])).body))();
       await expect(wrongKey).rejects.toMatchObject({ code: c < nOther ? 'ERR_AUTH' : 'ERR_NO_KEY' });
