@@ -71,3 +71,17 @@ describe('Buffer inputs are copied', () => {
     expect(inputKey.equals(keep)).toBe(true); // seal wiped its copy, not the caller's key
   });
 });
+
+describe('a decoded header copies what it keeps', () => {
+  it('decodeHeader of a Buffer: mac input, mac and wrapped keys do not change with the Buffer', async () => {
+    const { decodeHeader } = await import('../src/format/header.js');
+    const key = aesKey({ id: 'buffer', key: randomBytes(32) });
+    const sealed = Buffer.from(await encrypt(randomBytes(10), { recipients: [key] }));
+    const h = decodeHeader(sealed);
+    const before = { macInput: Buffer.from(h.macInput), mac: Buffer.from(h.mac), wrapped: Buffer.from(h.recipients[0]!.wrapped) };
+    sealed.fill(0);
+    expect(Buffer.from(h.macInput).equals(before.macInput)).toBe(true);
+    expect(Buffer.from(h.mac).equals(before.mac)).toBe(true);
+    expect(Buffer.from(h.recipients[0]!.wrapped).equals(before.wrapped)).toBe(true);
+  });
+});

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
+import { concat, constantTimeEqual, utf8, wipe, type Bytes, copyBytes } from '../bytes.js';
 import { hashLength, type AesGcmKey, type CryptoBackend, type HashName } from '../backends/backend.js';
 import { hkdfExpand, hkdfExpandSync } from '../backends/hkdf.js';
 import { syncGcmOf, type KeyedHmac, type SyncAesGcm, type SyncGcm } from '../backends/sync.js';
@@ -181,8 +181,8 @@ export async function deriveMessageKeys(
   try {
     const aead = await backend.aesGcm(key);
     return {
-      cipher: new ChunkCipher(aead, okm.slice(kl, kl + NONCE_LENGTH)),
-      commitment: okm.slice(kl + NONCE_LENGTH),
+      cipher: new ChunkCipher(aead, copyBytes(okm.subarray(kl, kl + NONCE_LENGTH))),
+      commitment: copyBytes(okm.subarray(kl + NONCE_LENGTH)),
     };
   } finally {
     wipe(okm);
@@ -229,7 +229,7 @@ export function deriveMessageKeysSync(suite: ChunkedSuite, keyed: KeyedHmac, mak
   // are copied straight out, no buffer of their own for the 76 bytes.
   const split = (okm: Uint8Array): MessageKeys => {
     const aead = makeGcm(okm.subarray(0, kl));
-    return { cipher: new ChunkCipher(aead, okm.slice(kl, kl + NONCE_LENGTH)), commitment: okm.slice(kl + NONCE_LENGTH) };
+    return { cipher: new ChunkCipher(aead, copyBytes(okm.subarray(kl, kl + NONCE_LENGTH))), commitment: copyBytes(okm.subarray(kl + NONCE_LENGTH)) };
   };
   const direct = keyed.expandWith?.(info, length, split);
   if (direct !== undefined) return direct;

@@ -559,8 +559,8 @@ export function decodeHeader(bytes: Uint8Array, borrow = false): Header {
     length,
     context: Object.freeze(context),
     recipients: Object.freeze(recipients),
-    macInput: borrow && !isShared(bytes) ? (bytes.subarray(0, macAt) as Bytes) : bytes.slice(0, macAt),
-    mac: borrow && !isShared(bytes) ? (bytes.subarray(macAt, length) as Bytes) : bytes.slice(macAt, length),
+    macInput: borrow && !isShared(bytes) ? (bytes.subarray(0, macAt) as Bytes) : copyBytes(bytes.subarray(0, macAt)),
+    mac: borrow && !isShared(bytes) ? (bytes.subarray(macAt, length) as Bytes) : copyBytes(bytes.subarray(macAt, length)),
     bound: boundOf(bytes, contextEnd),
   });
 }

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
+import { concat, constantTimeEqual, utf8, wipe, type Bytes, copyBytes } from '../bytes.js';
 import type { CryptoBackend, RsaKey, RsaKeyInput } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
 import { rsaKey, type RsaKeyProvider } from '../keys/rsa.js';
@@ -115,7 +115,7 @@ export function s3ecRsaKey(opts: S3ecRsaKeyOptions): S3ecRsaKeyProvider {
       try {
         const suffix = utf8(s3ecBoundAlgorithm(desc.version));
         if (pseudo.length !== 1 + 32 + suffix.length || pseudo[0] !== 32 || !constantTimeEqual(pseudo.subarray(33), suffix)) throw pseudoFailure();
-        return pseudo.slice(1, 33);
+        return copyBytes(pseudo.subarray(1, 33));
       } finally {
         wipe(pseudo);
       }

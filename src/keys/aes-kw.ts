@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { constantTimeEqual, type Bytes } from '../bytes.js';
+import { constantTimeEqual, type Bytes, copyBytes } from '../bytes.js';
 import type { AesBlockKey, CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
 
@@ -241,7 +241,7 @@ export async function aesKwpUnwrap(backend: CryptoBackend, kek: Uint8Array, wrap
       out.fill(0);
       throw unwrapFailure();
     }
-    const key = out.slice(8, 8 + mli);
+    const key = copyBytes(out.subarray(8, 8 + mli));
     out.fill(0);
     return key;
   });

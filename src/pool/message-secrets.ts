@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { concat, constantTimeEqual, utf8, wipe, type Bytes } from '../bytes.js';
+import { concat, constantTimeEqual, utf8, wipe, type Bytes, copyBytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { hkdfExpand } from '../backends/hkdf.js';
 import { EnsealError } from '../errors.js';
@@ -58,7 +58,7 @@ export async function deriveMessageSecrets(
   const info = concat(INFO_PREFIX, utf8(suite.aead), Uint8Array.of(0), salt, context);
   const okm = await hkdfExpand(backend, suite.hash, inputKey, info, kl + NONCE_LENGTH + COMMITMENT_LENGTH);
   try {
-    return { secret: okm.slice(0, kl + NONCE_LENGTH), commitment: okm.slice(kl + NONCE_LENGTH) };
+    return { secret: copyBytes(okm.subarray(0, kl + NONCE_LENGTH)), commitment: copyBytes(okm.subarray(kl + NONCE_LENGTH)) };
   } finally {
     wipe(okm);
   }
