@@ -365,25 +365,25 @@ class Reader {
   }
   text(lenBytes: 1 | 2, min: number, max: number, what: string): { raw: Uint8Array; text: string } {
     const raw = this.field(lenBytes, min, max, what);
-    try {
-      return { raw, text: fromUtf8(raw) };
-    } catch {
-      throw headerError(`${what} is not valid UTF-8`);
-    }
+    return { raw, text: decodedText(raw, what) };
   }
   /** {@link text} without the raw bytes, short strings from a cache of recent ones (stanza types and key ids). */
   recentText(lenBytes: 1 | 2, min: number, max: number, what: string): string {
     const raw = this.field(lenBytes, min, max, what);
     const known = raw.length <= RECENT_TEXT_MAX ? recentTextOf(raw) : undefined;
     if (known !== undefined) return known;
-    let text: string;
-    try {
-      text = fromUtf8(raw);
-    } catch {
-      throw headerError(`${what} is not valid UTF-8`);
-    }
+    const text = decodedText(raw, what);
     if (raw.length <= RECENT_TEXT_MAX) rememberText(raw, text);
     return text;
+  }
+}
+
+/** The UTF-8 text of a header field; `ERR_HEADER` when it is not valid UTF-8. */
+function decodedText(raw: Uint8Array, what: string): string {
+  try {
+    return fromUtf8(raw);
+  } catch {
+    throw headerError(`${what} is not valid UTF-8`);
   }
 }
 
