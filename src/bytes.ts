@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { EnsealError } from './errors.js';
 
 /** A byte array backed by a plain (non-shared) `ArrayBuffer`: what enseal returns. */
 export type Bytes = Uint8Array<ArrayBuffer>;
@@ -14,7 +15,6 @@ export function asBufferSource(u8: Uint8Array): Bytes {
   return u8.buffer instanceof ArrayBuffer ? (u8 as Bytes) : copyBytes(u8);
 }
 
-/** Concatenates byte arrays into a new {@link Bytes}. */
 /**
  * A copy of `b` in a plain `Uint8Array` over a new `ArrayBuffer`. Not `b.slice()`: on a Node
  * `Buffer`, `slice()` is a view of the same memory (like `subarray`), so a private copy of a
@@ -31,6 +31,15 @@ export function copyBytes(b: Uint8Array): Bytes {
   return new Uint8Array(b) as Bytes;
 }
 
+/**
+ * Concatenates byte arrays into a new {@link Bytes}.
+ * @param parts - the byte arrays, in order
+ * @returns their concatenation, a new buffer
+ * @example
+ * ```ts
+ * const framed = concat(header, body);
+ * ```
+ */
 export function concat(...parts: readonly Uint8Array[]): Bytes {
   return concatList(parts);
 }
@@ -158,9 +167,81 @@ export function fromBase64(s: string): Bytes {
   return out;
 }
 
-/** Throws `TypeError` unless `v` is a `Uint8Array`. */
+/**
+ * Whether `v` is a view of an `ArrayBuffer` that was detached: its memory was transferred away
+ * (`postMessage`, `structuredClone` with `transfer`, `ArrayBuffer.prototype.transfer`). Such a
+ * view reads as empty, so without this check its bytes would silently count as "no data": an
+ * encryption of nothing presented as the caller's message. A `SharedArrayBuffer` never detaches.
+ * @param v - any byte view
+ * @returns true only for a view of a detached buffer
+ * @example
+ * ```ts
+ * const v = new Uint8Array(8);
+ * structuredClone(v.buffer, { transfer: [v.buffer] });
+ * isDetached(v); // true
+ * ```
+ */
+export function isDetached(v: Uint8Array): boolean {
+  if (v.byteLength !== 0) return false;
+  const b = v.buffer as ArrayBuffer & { detached?: boolean };
+  if (b.byteLength !== 0) return false;
+  if (typeof b.detached === 'boolean') return b.detached; // ES2024 (Bun, Deno, browsers)
+  try {
+    new Uint8Array(b); // throws TypeError on a detached buffer (Node 20 has no `detached`)
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The error for an input whose buffer was detached while an operation was running (checked once
+ * the operation settled: detaching cannot be undone, so a buffer attached at the end was attached
+ * throughout; one detached at the end may have been read short).
+ * @param name - the argument's name
+ * @returns an `ERR_STATE` error (the output, complete or not, is never returned)
+ * @example
+ * ```ts
+ * if (plaintext.byteLength !== n) throw detachedDuring('plaintext');
+ * ```
+ */
+export function detachedDuring(name: string): EnsealError {
+  return new EnsealError('ERR_STATE', `"${name}" was detached (its buffer transferred away) while the operation was reading it: nothing is returned`);
+}
+
+/**
+ * Runs an asynchronous operation over `input` and refuses its result when `input` was detached
+ * before it settled ({@link detachedDuring}; a result that is a byte array is wiped first).
+ * @param input - the caller's bytes the operation reads across awaits
+ * @param name - the argument's name, for the error
+ * @param run - the operation
+ * @returns its result
+ * @throws EnsealError `ERR_STATE` when `input` was detached meanwhile; else whatever `run` throws
+ * @example
+ * ```ts
+ * return whileAttached(plaintext, 'plaintext', () => sealMessage(backend, suite, key, plaintext, ctx, salt));
+ * ```
+ */
+export async function whileAttached<T>(input: Uint8Array, name: string, run: () => Promise<T>): Promise<T> {
+  const n = input.byteLength; // read once
+  let out: T;
+  try {
+    out = await run();
+  } catch (e) {
+    if (input.byteLength !== n) throw detachedDuring(name);
+    throw e;
+  }
+  if (input.byteLength !== n) {
+    if (out instanceof Uint8Array) out.fill(0);
+    throw detachedDuring(name);
+  }
+  return out;
+}
+
+/** Throws `TypeError` unless `v` is a `Uint8Array` (and not a view of a detached buffer, {@link isDetached}). */
 export function assertBytes(v: unknown, name: string, length?: number): asserts v is Uint8Array {
   if (!(v instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array, got ${describe(v)}`);
+  if (isDetached(v)) throw new TypeError(`"${name}" is a view of a detached ArrayBuffer (its memory was transferred away): it holds no bytes`);
   if (length !== undefined && v.length !== length) {
     throw new RangeError(`"${name}" expected ${length} bytes, got ${v.length}`);
   }

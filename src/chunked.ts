@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { assertBytes, utf8, type Bytes, copyBytes } from './bytes.js';
+import { assertBytes, utf8, type Bytes, copyBytes, whileAttached } from './bytes.js';
 import { getBackend, type BackendChoice } from './backends/select.js';
 import { ChunkOpener } from './format/chunked-open.js';
 import { ChunkSealer } from './format/chunked-seal.js';
@@ -117,8 +117,9 @@ export async function seal(inputKey: Uint8Array, plaintext: Uint8Array, opts: Se
   assertBytes(plaintext, 'plaintext');
   const backend = getBackend(opts.backend);
   checkWorkersOption(opts.workers);
-  if (opts.workers !== undefined) return poolSealMessage(opts.workers, backend, suite, inputKey, plaintext, contextBytes(opts.context), saltOf(opts, backend.randomBytes));
-  return sealMessage(backend, suite, inputKey, plaintext, contextBytes(opts.context), saltOf(opts, backend.randomBytes));
+  const workers = opts.workers;
+  if (workers !== undefined) return whileAttached(plaintext, 'plaintext', () => poolSealMessage(workers, backend, suite, inputKey, plaintext, contextBytes(opts.context), saltOf(opts, backend.randomBytes)));
+  return whileAttached(plaintext, 'plaintext', () => sealMessage(backend, suite, inputKey, plaintext, contextBytes(opts.context), saltOf(opts, backend.randomBytes)));
 }
 
 /**
@@ -137,8 +138,9 @@ export async function open(inputKey: Uint8Array, ciphertext: Uint8Array, opts: C
   checkKey(inputKey, suite);
   assertBytes(ciphertext, 'ciphertext');
   checkWorkersOption(opts.workers);
-  if (opts.workers !== undefined) return poolOpenMessage(opts.workers, getBackend(opts.backend), suite, inputKey, ciphertext, contextBytes(opts.context));
-  return openMessage(getBackend(opts.backend), suite, inputKey, ciphertext, contextBytes(opts.context));
+  const workers = opts.workers;
+  if (workers !== undefined) return whileAttached(ciphertext, 'ciphertext', () => poolOpenMessage(workers, getBackend(opts.backend), suite, inputKey, ciphertext, contextBytes(opts.context)));
+  return whileAttached(ciphertext, 'ciphertext', () => openMessage(getBackend(opts.backend), suite, inputKey, ciphertext, contextBytes(opts.context)));
 }
 
 /**

@@ -25,7 +25,10 @@ export type ErrorCode =
   | 'ERR_CONTEXT'
   /** A size limit of the format was exceeded (e.g. more than 2^38 chunks). */
   | 'ERR_LIMIT'
-  /** A stream, source or key was used after it failed, finished or was disposed. */
+  /**
+   * A stream, source or key was used after it failed, finished or was disposed; or an input's
+   * buffer was detached (transferred away) while an operation still had to read it.
+   */
   | 'ERR_STATE'
   /** A KMS (or HSM) could not be reached or kept failing after bounded retries. */
   | 'ERR_KMS_UNAVAILABLE'

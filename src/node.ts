@@ -24,7 +24,7 @@ import { EnsealError } from './errors.js';
 import { checkLength } from './format/cobblestone.js';
 import type { RandomAccessSource } from './format/chunked-reader.js';
 import { withIntegrity, type IntegrityCheck } from './integrity/stream-integrity.js';
-import type { PushMachine } from './streams/push-transform.js';
+import { pushChunk, type PushMachine } from './streams/push-transform.js';
 
 /**
  * A Node `Transform` driving an enseal push machine; errors destroy the stream, and every
@@ -65,7 +65,7 @@ class MachineTransform extends Transform {
       // Steady state: a synchronous machine step (node:crypto) pushes and calls back at once.
       let out: Uint8Array[] | Promise<Uint8Array[]>;
       try {
-        out = m.push(chunk);
+        out = pushChunk(m, chunk);
       } catch (e) {
         cb(e as Error);
         return;
@@ -78,7 +78,7 @@ class MachineTransform extends Transform {
       }
       return;
     }
-    this.#step((mm) => mm.push(chunk)).then(() => cb(), (e: Error) => cb(e));
+    this.#step((mm) => pushChunk(mm, chunk)).then(() => cb(), (e: Error) => cb(e));
   }
 
   override _flush(cb: TransformCallback): void {

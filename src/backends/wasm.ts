@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { wipe, type Bytes } from '../bytes.js';
+import { assertBytes, wipe, type Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import {
   checkBlocks,
@@ -32,24 +32,21 @@ import { createWebCryptoBackend, loadSubtle } from './webcrypto.js';
 
 const MAX_CHUNKS = 2 ** 38;
 
-function checkBytes(v: unknown, name: string): asserts v is Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array`);
-}
 
 function checkKey(key: Uint8Array): void {
-  checkBytes(key, 'key');
+  assertBytes(key, 'key');
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
     throw new RangeError(`"key" expected 16, 24 or 32 bytes, got ${key.length}`);
   }
 }
 
 function checkNonce(nonce: Uint8Array, name = 'nonce'): void {
-  checkBytes(nonce, name);
+  assertBytes(nonce, name);
   if (nonce.length !== 12) throw new RangeError(`"${name}" expected 12 bytes, got ${nonce.length}`);
 }
 
 function checkCounter(counterBlock: Uint8Array): void {
-  checkBytes(counterBlock, 'counterBlock');
+  assertBytes(counterBlock, 'counterBlock');
   if (counterBlock.length !== 16) throw new RangeError(`"counterBlock" expected 16 bytes, got ${counterBlock.length}`);
 }
 
@@ -108,7 +105,7 @@ export interface WasmSync {
 function checkChunks(parts: readonly Uint8Array[], name: string, extra: number): void {
   if (!Array.isArray(parts)) throw new TypeError(`"${name}" expected an array of Uint8Array`);
   for (const p of parts) {
-    checkBytes(p, name);
+    assertBytes(p, name);
     if (p.length > WASM_CHUNK_SIZE + extra) throw new RangeError(`"${name}" expected chunks of at most ${WASM_CHUNK_SIZE + extra} bytes, got ${p.length}`);
   }
 }
@@ -122,15 +119,15 @@ const sync: WasmSync = {
   gcmSeal(key, nonce, plaintext, aad = new Uint8Array(0)) {
     checkKey(key);
     checkNonce(nonce);
-    checkBytes(plaintext, 'plaintext');
-    checkBytes(aad, 'aad');
+    assertBytes(plaintext, 'plaintext');
+    assertBytes(aad, 'aad');
     return coreSync().gcmSeal(key, nonce, plaintext, aad);
   },
   gcmOpen(key, nonce, sealed, aad = new Uint8Array(0)) {
     checkKey(key);
     checkNonce(nonce);
-    checkBytes(sealed, 'sealed');
-    checkBytes(aad, 'aad');
+    assertBytes(sealed, 'sealed');
+    assertBytes(aad, 'aad');
     if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
     const out = coreSync().gcmOpen(key, nonce, sealed, aad);
     if (out === undefined) throw authFailure();
@@ -139,7 +136,7 @@ const sync: WasmSync = {
   ctr(key, counterBlock, data) {
     checkKey(key);
     checkCounter(counterBlock);
-    checkBytes(data, 'data');
+    assertBytes(data, 'data');
     return coreSync().ctr(key, counterBlock, data);
   },
   sealChunks(key, baseNonce, firstIndex, plaintexts) {
@@ -210,16 +207,16 @@ class WasmKey {
 class WasmGcmKey extends WasmKey implements AesGcmKey {
   async seal(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Bytes> {
     checkNonce(nonce);
-    checkBytes(plaintext, 'plaintext');
-    if (aad !== undefined) checkBytes(aad, 'aad');
+    assertBytes(plaintext, 'plaintext');
+    if (aad !== undefined) assertBytes(aad, 'aad');
     const core = await this.core();
     const key = this.live();
     return core.gcmSeal(key, nonce, plaintext, aad ?? new Uint8Array(0));
   }
   async open(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Promise<Bytes> {
     checkNonce(nonce);
-    checkBytes(sealed, 'sealed');
-    if (aad !== undefined) checkBytes(aad, 'aad');
+    assertBytes(sealed, 'sealed');
+    if (aad !== undefined) assertBytes(aad, 'aad');
     const core = await this.core();
     const key = this.live();
     if (sealed.length < 16) throw new EnsealError('ERR_AUTH', 'ciphertext shorter than the authentication tag');
@@ -230,7 +227,7 @@ class WasmGcmKey extends WasmKey implements AesGcmKey {
   async sealBatch(nonces: readonly Uint8Array[], plaintexts: readonly Uint8Array[]): Promise<Bytes[]> {
     if (nonces.length !== plaintexts.length) throw new RangeError(`"nonces" expected ${plaintexts.length} nonces, got ${nonces.length}`);
     nonces.forEach((n) => checkNonce(n));
-    plaintexts.forEach((p) => checkBytes(p, 'plaintexts'));
+    plaintexts.forEach((p) => assertBytes(p, 'plaintexts'));
     const core = await this.core();
     const key = this.live();
     if (plaintexts.every((p) => p.length <= WASM_CHUNK_SIZE)) return core.gcmSealBatch(key, { list: nonces }, plaintexts);
@@ -239,7 +236,7 @@ class WasmGcmKey extends WasmKey implements AesGcmKey {
   async openBatch(nonces: readonly Uint8Array[], sealed: readonly Uint8Array[]): Promise<Bytes[]> {
     if (nonces.length !== sealed.length) throw new RangeError(`"nonces" expected ${sealed.length} nonces, got ${nonces.length}`);
     nonces.forEach((n) => checkNonce(n));
-    sealed.forEach((s) => checkBytes(s, 'sealed'));
+    sealed.forEach((s) => assertBytes(s, 'sealed'));
     const core = await this.core();
     const key = this.live();
     // Messages too short for a tag fail; the ones before them are still checked in order.
@@ -339,7 +336,7 @@ export function createWasmBackend(): CryptoBackend {
     async aesCtr(key, counterBlock, data) {
       checkKey(key);
       checkCounter(counterBlock);
-      checkBytes(data, 'data');
+      assertBytes(data, 'data');
       const core = wasmCoreIfReady() ?? (await loadWasmCore());
       return core.ctr(key, counterBlock, data);
     },

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assertBytes, wipe, type Bytes } from '../bytes.js';
+import { assertBytes, whileAttached, wipe, type Bytes } from '../bytes.js';
 import { getBackend } from '../backends/select.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { COBBLESTONE_256, PREAMBLE_LENGTH, SALT_LENGTH, deriveMessageKeys, openPreamble, openedSize, sealedSize } from '../format/cobblestone.js';
@@ -33,17 +33,21 @@ export async function encrypt(plaintext: Uint8Array, opts: EncryptOptions): Prom
   const workers = opts?.workers;
   checkWorkersOption(workers);
   const payloadLength = sealedSize(plaintext.length);
-  if (workers === undefined) return encryptSync(plaintext, opts, backend, payloadLength) ?? encryptHere(plaintext, opts, backend, payloadLength);
-  const { header, bound, dataKey } = await sealHeader(opts, backend);
-  try {
-    const out = new Uint8Array(header.length + payloadLength);
-    out.set(header, 0);
-    const salt = backend.randomBytes(SALT_LENGTH);
-    await poolSealMessageInto(workers, backend, COBBLESTONE_256, dataKey, plaintext, bound, salt, out, header.length);
-    return out;
-  } finally {
-    wipe(dataKey);
-  }
+  // Synchronous: read in full before this returns. Asynchronous paths read across awaits, so a
+  // caller that transfers the buffer meanwhile gets ERR_STATE, never a ciphertext of less.
+  if (workers === undefined) return encryptSync(plaintext, opts, backend, payloadLength) ?? whileAttached(plaintext, 'plaintext', () => encryptHere(plaintext, opts, backend, payloadLength));
+  return whileAttached(plaintext, 'plaintext', async () => {
+    const { header, bound, dataKey } = await sealHeader(opts, backend);
+    try {
+      const out = new Uint8Array(header.length + payloadLength);
+      out.set(header, 0);
+      const salt = backend.randomBytes(SALT_LENGTH);
+      await poolSealMessageInto(workers, backend, COBBLESTONE_256, dataKey, plaintext, bound, salt, out, header.length);
+      return out;
+    } finally {
+      wipe(dataKey);
+    }
+  });
 }
 
 /**
@@ -65,13 +69,15 @@ export async function decrypt(ciphertext: Uint8Array, opts: DecryptOptions): Pro
   const backend = checkDecryptOptions(opts);
   const workers = opts.workers;
   checkWorkersOption(workers);
-  if (workers === undefined) return decryptSync(ciphertext, opts, backend) ?? decryptHere(ciphertext, opts, backend);
-  const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
-  try {
-    return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
-  } finally {
-    wipe(dataKey);
-  }
+  if (workers === undefined) return decryptSync(ciphertext, opts, backend) ?? whileAttached(ciphertext, 'ciphertext', () => decryptHere(ciphertext, opts, backend));
+  return whileAttached(ciphertext, 'ciphertext', async () => {
+    const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
+    try {
+      return await poolOpenMessage(workers, backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
+    } finally {
+      wipe(dataKey);
+    }
+  });
 }
 
 /**

@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { assertBytes, wipe, type Bytes } from '../bytes.js';
+import { assertBytes, whileAttached, wipe, type Bytes } from '../bytes.js';
 import { appendHeaderMac } from '../format/header-mac.js';
 import { encodeHeaderBody, type Stanza } from '../format/header.js';
 import { MAX_RECIPIENTS } from '../format/limits.js';
 import { chargeKeptPassphraseStanzas } from '../keys/passphrase.js';
 import { checkProviders, type KeyProvider, type WrapContext } from '../keys/provider.js';
 import { checkDecryptOptions, unlockHeader, type DecryptOptions } from './options.js';
+import type { CryptoBackend } from '../backends/backend.js';
 
 /** Options of {@link rewrap}. */
 export interface RewrapOptions extends DecryptOptions {
@@ -60,6 +61,11 @@ export async function rewrap(bytes: Uint8Array, opts: RewrapOptions): Promise<By
   const add = opts.add ?? [];
   if (add.length > 0) checkProviders(add, 'add');
   const drop = removalPredicate(opts.remove ?? []);
+  return whileAttached(bytes, 'bytes', () => rewrapHeader(bytes, opts, backend, add, drop));
+}
+
+/** The body of {@link rewrap} once the options are checked: unlock, keep, add, re-MAC. */
+async function rewrapHeader(bytes: Uint8Array, opts: RewrapOptions, backend: CryptoBackend, add: readonly KeyProvider[], drop: (s: Stanza) => boolean): Promise<Bytes> {
   const { header, dataKey } = await unlockHeader(bytes, opts, backend);
   try {
     const kept = header.recipients.filter((s) => !drop(s));

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { assertBytes, wipe, type Bytes } from '../bytes.js';
+import { assertBytes, whileAttached, wipe, type Bytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
 import { COBBLESTONE_256 } from '../format/cobblestone.js';
@@ -59,18 +59,20 @@ function checkRotateOptions(opts: RotateOptions): CryptoBackend {
 export async function rotate(ciphertext: Uint8Array, opts: RotateOptions): Promise<Bytes> {
   assertBytes(ciphertext, 'ciphertext');
   const backend = checkRotateOptions(opts);
-  const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
-  let plaintext: Bytes;
-  try {
-    plaintext = await openMessage(backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
-  } finally {
-    wipe(dataKey);
-  }
-  try {
-    return await encrypt(plaintext, { recipients: opts.recipients, context: header.context, backend });
-  } finally {
-    wipe(plaintext);
-  }
+  return whileAttached(ciphertext, 'ciphertext', async () => {
+    const { header, dataKey } = await unlockHeader(ciphertext, opts, backend);
+    let plaintext: Bytes;
+    try {
+      plaintext = await openMessage(backend, COBBLESTONE_256, dataKey, ciphertext.subarray(header.length), header.bound);
+    } finally {
+      wipe(dataKey);
+    }
+    try {
+      return await encrypt(plaintext, { recipients: opts.recipients, context: header.context, backend });
+    } finally {
+      wipe(plaintext);
+    }
+  });
 }
 
 /**

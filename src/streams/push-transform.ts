@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { describe } from '../bytes.js';
+import { describe, detachedDuring, isDetached } from '../bytes.js';
 
 /** A byte-stream state machine driven by a TransformStream. */
 export interface PushMachine {
@@ -43,6 +43,35 @@ export interface PushMachine {
  */
 function plain(p: Uint8Array): Uint8Array {
   return Object.getPrototypeOf(p) === Uint8Array.prototype ? p : new Uint8Array(p.buffer, p.byteOffset, p.length);
+}
+
+/**
+ * One machine step over a written chunk, for both stream drivers (this file and src/node.ts):
+ * refuses a chunk that is not a `Uint8Array` or is a view of a detached buffer (it would read as
+ * empty: the stream would carry on as if nothing had been written), and, when the step is
+ * asynchronous, refuses its output if the chunk was detached before the step settled (its bytes
+ * may have been read short; the output is wiped, never emitted).
+ * @param m - the machine
+ * @param chunk - what was written
+ * @returns the machine's output for the chunk (an array when the step completed synchronously)
+ * @throws TypeError for a chunk that is not a `Uint8Array` or is detached; EnsealError
+ *   `ERR_STATE` (as a rejection) when it was detached during an asynchronous step
+ * @example
+ * ```ts
+ * const out = pushChunk(machine, chunk);
+ * ```
+ */
+export function pushChunk(m: PushMachine, chunk: unknown): Uint8Array[] | Promise<Uint8Array[]> {
+  if (!(chunk instanceof Uint8Array)) throw new TypeError(`stream chunk expected Uint8Array, got ${describe(chunk)}`);
+  if (isDetached(chunk)) throw new TypeError('stream chunk is a view of a detached ArrayBuffer (its memory was transferred away): it holds no bytes');
+  const n = chunk.byteLength; // read once
+  const out = m.push(chunk);
+  if (Array.isArray(out)) return out; // read in full before returning
+  return out.then((parts) => {
+    if (chunk.byteLength === n) return parts;
+    for (const p of parts) p.fill(0);
+    throw detachedDuring('stream chunk');
+  });
 }
 
 /** `Transformer` plus the `cancel` hook of the current Streams spec (absent from older DOM libs). */
@@ -105,8 +134,7 @@ export function pushTransform(make: () => Promise<PushMachine>): TransformStream
       // promise of its own, and the only await per write is the one of the Streams machinery.
       let out: Uint8Array[] | Promise<Uint8Array[]>;
       try {
-        if (!(chunk instanceof Uint8Array)) throw new TypeError(`stream chunk expected Uint8Array, got ${describe(chunk)}`);
-        out = machine!.push(chunk);
+        out = pushChunk(machine!, chunk);
         if (Array.isArray(out)) {
           emit(c, out);
           return undefined;
