@@ -246,7 +246,7 @@ async function group(title, tasks) {
 
 const uptime = () => execSync('uptime').toString().trim();
 console.log(`\n${SIZE / MiB} MiB, 16 KiB chunks, node ${process.version}, ${availableParallelism()} cores, pool of ${WORKERS} threads; MB/s from the median of ${ROUNDS} interleaved rounds (min–max)`);
-console.log(`before: ${uptime()}`);
+console.log(`before: ${uptime()}; GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? '(unset)'} (glibc.malloc.hugetlb=1: 2 MiB pages for large buffers, README "Worker pool")`);
 await group('Encrypt', seal);
 await group('Decrypt', open);
 
