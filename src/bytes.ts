@@ -206,7 +206,7 @@ export function isDetached(v: Uint8Array): boolean {
  * ```
  */
 export function detachedDuring(name: string): EnsealError {
-  return new EnsealError('ERR_STATE', `"${name}" was detached (its buffer transferred away) while the operation was reading it: nothing is returned`);
+  return new EnsealError('ERR_STATE', `"${name}" was detached (its buffer transferred away) while the operation was running (it may have been read short): nothing is returned`);
 }
 
 /**
