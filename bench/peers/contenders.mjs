@@ -187,16 +187,20 @@ function ensealOn(backend, { workers } = {}) {
   };
 }
 
-function ensealNodeStreams(backend) {
+function ensealNodeStreams(backend, { workers } = {}) {
   return async () => {
     const { core, node } = await enseal();
     const key = core.aesKey({ id: 'bench', key: crypto.getRandomValues(new Uint8Array(32)) });
+    // With workers: one createPool() pool for the whole run, as ensealOn does.
+    const pool = workers !== undefined ? core.createPool({ size: workers }) : undefined;
+    const extra = pool ? { workers: pool } : {};
     return {
-      label: `enseal, ${backend} backend, Node streams`,
+      close: async () => pool?.close(),
+      label: `enseal, ${backend} backend, Node streams${pool ? `, workers: a shared pool of ${workers} (\`createPool\`)` : ''}`,
       api: '`createEncryptStream`/`createDecryptStream` (enseal/node) in `pipeline()`',
       stream: {
-        enc: (source, sink) => pipeline(nodeReadableFrom(source), node.createEncryptStream({ recipients: [key], backend }), nodeSink(sink)),
-        dec: (ct, sink) => pipeline(nodeReadableFrom(piecesOf(ct)), node.createDecryptStream({ keys: [key], backend }), nodeSink(sink)),
+        enc: (source, sink) => pipeline(nodeReadableFrom(source), node.createEncryptStream({ recipients: [key], backend, ...extra }), nodeSink(sink)),
+        dec: (ct, sink) => pipeline(nodeReadableFrom(piecesOf(ct)), node.createDecryptStream({ keys: [key], backend, ...extra }), nodeSink(sink)),
       },
     };
   };
@@ -301,6 +305,12 @@ export function registry(backends, pool) {
     ['webcrypto-raw', webCrypto],
     ...backends.map((b) => [`enseal-${b}`, ensealOn(b)]),
     [`enseal-node-streams`, ensealNodeStreams(backends.includes('node') ? 'node' : backends[0])],
+    [
+      `enseal-node-streams-workers`,
+      pool
+        ? ensealNodeStreams(backends.includes('node') ? 'node' : backends[0], { workers: WORKERS })
+        : async () => ({ label: 'enseal, Node streams, with workers', na: 'n/a (no worker pool yet)' }),
+    ],
     ...backends.map((b) => [
       `enseal-workers-${b}`,
       pool ? ensealOn(b, { workers: WORKERS }) : async () => ({ label: `enseal, ${b} backend, with workers`, na: 'n/a (no worker pool yet)' }),
