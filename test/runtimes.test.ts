@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
 const SMOKE = 'test/runtimes/smoke.test.mjs';
-const EXPECTED_TESTS = 5;
+const EXPECTED_TESTS = 6;
 
 const runtimes: [string, string, string[], RegExp, RegExp][] = [
   ['node', process.execPath, ['--test', SMOKE], /# pass (\d+)/, /# fail (\d+)/],

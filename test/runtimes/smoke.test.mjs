@@ -76,6 +76,22 @@ test('round trips: one-shot, streams, ranged reads, on every backend', async () 
   }
 });
 
+test('a view of a detached buffer is refused, never encrypted as empty (ArrayBuffer#detached where the runtime has it)', async () => {
+  const key = aesKey({ id: 'det', key: crypto.getRandomValues(new Uint8Array(32)) });
+  for (const backend of availableBackends()) {
+    const u = crypto.getRandomValues(new Uint8Array(64));
+    structuredClone(u.buffer, { transfer: [u.buffer] });
+    await assert.rejects(encrypt(u, { recipients: [key], backend }), (e) => e instanceof TypeError && /detached/.test(e.message));
+    const p = new Uint8Array(200000);
+    const sealing = encrypt(p, { recipients: [key], backend });
+    structuredClone(p.buffer, { transfer: [p.buffer] }); // while the call runs
+    await sealing.then(
+      async (sealed) => assert.strictEqual((await decrypt(sealed, { keys: [key] })).length, 200000), // read in full before it returned
+      (e) => assert.strictEqual(e.code, 'ERR_STATE'),
+    );
+  }
+});
+
 test('C2SP payload layer: a Wycheproof-style known answer (enseal-v1 vector 2 payload)', async () => {
   // The payload of vector 2 is a plain Cobblestone-256 message keyed by its data key, with the
   // header's bound part as C2SP context (docs/FORMAT.md §2.3, §6).
