@@ -148,6 +148,15 @@ describe('in headless Chromium', () => {
         out.tamper = await e.decrypt(bad, { keys: [key] }).then(() => 'decrypted', (err: { code?: string }) => err.code);
         const pw = e.passphrase({ passphrase: 'browser', kdf: 'argon2id', params: { memoryKiB: 1024, iterations: 1, parallelism: 1 } });
         out.passphrase = (await e.decrypt(await e.encrypt(plain.subarray(0, 10), { recipients: [pw] }), { keys: [pw] })).length;
+        // A view of a detached buffer (Chromium has ArrayBuffer#detached): refused, and one
+        // transferred while WebCrypto encrypts it fails the call instead of sealing less.
+        const gone = crypto.getRandomValues(new Uint8Array(64));
+        structuredClone(gone.buffer, { transfer: [gone.buffer] });
+        out.detached = await e.encrypt(gone, { recipients: [key] }).then(() => 'encrypted', (err: Error) => err.name);
+        const moving = new Uint8Array(200000);
+        const sealing = e.encrypt(moving, { recipients: [key] });
+        structuredClone(moving.buffer, { transfer: [moving.buffer] });
+        out.detachedDuring = await sealing.then(() => 'encrypted', (err: { code?: string }) => err.code);
         return out;
       },
       { nodeKeyHex: toHex(nodeKey), fromNodeHex: toHex(fromNode), vectorsJson: readFileSync(new URL('./vectors/enseal-v1.json', import.meta.url), 'utf8') },
@@ -168,6 +177,8 @@ describe('in headless Chromium', () => {
       range: true,
       tamper: 'ERR_AUTH',
       passphrase: 10,
+      detached: 'TypeError',
+      detachedDuring: 'ERR_STATE',
     });
   }, 120_000);
 });
