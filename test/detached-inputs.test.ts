@@ -78,7 +78,12 @@ describe('a detached view is refused up front', () => {
     const ts = encryptStream({ recipients: [KEY] });
     const out: Uint8Array[] = [];
     const reading = (async () => {
-      for await (const p of ts.readable) out.push(p);
+      const r = ts.readable.getReader();
+      for (;;) {
+        const { done, value } = await r.read();
+        if (done) return;
+        out.push(value);
+      }
     })();
     const w = ts.writable.getWriter();
     const u = own(randomBytes(100_000));
