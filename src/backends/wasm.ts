@@ -32,7 +32,6 @@ import { createWebCryptoBackend, loadSubtle } from './webcrypto.js';
 
 const MAX_CHUNKS = 2 ** 38;
 
-
 function checkKey(key: Uint8Array): void {
   assertBytes(key, 'key');
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
