@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { aesKey, decrypt, encrypt, encryptStream, rewrap, rotate, wasmSync, ready } from '../src/index.js';
+import { aesKey, checksumStream, createChecksummer, crc64, decrypt, encrypt, encryptStream, rewrap, rotate, wasmSync, ready } from '../src/index.js';
 import * as chunked from '../src/chunked.js';
 import { createEncryptStream } from '../src/node.js';
 import { isDetached } from '../src/bytes.js';
@@ -73,6 +73,17 @@ describe('a detached view is refused up front', () => {
     expect(() => aesKey({ id: 'x', key: detached(32) })).toThrow(TypeError);
     await ready();
     expect(() => wasmSync().gcmSeal(randomBytes(32), randomBytes(12), detached())).toThrow(/"plaintext" is a view of a detached/);
+  });
+  it('the checksums refuse a detached chunk instead of counting it as empty', async () => {
+    expect(() => crc64(detached())).toThrow(/"data" is a view of a detached ArrayBuffer/);
+    const c = await createChecksummer({ crc64: true, md5: true, sha256: true });
+    expect(() => c.update(detached())).toThrow(/"data" is a view of a detached ArrayBuffer/);
+    const tap = checksumStream({ md5: true });
+    const w = tap.writable.getWriter();
+    const reading = tap.readable.getReader().read();
+    reading.catch(() => undefined);
+    await expect(w.write(detached())).rejects.toThrow(/checksumStream chunk is a view of a detached ArrayBuffer/);
+    await expect(tap.digests).rejects.toThrow(/detached/);
   });
   it('a stream errors on a detached chunk instead of encrypting nothing (Web and Node streams)', async () => {
     const ts = encryptStream({ recipients: [KEY] });

@@ -6,7 +6,7 @@
  * @module
  */
 import { createMD5, createSHA256, type IHasher } from 'hash-wasm';
-import { toBase64, toHex } from '../bytes.js';
+import { assertBytes, toBase64, toHex } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { createCrc64, type Crc64 } from './crc64.js';
 
@@ -101,7 +101,7 @@ function makeChecksummer(crc: Crc64 | undefined, md5: IHasher | undefined, sha25
   return {
     update(data) {
       if (done) throw new EnsealError('ERR_STATE', 'the checksums were already read');
-      if (!(data instanceof Uint8Array)) throw new TypeError('"data" expected Uint8Array');
+      assertBytes(data, 'data'); // a view of a detached buffer is refused, not counted as empty
       length += data.length;
       crc?.update(data);
       md5?.update(data);

@@ -7,6 +7,7 @@
  * @module
  */
 import { loadWasmCore, wasmCoreIfReady } from '../backends/wasm-core.js';
+import { assertBytes } from '../bytes.js';
 import { crc64Register } from './crc64-table.js';
 
 const ONES = 0xffffffffffffffffn;
@@ -44,7 +45,7 @@ export class Crc64 {
    * @returns this
    */
   update(data: Uint8Array): this {
-    if (!(data instanceof Uint8Array)) throw new TypeError('"data" expected Uint8Array');
+    assertBytes(data, 'data'); // a view of a detached buffer is refused, not counted as empty
     if (data.length === 0) return this;
     const core = this.engine === 'wasm' ? wasmCoreIfReady() : undefined;
     this.#register = core === undefined ? crc64Register(this.#register, data) : core.crc64(this.#register, data);
