@@ -238,6 +238,23 @@ export async function whileAttached<T>(input: Uint8Array, name: string, run: () 
   return out;
 }
 
+/**
+ * Throws `TypeError(message)` unless `v` is a `Uint8Array` that is not a view of a detached buffer
+ * ({@link isDetached}: it would read as empty). For chunks of caller streams, provider results and
+ * bodies, where the message names what was expected.
+ * @param v - the value
+ * @param message - the error message for a value that is not a `Uint8Array`
+ * @throws TypeError
+ * @example
+ * ```ts
+ * assertChunk(value, '"body" stream expected Uint8Array chunks');
+ * ```
+ */
+export function assertChunk(v: unknown, message: string): asserts v is Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(message);
+  if (isDetached(v)) throw new TypeError(`${message}, got a view of a detached ArrayBuffer (its memory was transferred away)`);
+}
+
 /** Throws `TypeError` unless `v` is a `Uint8Array` (and not a view of a detached buffer, {@link isDetached}). */
 export function assertBytes(v: unknown, name: string, length?: number): asserts v is Uint8Array {
   if (!(v instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array, got ${describe(v)}`);

@@ -16,6 +16,10 @@ import { createEncryptStream } from '../src/node.js';
 import { isDetached } from '../src/bytes.js';
 import { pushChunk } from '../src/streams/push-transform.js';
 import { closeSharedPools } from '../src/pool/shared.js';
+import { encryptedBucket } from '../src/storage.js';
+import { memoryStore } from '../src/storage/memory.js';
+import { s3ecAesKey, sealOssObject, sealS3ecObject, ossRsaKey } from '../src/interop.js';
+import { generateKeyPairSync } from 'node:crypto';
 import { BACKENDS, expectCode } from './helpers.js';
 
 const KEY = aesKey({ id: 'detach', key: randomBytes(32) });
@@ -195,5 +199,50 @@ describe('an input detached while an operation reads it', () => {
     const live = own(randomBytes(1000));
     const ok = pushChunk({ push: async () => [piece.fill(1)], finish: async () => [] }, live);
     expect(await ok).toEqual([piece]); // an attached chunk passes through
+  });
+});
+
+describe('storage and the foreign formats', () => {
+  const collect = async (st: ReadableStream<Uint8Array>): Promise<Uint8Array> => new Uint8Array(await new Response(st).arrayBuffer());
+
+  it('a bucket refuses a detached body up front, and fails a multipart upload whose body is transferred meanwhile (nothing visible)', async () => {
+    const store = memoryStore({ multipart: { minPartSize: 16 } });
+    const bucket = encryptedBucket(store, { recipients: [KEY], keys: [KEY], partSize: 64 * 1024, multipartThreshold: 64 * 1024, retry: { retries: 0 } });
+    await expect(bucket.putObject('a', detached())).rejects.toThrow(/detached/);
+
+    const body = own(randomBytes(1 << 20)); // 16 parts
+    const putting = bucket.putObject('b', body);
+    detach(body);
+    await expectCode(putting, 'ERR_STATE');
+    await expectCode(bucket.getObject('b').then((r) => collect(r.body)), 'ERR_NOT_FOUND');
+  });
+
+  it('a stream body with a detached chunk is refused, not uploaded short', async () => {
+    const store = memoryStore();
+    const bucket = encryptedBucket(store, { recipients: [KEY], keys: [KEY] });
+    const chunk = own(randomBytes(1000));
+    detach(chunk);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(own(randomBytes(1000)));
+        c.enqueue(chunk);
+        c.close();
+      },
+    });
+    await expect(bucket.putObject('s', body)).rejects.toThrow(/detached/);
+  });
+
+  it('sealOssObject / sealS3ecObject: ERR_STATE when the plaintext is transferred while they run', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const oss = ossRsaKey({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string });
+    const p = own(randomBytes(100_000));
+    const sealing = sealOssObject(p, { recipients: [oss] });
+    detach(p);
+    await expectCode(sealing, 'ERR_STATE');
+    const q = own(randomBytes(100_000));
+    const s3 = sealS3ecObject(q, { recipients: [s3ecAesKey({ key: randomBytes(32) })] });
+    detach(q);
+    await expectCode(s3, 'ERR_STATE');
+    await expect(sealOssObject(detached(), { recipients: [oss] })).rejects.toThrow(/detached/);
   });
 });

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { assertChunk } from '../bytes.js';
 import type { Bytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 
@@ -240,7 +241,7 @@ export const hashLength: Readonly<Record<HashName, number>> = { 'SHA-256': 32, '
  * ```
  */
 export function checkBlocks(blocks: Uint8Array): void {
-  if (!(blocks instanceof Uint8Array)) throw new TypeError('"blocks" expected Uint8Array');
+  assertChunk(blocks, '"blocks" expected Uint8Array');
   if (blocks.length % 16 !== 0) throw new RangeError(`"blocks" expected a multiple of 16 bytes, got ${blocks.length}`);
 }
 

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { assertChunk } from '../bytes.js';
 import type { Bytes } from '../bytes.js';
 import { EnsealError, RangeNotSatisfiableError } from '../errors.js';
 import { BATCH_CHUNKS } from './chunked-seal.js';
@@ -55,7 +56,7 @@ export interface RandomAccessSource {
 export async function readExact(source: RandomAccessSource, offset: number, length: number): Promise<Uint8Array> {
   if (length === 0) return new Uint8Array(0);
   const b = await source.read(offset, length);
-  if (!(b instanceof Uint8Array)) throw new TypeError('source.read expected to resolve to a Uint8Array');
+  assertChunk(b, 'source.read expected to resolve to a Uint8Array');
   if (b.length !== length) {
     throw new EnsealError('ERR_TRUNCATED', `ciphertext was truncated: the source returned ${b.length} bytes at offset ${offset}, expected ${length}`);
   }

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { fromUtf8, utf8, utf8Strict, type Bytes, copyBytes } from '../bytes.js';
+import { assertChunk, fromUtf8, utf8, utf8Strict, type Bytes, copyBytes } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import {
   HEADER_MAC_LENGTH,
@@ -218,7 +218,7 @@ export function checkStanza(s: Stanza): void {
     throw new TypeError(`stanza type expected [a-z0-9][a-z0-9.-]* of at most ${MAX_TYPE_LENGTH} bytes, got ${JSON.stringify(s.type)}`);
   }
   if (typeof s.keyId !== 'string') throw new TypeError('stanza keyId expected string');
-  if (!(s.wrapped instanceof Uint8Array)) throw new TypeError('stanza wrapped expected Uint8Array');
+  assertChunk(s.wrapped, 'stanza wrapped expected Uint8Array');
 }
 
 /**

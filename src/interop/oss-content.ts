@@ -15,7 +15,7 @@
  * @module
  */
 import { createMD5, type IHasher } from 'hash-wasm';
-import { constantTimeEqual, fromBase64, wipe, type Bytes } from '../bytes.js';
+import { assertChunk, constantTimeEqual, fromBase64, wipe, type Bytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
 import { addBlocks } from './oss-counter.js';
@@ -93,7 +93,7 @@ export function ossCtrStream(opts: OssCtrStreamOptions): TransformStream<Uint8Ar
   const transformer: Transformer<Uint8Array, Uint8Array> & { cancel?: (reason: unknown) => void } = {
     async transform(chunk, c) {
       if (ended) throw new EnsealError('ERR_STATE', `${what}: the content stream already ended`);
-      if (!(chunk instanceof Uint8Array)) throw new TypeError('the OSS content stream expects Uint8Array chunks');
+      assertChunk(chunk, 'the OSS content stream expects Uint8Array chunks');
       seen += chunk.length;
       if (inputLength !== undefined && seen > inputLength) {
         end();

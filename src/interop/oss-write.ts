@@ -19,7 +19,7 @@
  * @module
  */
 import { createMD5 } from 'hash-wasm';
-import { toBase64, wipe, type Bytes } from '../bytes.js';
+import { assertChunk, toBase64, wipe, type Bytes, whileAttached, detachedDuring } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import type { ObjectMetadata, ObjectStore } from '../storage/store.js';
@@ -130,29 +130,36 @@ function userMetadata(md: unknown): ObjectMetadata {
  * ```
  */
 export async function sealOssObject(plaintext: Uint8Array, opts: SealOssObjectOptions): Promise<SealedOssObject> {
-  if (!(plaintext instanceof Uint8Array)) throw new TypeError('"plaintext" expected Uint8Array');
-  const m = await material(opts);
-  try {
-    const body = await m.backend.aesCtr(m.cek, m.iv, plaintext);
-    const metadata = encodeOssMetadata({
-      wrapAlgorithm: m.wrapped.wrapAlgorithm,
-      wrappedKey: m.wrapped.wrappedKey,
-      wrappedStart: m.wrapped.wrappedStart,
-      ...(m.matdesc === undefined ? {} : { matdesc: m.matdesc }),
-      unencryptedContentLength: plaintext.length,
-      ...(opts.md5 === true ? { unencryptedContentMd5: await md5Of(plaintext) } : {}),
-    });
-    return { body, metadata };
-  } finally {
-    wipe(m.cek, m.iv);
-  }
+  assertChunk(plaintext, '"plaintext" expected Uint8Array');
+  return whileAttached(plaintext, 'plaintext', async () => {
+    const m = await material(opts);
+    try {
+      const body = await m.backend.aesCtr(m.cek, m.iv, plaintext);
+      const metadata = encodeOssMetadata({
+        wrapAlgorithm: m.wrapped.wrapAlgorithm,
+        wrappedKey: m.wrapped.wrappedKey,
+        wrappedStart: m.wrapped.wrappedStart,
+        ...(m.matdesc === undefined ? {} : { matdesc: m.matdesc }),
+        unencryptedContentLength: plaintext.length,
+        ...(opts.md5 === true ? { unencryptedContentMd5: await md5Of(plaintext) } : {}),
+      });
+      return { body, metadata };
+    } finally {
+      wipe(m.cek, m.iv);
+    }
+  });
 }
 
 /** Splits a byte stream into pieces of exactly `size` bytes (the last may be shorter, never empty unless the input is). */
 async function* pieces(body: Uint8Array | ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
   if (body instanceof Uint8Array) {
-    for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size);
-    if (body.length === 0) yield body;
+    const n = body.length; // read once: a buffer transferred away meanwhile reads as empty
+    for (let i = 0; i < n; i += size) {
+      if (body.length !== n) throw detachedDuring('body');
+      yield body.subarray(i, i + size);
+    }
+    if (body.length !== n) throw detachedDuring('body');
+    if (n === 0) yield body;
     return;
   }
   const reader = body.getReader();
@@ -163,7 +170,7 @@ async function* pieces(body: Uint8Array | ReadableStream<Uint8Array>, size: numb
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!(value instanceof Uint8Array)) throw new TypeError('the body stream expected Uint8Array chunks');
+      assertChunk(value, 'the body stream expected Uint8Array chunks');
       let off = 0;
       while (off < value.length) {
         const n = Math.min(size - fill, value.length - off);

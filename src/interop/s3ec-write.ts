@@ -21,7 +21,7 @@
  * @module
  */
 import { readAll } from '../streams/read-all.js';
-import { wipe, type Bytes } from '../bytes.js';
+import { assertChunk, wipe, type Bytes, whileAttached } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
 import type { ObjectMetadata, ObjectStore, ServerSideEncryption } from '../storage/store.js';
@@ -65,37 +65,39 @@ export interface SealedS3ecObject {
  * ```
  */
 export async function sealS3ecObject(plaintext: Uint8Array, opts: SealS3ecObjectOptions): Promise<SealedS3ecObject> {
-  if (!(plaintext instanceof Uint8Array)) throw new TypeError('"plaintext" expected Uint8Array');
-  if (typeof opts !== 'object' || opts === null || !Array.isArray(opts.recipients)) throw new TypeError('"options" expected { recipients }');
-  if (opts.recipients.length !== 1 || !isS3ecKeyring(opts.recipients[0])) {
-    throw new TypeError(`"recipients" expected exactly one S3EC keyring (s3ecAesKey, s3ecRsaKey or s3ecKmsKey), got ${opts.recipients.length} entries`);
-  }
-  const version = opts.version ?? 3;
-  if (version !== 2 && version !== 3) throw new TypeError(`"version" expected 2 or 3, got ${String(version)}`);
-  const context = checkS3ecMap(opts.context, 'context');
-  if (plaintext.length > S3EC_GCM_MAX_PLAINTEXT) throw new RangeError(`"plaintext" expected at most ${S3EC_GCM_MAX_PLAINTEXT} bytes (AES-GCM's limit)`);
-  const ring = opts.recipients[0];
-  const backend = getBackend(opts.backend);
-  const dataKey = backend.randomBytes(32);
-  let derived: Bytes | undefined;
-  try {
-    const wrapped = await ring.s3ecWrap(dataKey, { version, ...(context === undefined ? {} : { context }) }, backend);
-    if (version === 3) {
-      const messageId = backend.randomBytes(S3EC_V3_ID_LENGTH);
-      const d = await deriveS3ecV3(backend, dataKey, messageId);
-      derived = d.key;
-      const body = await s3ecGcm(backend, derived, S3EC_V3_IV, plaintext, S3EC_SUITE_ID, 'seal');
-      return { body, metadata: encodeS3ecMetadata({ version, wrapAlgorithm: wrapped.wrapAlgorithm, encryptedDataKey: wrapped.encryptedDataKey, messageId, commitment: d.commitment, matdesc: wrapped.matdesc }) };
+  assertChunk(plaintext, '"plaintext" expected Uint8Array');
+  return whileAttached(plaintext, 'plaintext', async () => {
+    if (typeof opts !== 'object' || opts === null || !Array.isArray(opts.recipients)) throw new TypeError('"options" expected { recipients }');
+    if (opts.recipients.length !== 1 || !isS3ecKeyring(opts.recipients[0])) {
+      throw new TypeError(`"recipients" expected exactly one S3EC keyring (s3ecAesKey, s3ecRsaKey or s3ecKmsKey), got ${opts.recipients.length} entries`);
     }
-    const iv = backend.randomBytes(12);
-    const body = await s3ecGcm(backend, dataKey, iv, plaintext, undefined, 'seal');
-    return {
-      body,
-      metadata: encodeS3ecMetadata({ version, wrapAlgorithm: wrapped.wrapAlgorithm, encryptedDataKey: wrapped.encryptedDataKey, iv, matdesc: wrapped.matdesc, unencryptedContentLength: plaintext.length }),
-    };
-  } finally {
-    wipe(dataKey, derived);
-  }
+    const version = opts.version ?? 3;
+    if (version !== 2 && version !== 3) throw new TypeError(`"version" expected 2 or 3, got ${String(version)}`);
+    const context = checkS3ecMap(opts.context, 'context');
+    if (plaintext.length > S3EC_GCM_MAX_PLAINTEXT) throw new RangeError(`"plaintext" expected at most ${S3EC_GCM_MAX_PLAINTEXT} bytes (AES-GCM's limit)`);
+    const ring = opts.recipients[0];
+    const backend = getBackend(opts.backend);
+    const dataKey = backend.randomBytes(32);
+    let derived: Bytes | undefined;
+    try {
+      const wrapped = await ring.s3ecWrap(dataKey, { version, ...(context === undefined ? {} : { context }) }, backend);
+      if (version === 3) {
+        const messageId = backend.randomBytes(S3EC_V3_ID_LENGTH);
+        const d = await deriveS3ecV3(backend, dataKey, messageId);
+        derived = d.key;
+        const body = await s3ecGcm(backend, derived, S3EC_V3_IV, plaintext, S3EC_SUITE_ID, 'seal');
+        return { body, metadata: encodeS3ecMetadata({ version, wrapAlgorithm: wrapped.wrapAlgorithm, encryptedDataKey: wrapped.encryptedDataKey, messageId, commitment: d.commitment, matdesc: wrapped.matdesc }) };
+      }
+      const iv = backend.randomBytes(12);
+      const body = await s3ecGcm(backend, dataKey, iv, plaintext, undefined, 'seal');
+      return {
+        body,
+        metadata: encodeS3ecMetadata({ version, wrapAlgorithm: wrapped.wrapAlgorithm, encryptedDataKey: wrapped.encryptedDataKey, iv, matdesc: wrapped.matdesc, unencryptedContentLength: plaintext.length }),
+      };
+    } finally {
+      wipe(dataKey, derived);
+    }
+  });
 }
 
 /** Options of {@link putS3ecObject}. */

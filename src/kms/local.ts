@@ -26,7 +26,7 @@
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { concat, escapeControl, fromBase64, wipe, type Bytes, toBase64, toHex } from '../bytes.js';
+import { assertChunk, concat, escapeControl, fromBase64, wipe, type Bytes, toBase64, toHex } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
@@ -361,7 +361,7 @@ export class LocalKms implements KmsClient {
    * ```
    */
   async encrypt(keyId: string, plaintext: Uint8Array, context: EncryptionContext): Promise<KmsCiphertext> {
-    if (!(plaintext instanceof Uint8Array)) throw new TypeError('"plaintext" expected Uint8Array');
+    assertChunk(plaintext, '"plaintext" expected Uint8Array');
     if (plaintext.length > LOCAL_KMS_MAX_PLAINTEXT) throw new RangeError(`"plaintext" expected at most ${LOCAL_KMS_MAX_PLAINTEXT} bytes, got ${plaintext.length}`);
     const k = LocalKms.#usable(LocalKms.#find(await this.#load(), keyId));
     const v = k.versions[k.primary - 1]!;

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { escapeControl, toHex, utf8 } from '../bytes.js';
+import { assertChunk, escapeControl, toHex, utf8 } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, isEnsealError } from '../errors.js';
 import { encrypt } from '../envelope/oneshot.js';
@@ -322,7 +322,7 @@ export function atRestEncryption(store: ObjectStore, opts: AtRestOptions): Objec
 
     async uploadPart(key, uploadId, partNumber, body, o = {}) {
       checkKey(key);
-      if (!(body instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
+      assertChunk(body, '"body" expected Uint8Array');
       await readManifest(key, uploadId);
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > store.multipart.maxParts) {
         throw storeError(name, `uploadPart ${String(partNumber)}`, { status: 400, code: 'InvalidArgument' });

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { assertChunk } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { CHUNK_SIZE, SEALED_CHUNK_SIZE, type ChunkCipher } from '../format/cobblestone.js';
 
@@ -203,7 +204,7 @@ export function chunkStream(
               bodyDone = true;
               continue;
             }
-            if (!(value instanceof Uint8Array)) throw new TypeError('store body expected Uint8Array chunks');
+            assertChunk(value, 'store body expected Uint8Array chunks');
             take(value);
           }
         } catch (e) {

@@ -19,7 +19,7 @@
  * @module
  */
 import { readAll } from '../streams/read-all.js';
-import { wipe } from '../bytes.js';
+import { assertChunk, wipe } from '../bytes.js';
 import { EnsealError, RangeNotSatisfiableError, isEnsealError } from '../errors.js';
 import { CHUNK_SIZE, PREAMBLE_LENGTH, SEALED_CHUNK_SIZE, chunkCount, type ChunkCipher } from '../format/cobblestone.js';
 import { decodeHeaderPrefix, type Header } from '../format/header.js';
@@ -190,7 +190,7 @@ export class ObjectReader {
       while (buf.length < n) {
         const { done, value } = await source.read();
         if (done) break;
-        if (!(value instanceof Uint8Array)) throw new TypeError('store body expected Uint8Array chunks');
+        assertChunk(value, 'store body expected Uint8Array chunks');
         const next = new Uint8Array(buf.length + value.length);
         next.set(buf);
         next.set(value, buf.length);

@@ -32,6 +32,7 @@
  *
  * @module
  */
+import { assertChunk } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { checkBody, collectBody, exactLength, servedBody, sliceStream } from './body.js';
 import { notFoundError, quoteKey, storeError, summariseCause } from './errors.js';
@@ -331,7 +332,7 @@ export function fetchStore(opts: FetchStoreOptions): ObjectStore {
       checkKey(key);
       if (typeof uploadId !== 'string' || uploadId === '') throw new TypeError('"uploadId" expected a non-empty string');
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > limits.maxParts) throw new RangeError(`"partNumber" expected 1..${limits.maxParts}, got ${String(partNumber)}`);
-      if (!(body instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
+      assertChunk(body, '"body" expected Uint8Array');
       noSse(o.sse);
       if (multipart === undefined) throw unsupported('multipart upload');
       const what = `upload part ${partNumber} of "${quoteKey(key)}"`;

@@ -39,6 +39,7 @@
  *
  * @module
  */
+import { assertChunk } from '../bytes.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
@@ -305,7 +306,7 @@ export function fsStore(dir: string, opts: FsStoreOptions = {}): ObjectStore {
             signal?.throwIfAborted();
             const { done, value } = await reader.read();
             if (done) break;
-            if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
+            assertChunk(value, '"body" stream expected Uint8Array chunks');
             await fh.write(value, 0, value.length, size);
             hash.update(value);
             size += value.length;
@@ -630,7 +631,7 @@ export function fsStore(dir: string, opts: FsStoreOptions = {}): ObjectStore {
     async uploadPart(key, uploadId, partNumber, body, o = {}) {
       keySegments(key);
       const n = checkPartNumber(partNumber);
-      if (!(body instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
+      assertChunk(body, '"body" expected Uint8Array');
       noSse(o.sse);
       o.signal?.throwIfAborted();
       if (body.length > limits.maxPartSize) throw new RangeError(`part of ${body.length} bytes exceeds ${limits.maxPartSize}`);

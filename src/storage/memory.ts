@@ -36,7 +36,7 @@ import type {
   ServerSideEncryptionInfo,
   StoreFailure,
 } from './store.js';
-import { copyBytes } from '../bytes.js';
+import { assertChunk, copyBytes } from '../bytes.js';
 
 /** Operations a {@link MemoryStore} counts. */
 export type MemoryOperation =
@@ -454,7 +454,7 @@ export function memoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
 
     async uploadPart(key, uploadId, partNumber, data, o = {}) {
       checkKey(key);
-      if (!(data instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
+      assertChunk(data, '"body" expected Uint8Array');
       const fault = begin('uploadPart');
       o.signal?.throwIfAborted();
       stats.bytesIn += data.length;

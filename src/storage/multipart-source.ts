@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { copyBytes } from '../bytes.js';
+import { assertChunk, copyBytes, detachedDuring } from '../bytes.js';
 
 /** A piece of plaintext and whether the upload owns (and must wipe) its buffer. */
 export interface Piece {
@@ -35,13 +35,21 @@ export interface PartSource {
  */
 export function bytesSource(bytes: Uint8Array): PartSource {
   let pos = 0;
+  const length = bytes.length; // read once: a buffer transferred away meanwhile reads as empty
+  const live = (): void => {
+    if (bytes.length !== length) throw detachedDuring('body');
+  };
   return {
     read: async (n) => {
-      const out = bytes.subarray(pos, Math.min(bytes.length, pos + n));
+      live();
+      const out = bytes.subarray(pos, Math.min(length, pos + n));
       pos += out.length;
       return { bytes: out, owned: false };
     },
-    atEnd: async () => pos >= bytes.length,
+    atEnd: async () => {
+      live();
+      return pos >= length;
+    },
     cancel: async () => undefined,
   };
 }
@@ -67,7 +75,7 @@ export function streamSource(reader: ReadableStreamDefaultReader<Uint8Array>, in
       done = true;
       return false;
     }
-    if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
+    assertChunk(value, '"body" stream expected Uint8Array chunks');
     if (value.length > 0) queue.push(copyBytes(value));
     return true;
   };
@@ -133,7 +141,7 @@ export async function splitBody(body: Uint8Array | ReadableStream<Uint8Array>, t
         ended = true;
         break;
       }
-      if (!(value instanceof Uint8Array)) throw new TypeError('"body" stream expected Uint8Array chunks');
+      assertChunk(value, '"body" stream expected Uint8Array chunks');
       head.push(copyBytes(value));
       n += value.length;
     }

@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { assertChunk } from '../bytes.js';
 import type OSS from 'ali-oss';
 import { EnsealError } from '../errors.js';
 import { checkBody, collectBody, exactLength, servedBody, iterableStream, nodeReadable, sliceStream } from './body.js';
@@ -376,7 +377,7 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       checkKey(key);
       if (typeof uploadId !== 'string' || uploadId === '') throw new TypeError('"uploadId" expected a non-empty string');
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > OSS_MULTIPART_LIMITS.maxParts) throw new RangeError(`"partNumber" expected 1..10000, got ${String(partNumber)}`);
-      if (!(body instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
+      assertChunk(body, '"body" expected Uint8Array');
       const crc = (await createCrc64()).update(body).digest();
       const what = `upload part ${partNumber} of "${quoteKey(key)}"`;
       const out = await call(what, undefined, o.signal, () => c.uploadPart(key, uploadId, partNumber, asBuffer(body), 0, body.length, {}));

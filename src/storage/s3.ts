@@ -44,7 +44,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { md5 } from 'hash-wasm';
 import { createChecksummer } from '../integrity/checksums.js';
-import { toBase64, utf8 } from '../bytes.js';
+import { assertChunk, toBase64, utf8 } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { checkBody, collectBody, exactLength, servedBody, iterableStream, nodeReadable } from './body.js';
 import { notFoundError, quoteKey, storeError, summariseCause } from './errors.js';
@@ -355,7 +355,7 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
       checkKey(key);
       if (typeof uploadId !== 'string' || uploadId === '') throw new TypeError('"uploadId" expected a non-empty string');
       if (!Number.isSafeInteger(partNumber) || partNumber < 1 || partNumber > S3_MULTIPART_LIMITS.maxParts) throw new RangeError(`"partNumber" expected 1..10000, got ${String(partNumber)}`);
-      if (!(body instanceof Uint8Array)) throw new TypeError('"body" expected Uint8Array');
+      assertChunk(body, '"body" expected Uint8Array');
       const sse = await sseInput(o.sse, true);
       const out = await send<Input>(
         new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ...sse, ...(await contentMd5(body)) }),

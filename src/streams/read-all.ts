@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { concatList, type Bytes } from '../bytes.js';
+import { assertChunk, concatList, type Bytes } from '../bytes.js';
 
 /** Options of {@link readAll}. */
 export interface ReadAllOptions {
@@ -40,7 +40,7 @@ export async function readAll(stream: ReadableStream<Uint8Array>, opts: ReadAllO
       opts.signal?.throwIfAborted();
       const { done, value } = await reader.read();
       if (done) break;
-      if (!(value instanceof Uint8Array)) throw new TypeError(`${opts.what ?? '"body" stream'} expected Uint8Array chunks`);
+      assertChunk(value, `${opts.what ?? '"body" stream'} expected Uint8Array chunks`);
       n += value.length;
       if (n > opts.max) throw opts.tooLong();
       parts.push(value);
