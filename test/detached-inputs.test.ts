@@ -217,6 +217,22 @@ describe('storage and the foreign formats', () => {
     await expectCode(bucket.getObject('b').then((r) => collect(r.body)), 'ERR_NOT_FOUND');
   });
 
+  it('a store refuses a detached body instead of storing an empty object (memory and filesystem stores)', async () => {
+    const { fsStore } = await import('../src/storage/fs.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'enseal-detach-'));
+    try {
+      for (const store of [memoryStore(), fsStore(dir)]) {
+        await expect(store.put('x', detached())).rejects.toThrow(/detached/);
+        await expectCode(store.head('x'), 'ERR_NOT_FOUND');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a stream body with a detached chunk is refused, not uploaded short', async () => {
     const store = memoryStore();
     const bucket = encryptedBucket(store, { recipients: [KEY], keys: [KEY] });

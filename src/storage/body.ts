@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { assertChunk } from '../bytes.js';
 import { readAll } from '../streams/read-all.js';
 import { storeError } from './errors.js';
 
@@ -27,6 +28,7 @@ export function checkBody(body: unknown): asserts body is Uint8Array | ReadableS
   if (!(body instanceof Uint8Array) && !(body instanceof ReadableStream)) {
     throw new TypeError('"body" expected Uint8Array or ReadableStream<Uint8Array>');
   }
+  if (body instanceof Uint8Array) assertChunk(body, '"body" expected Uint8Array or ReadableStream<Uint8Array>'); // not a detached view (it would store an empty object)
 }
 
 /**

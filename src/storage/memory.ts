@@ -191,7 +191,10 @@ async function etagOf(bytes: Uint8Array): Promise<string> {
 }
 
 async function collect(body: Uint8Array | ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<Uint8Array> {
-  if (body instanceof Uint8Array) return copyBytes(body);
+  if (body instanceof Uint8Array) {
+    assertChunk(body, '"body" expected Uint8Array or ReadableStream'); // a detached view would store an empty object
+    return copyBytes(body);
+  }
   if (!(body instanceof ReadableStream)) throw new TypeError('"body" expected Uint8Array or ReadableStream');
   return readAll(body, { max: Number.MAX_SAFE_INTEGER, tooLong: () => new RangeError('"body" is too long'), ...(signal === undefined ? {} : { signal }) });
 }
