@@ -195,6 +195,19 @@ export function isDetached(v: Uint8Array): boolean {
 }
 
 /**
+ * The error for a view of a detached buffer handed to enseal ({@link isDetached}).
+ * @param subject - what it was, as the message names it (`"plaintext"`, `stream chunk`)
+ * @returns a `TypeError`
+ * @example
+ * ```ts
+ * if (isDetached(chunk)) throw detachedView('stream chunk');
+ * ```
+ */
+export function detachedView(subject: string): TypeError {
+  return new TypeError(`${subject} is a view of a detached ArrayBuffer (its memory was transferred away): it holds no bytes`);
+}
+
+/**
  * The error for an input whose buffer was detached while an operation was running (checked once
  * the operation settled: detaching cannot be undone, so a buffer attached at the end was attached
  * throughout; one detached at the end may have been read short).
@@ -258,7 +271,7 @@ export function assertChunk(v: unknown, message: string): asserts v is Uint8Arra
 /** Throws `TypeError` unless `v` is a `Uint8Array` (and not a view of a detached buffer, {@link isDetached}). */
 export function assertBytes(v: unknown, name: string, length?: number): asserts v is Uint8Array {
   if (!(v instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array, got ${describe(v)}`);
-  if (isDetached(v)) throw new TypeError(`"${name}" is a view of a detached ArrayBuffer (its memory was transferred away): it holds no bytes`);
+  if (isDetached(v)) throw detachedView(`"${name}"`);
   if (length !== undefined && v.length !== length) {
     throw new RangeError(`"${name}" expected ${length} bytes, got ${v.length}`);
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isDetached } from '../bytes.js';
+import { detachedView, isDetached } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { checkChecksumOptions, createChecksummer, type Checksummer, type ChecksumOptions, type Digests } from './checksums.js';
 
@@ -54,7 +54,7 @@ export function checksumStream(spec: ChecksumOptions): ChecksumStream {
     },
     transform(chunk, controller) {
       if (!(chunk instanceof Uint8Array)) failed(new TypeError('checksumStream expected Uint8Array chunks'));
-      if (isDetached(chunk)) failed(new TypeError('checksumStream chunk is a view of a detached ArrayBuffer (its memory was transferred away): it holds no bytes'));
+      if (isDetached(chunk)) failed(detachedView('checksumStream chunk'));
       try {
         sums!.update(chunk);
       } catch (e) {

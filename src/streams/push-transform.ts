@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { describe, detachedDuring, isDetached } from '../bytes.js';
+import { describe, detachedDuring, detachedView, isDetached } from '../bytes.js';
 
 /** A byte-stream state machine driven by a TransformStream. */
 export interface PushMachine {
@@ -63,7 +63,7 @@ function plain(p: Uint8Array): Uint8Array {
  */
 export function pushChunk(m: PushMachine, chunk: unknown): Uint8Array[] | Promise<Uint8Array[]> {
   if (!(chunk instanceof Uint8Array)) throw new TypeError(`stream chunk expected Uint8Array, got ${describe(chunk)}`);
-  if (isDetached(chunk)) throw new TypeError('stream chunk is a view of a detached ArrayBuffer (its memory was transferred away): it holds no bytes');
+  if (isDetached(chunk)) throw detachedView('stream chunk');
   const n = chunk.byteLength; // read once
   const out = m.push(chunk);
   if (Array.isArray(out)) return out; // read in full before returning
