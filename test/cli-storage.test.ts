@@ -18,6 +18,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { aesKey, decrypt, encrypt } from '../src/index.js';
 import { fromBase64 } from '../src/bytes.js';
+import { getBackend } from '../src/backends/select.js';
+import { unlockHeader } from '../src/envelope/options.js';
+import { sealUploadRecord, uploadStateKey } from '../src/storage/upload-state-mac.js';
 import { encryptedBucket, memoryUploadState, OBJECT_KEY_CONTEXT } from '../src/storage.js';
 import { fsStore } from '../src/storage/fs.js';
 import { memoryStore } from '../src/storage/memory.js';
@@ -25,6 +28,9 @@ import { s3Store } from '../src/storage/s3.js';
 import type { ObjectStore } from '../src/storage/store.js';
 import { BIN, Sandbox, expectFailure, expectSuccess, requireBuild, type RunResult } from './cli-harness.js';
 import { CountingProxy, FakeOss, startS3rver, type S3rverHandle } from './storage-servers.js';
+
+/** Completed parts of a saved upload record (a part being sent is recorded with an empty etag). */
+const completedParts = (text: string): number => (JSON.parse(text) as { parts: { etag: string }[] }).parts.filter((p) => p.etag !== '').length;
 
 const MiB = 1024 * 1024;
 const S3_ENV = {
@@ -152,7 +158,7 @@ describe('local folder', () => {
       child.stdin.write(plain.subarray(0, 100 * 1024));
       const saved = (): number => {
         try {
-          return (JSON.parse(readFileSync(join(uploads, readdirSync(uploads)[0] as string), 'utf8')) as { parts: unknown[] }).parts.length;
+          return completedParts(readFileSync(join(uploads, readdirSync(uploads)[0] as string), 'utf8'));
         } catch {
           return 0;
         }
@@ -337,7 +343,7 @@ describe('s3rver on 127.0.0.1', () => {
       const files = readdirSync(uploads).filter((f) => f.endsWith('.json'));
       if (files.length !== 1) return 0;
       try {
-        return (JSON.parse(readFileSync(join(uploads, files[0] as string), 'utf8')) as { parts: unknown[] }).parts.length;
+        return completedParts(readFileSync(join(uploads, files[0] as string), 'utf8'));
       } catch {
         return 0;
       }
@@ -370,7 +376,11 @@ describe('s3rver on 127.0.0.1', () => {
     const mem = memoryStore();
     const { uploadId } = await mem.createMultipart('big.bin');
     const state = memoryUploadState();
-    await state.save({ version: 1, store: mem.name, key: 'big.bin', uploadId, header: record.header, salt: record.salt, chunksPerPart: record.chunksPerPart, parts: [] });
+    // A genuine record for that upload (its MAC needs the data key, which the key file unwraps).
+    const backend = getBackend('node');
+    const { dataKey } = await unlockHeader(fromBase64(record.header), { keys: [key] }, backend);
+    const stateKey = await uploadStateKey(backend, dataKey);
+    await state.save(await sealUploadRecord(backend, stateKey, { version: 2, store: mem.name, key: 'big.bin', uploadId, header: record.header, salt: record.salt, chunksPerPart: record.chunksPerPart, parts: [] }));
     await encryptedBucket(mem, { recipients: [key], keys: [key] }).putObject('big.bin', plain, { uploadState: state, resume: true });
     const expected = await raw(mem, 'big.bin');
     const stored = await raw(store, 'big.bin');

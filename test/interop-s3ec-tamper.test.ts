@@ -54,9 +54,12 @@ for (const backend of BACKENDS) {
       const { 'x-amz-tag-len': _t, ...noTag } = metadata;
       await expectCode(open(store, noTag, body, backend), 'ERR_HEADER');
       await expectCode(open(store, { ...metadata, 'x-amz-wrap-alg': 'AES/KWP' }, body, backend), 'ERR_HEADER');
-      // CBC label on a GCM object: an unauthenticated mode, refused without the opt-in, garbage padding with it.
+      // CBC label on a GCM object: the AES/GCM wrap never wraps CBC content, so the pairing is
+      // refused before any key is unwrapped, with or without the opt-in (no padding oracle on GCM
+      // ciphertext).
       const { 'x-amz-tag-len': _u, ...cbcMeta } = { ...metadata, 'x-amz-cek-alg': 'AES/CBC/PKCS5Padding', 'x-amz-iv': Buffer.alloc(16, 7).toString('base64') } as ObjectMetadata;
-      await expectCode(open(store, cbcMeta, body, backend), 'ERR_UNAUTHENTICATED');
+      await expectCode(open(store, cbcMeta, body, backend), 'ERR_HEADER');
+      await expectCode(open(store, cbcMeta, body, backend, { allowUnauthenticated: true }), 'ERR_HEADER');
       const flipped = body.slice();
       flipped[100]! ^= 0x80;
       await expectCode(open(store, metadata, flipped, backend), 'ERR_AUTH');
@@ -128,7 +131,109 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('S3EC relabelling that would strip a key wrap of its binding', () => {
+  const gcmV2 = (wrap: string, matdesc: Record<string, string>): ObjectMetadata => ({
+    'x-amz-key-v2': Buffer.alloc(60, 1).toString('base64'),
+    'x-amz-iv': Buffer.alloc(12, 2).toString('base64'),
+    'x-amz-cek-alg': 'AES/GCM/NoPadding',
+    'x-amz-tag-len': '128',
+    'x-amz-wrap-alg': wrap,
+    'x-amz-matdesc': JSON.stringify(matdesc),
+  });
+  const asCbc = (m: ObjectMetadata): ObjectMetadata => {
+    const { 'x-amz-tag-len': _t, ...rest } = m;
+    return { ...rest, 'x-amz-cek-alg': 'AES/CBC/PKCS5Padding', 'x-amz-iv': Buffer.alloc(16, 2).toString('base64') };
+  };
+  const code = (f: () => unknown): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (e) {
+      return (e as EnsealError).code;
+    }
+  };
+
+  it('CBC content under a V2 wrap that binds the content algorithm is ERR_HEADER; under the legacy wraps it decodes', () => {
+    for (const w of ['AES/GCM', 'RSA-OAEP-SHA1']) expect(code(() => decodeS3ecMetadata(asCbc(gcmV2(w, {}))))).toBe('ERR_HEADER');
+    expect(code(() => decodeS3ecMetadata(asCbc(gcmV2('kms+context', { 'aws:x-amz-cek-alg': 'AES/CBC/PKCS5Padding' }))))).toBe('ERR_HEADER');
+    for (const w of ['AESWrap', 'kms']) expect(decodeS3ecMetadata(asCbc(gcmV2(w, {})))?.contentAlgorithm).toBe('AES/CBC/PKCS5Padding');
+    for (const w of ['AES/GCM', 'RSA-OAEP-SHA1', 'AESWrap', 'kms']) expect(decodeS3ecMetadata(gcmV2(w, {}))?.contentAlgorithm).toBe('AES/GCM/NoPadding');
+  });
+
+  it('legacy kms: a context holding the reserved entry must name the content algorithm (kms+context or V3 relabelled kms is ERR_HEADER)', () => {
+    const reserved = (v: string) => ({ app: 'x', 'aws:x-amz-cek-alg': v });
+    expect(decodeS3ecMetadata(gcmV2('kms', reserved('AES/GCM/NoPadding')))?.wrapAlgorithm).toBe('kms');
+    expect(decodeS3ecMetadata(gcmV2('kms', { app: 'x' }))?.wrapAlgorithm).toBe('kms');
+    expect(code(() => decodeS3ecMetadata(gcmV2('kms', reserved('115'))))).toBe('ERR_HEADER');
+    expect(code(() => decodeS3ecMetadata(asCbc(gcmV2('kms', reserved('AES/GCM/NoPadding')))))).toBe('ERR_HEADER');
+    const v1 = { 'x-amz-key': Buffer.alloc(40, 1).toString('base64'), 'x-amz-iv': Buffer.alloc(16, 2).toString('base64'), 'x-amz-wrap-alg': 'kms' };
+    expect(decodeS3ecMetadata({ ...v1, 'x-amz-matdesc': '{"kms_cmk_id":"k"}' })?.version).toBe(1);
+    expect(code(() => decodeS3ecMetadata({ ...v1, 'x-amz-matdesc': JSON.stringify(reserved('AES/GCM/NoPadding')) }))).toBe('ERR_HEADER');
+    const e = caught(Promise.resolve().then(() => decodeS3ecMetadata(gcmV2('kms', reserved('\u001b[2J115')))));
+    return e.then((err) => expect((err as Error).message).not.toMatch(/\u001b/));
+  });
+
+  it('the AES/GCM unwrap binds the claimed content algorithm, even for a description the decoder did not make', async () => {
+    const store = memoryStore();
+    const ring = s3ecAesKey({ key: wrapKey });
+    await putS3ecObject(store, 'o', PLAIN, { recipients: [ring], version: 2 });
+    const desc = decodeS3ecMetadata((await store.head('o')).metadata)!;
+    const { getBackend } = await import('../src/backends/select.js');
+    const b = getBackend('node');
+    const dk = await ring.s3ecUnwrap(desc, b);
+    expect(dk.length).toBe(32);
+    await expect(ring.s3ecUnwrap({ ...desc, contentAlgorithm: 'AES/CBC/PKCS5Padding' }, b)).rejects.toBeInstanceOf(EnsealError);
+  });
+});
+
+describe('S3EC AES-CBC reads fail one way only', () => {
+  it('every bit pattern of the last padding byte gives the same ERR_AUTH message when the length is recorded (no second oracle)', async () => {
+    const { createCipheriv, randomBytes } = await import('node:crypto');
+    const kek = randomBytes(32);
+    const dataKey = randomBytes(32);
+    const iv = randomBytes(16);
+    const w = createCipheriv('id-aes256-wrap', kek, Buffer.alloc(8, 0xa6));
+    const edk = Buffer.concat([w.update(dataKey), w.final()]);
+    const plain = Buffer.alloc(100, 0x42); // padded with twelve 0x0c to 112 bytes
+    const c = createCipheriv('aes-256-cbc', dataKey, iv);
+    const body = Buffer.concat([c.update(plain), c.final()]);
+    const metadata = { 'x-amz-key': edk.toString('base64'), 'x-amz-iv': iv.toString('base64'), 'x-amz-matdesc': '{}', 'x-amz-wrap-alg': 'AESWrap', 'x-amz-unencrypted-content-length': '100' };
+    const store = memoryStore();
+    const ring = s3ecAesKey({ key: kek });
+    await store.put('o', body, { metadata });
+    const ok = await openS3ecObject(store, 'o', await store.head('o'), { keys: [ring], allowUnauthenticated: true });
+    expect(Buffer.from(await readAll(ok.body)).equals(plain)).toBe(true);
+    const outcomes = new Set<string>();
+    for (let x = 1; x < 256; x++) {
+      const mod = Buffer.from(body);
+      mod[mod.length - 17]! ^= x; // flips the last plaintext byte: the padding length
+      await store.put('x', mod, { metadata });
+      try {
+        await openS3ecObject(store, 'x', await store.head('x'), { keys: [ring], allowUnauthenticated: true });
+        outcomes.add('read');
+      } catch (e) {
+        outcomes.add(`${(e as EnsealError).code}: ${(e as Error).message}`);
+      }
+    }
+    expect([...outcomes]).toEqual(['ERR_AUTH: the S3EC CBC content did not decrypt (wrong key, or a modified object)']);
+  });
+});
+
 describe('S3EC codec and reader limits', () => {
+  it('a stored size past what AES-GCM can encrypt under one IV is ERR_HEADER before any GET (no counter past 2^32)', async () => {
+    const store = memoryStore();
+    await putS3ecObject(store, 'o', PLAIN, { recipients: [s3ecAesKey({ key: wrapKey })], version: 2 });
+    const info = await store.head('o');
+    const { 'x-amz-unencrypted-content-length': _l, ...metadata } = info.metadata;
+    const gets = store.stats.byOperation.get;
+    for (const size of [2 ** 36 - 32 + 16 + 1, 2 ** 36 + 1000, 2 ** 50]) {
+      for (const range of [undefined, { start: size - 100, end: size - 90 }, { start: 2 ** 36 - 48, end: 2 ** 36 - 17 }]) {
+        await expectCode(openS3ecObject(store, 'o', { ...info, size, metadata }, { keys: [s3ecAesKey({ key: wrapKey })], allowUnauthenticated: true, ...(range === undefined ? {} : { range }) }), 'ERR_HEADER');
+      }
+    }
+    expect(store.stats.byOperation.get).toBe(gets);
+  });
+
   it('values quoted in errors are escaped', () => {
     const e = caught(Promise.resolve().then(() => decodeS3ecMetadata({ 'x-amz-c': '\u001b[31m\u202e', 'x-amz-3': 'AA==', 'x-amz-w': '02', 'x-amz-d': 'AA==', 'x-amz-i': 'AA==' })));
     return e.then((err) => {

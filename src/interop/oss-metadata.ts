@@ -31,7 +31,7 @@
  * standard and padded, and a metadata map that mixes the current and the legacy names, carries
  * enseal's own `enseal-` marker next to OSS names, names an unknown `client-side-encryption-*`
  * field, or lacks a required field is rejected. Every failure is `EnsealError('ERR_HEADER')`
- * naming the field, with any value escaped (`escapeControl`). None of this metadata is
+ * naming the field, with the name and any value escaped (`escapeControl`). None of this metadata is
  * authenticated: see docs/SECURITY.md §"Foreign formats".
  *
  * @module
@@ -153,7 +153,8 @@ const WRAP_ALGS: ReadonlySet<string> = new Set([OSS_WRAP_RSA_PKCS1, OSS_WRAP_RSA
 const LEGACY_CEK_LABELS: ReadonlySet<string> = new Set(['AES/GCM/NoPadding', OSS_CEK_ALG]);
 const DECIMAL = /^(?:0|[1-9][0-9]{0,15})$/;
 
-const bad = (field: string, why: string): EnsealError => new EnsealError('ERR_HEADER', `OSS metadata "${field}" ${why}`);
+/** The field name comes from the stored metadata (untrusted): escaped like the values. */
+const bad = (field: string, why: string): EnsealError => new EnsealError('ERR_HEADER', `OSS metadata "${escapeControl(field, 80)}" ${why}`);
 const shown = (v: string): string => `"${escapeControl(v, 80)}"`;
 
 /** Which encrypted-object layout a metadata map describes. */

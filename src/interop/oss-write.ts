@@ -22,11 +22,13 @@ import { createMD5 } from 'hash-wasm';
 import { assertChunk, toBase64, wipe, type Bytes, whileAttached, detachedDuring } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
+import { EnsealError } from '../errors.js';
 import type { ObjectMetadata, ObjectStore } from '../storage/store.js';
+import { checkWriterMetadata } from './foreign-names.js';
 import { ossCtrStream } from './oss-content.js';
 import { addBlocks, newOssIv } from './oss-counter.js';
 import { isOssKeyring, type OssKeyring, type OssWrapped } from './oss-keyring.js';
-import { detectFormat, encodeOssMetadata } from './oss-metadata.js';
+import { encodeOssMetadata } from './oss-metadata.js';
 import { checkMatdesc } from './oss-options.js';
 
 /** Options of {@link sealOssObject}. */
@@ -47,7 +49,7 @@ export interface PutOssObjectOptions extends SealOssObjectOptions {
   readonly partSize?: number;
   /** Plaintext length of a stream body, when known (written as unencrypted-content-length / data-size). */
   readonly contentLength?: number;
-  /** Other user metadata stored with the object (no OSS or enseal names). */
+  /** Other user metadata stored with the object (no OSS, S3EC or enseal names: TypeError). */
   readonly metadata?: ObjectMetadata;
   /** Aborts the upload. */
   readonly signal?: AbortSignal;
@@ -98,23 +100,6 @@ async function material(opts: SealOssObjectOptions): Promise<Material> {
   }
 }
 
-function userMetadata(md: unknown): ObjectMetadata {
-  if (md === undefined) return {};
-  if (typeof md !== 'object' || md === null || Array.isArray(md)) throw new TypeError('"metadata" expected a plain object of strings');
-  const copy = { ...(md as ObjectMetadata) };
-  for (const [k, v] of Object.entries(copy)) if (typeof v !== 'string') throw new TypeError(`metadata "${k}" expected a string value`);
-  let format: string;
-  try {
-    format = detectFormat(copy);
-  } catch {
-    format = 'mixed';
-  }
-  if (format !== 'none' || Object.keys(copy).some((k) => k === 'unencrypted-content-length' || k === 'unencrypted-content-md5')) {
-    throw new TypeError('"metadata" must not use OSS client-side-encryption or enseal names');
-  }
-  return copy;
-}
-
 /**
  * Encrypts bytes into an OSS client-side-encryption object in memory (single PUT layout).
  *
@@ -150,8 +135,15 @@ export async function sealOssObject(plaintext: Uint8Array, opts: SealOssObjectOp
   });
 }
 
-/** Splits a byte stream into pieces of exactly `size` bytes (the last may be shorter, never empty unless the input is). */
-async function* pieces(body: Uint8Array | ReadableStream<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+/**
+ * Splits a byte stream into pieces of exactly `size` bytes (the last may be shorter, never empty
+ * unless the input is). With `expected` (the caller's `contentLength`), a stream body must be
+ * exactly that long, as for the single PUT (`ossCtrStream`'s `inputLength`): a piece past it is
+ * never yielded.
+ * @throws EnsealError `ERR_TRUNCATED` when the stream ends short of `expected`, `ERR_STORE` when
+ *   it runs past it
+ */
+async function* pieces(body: Uint8Array | ReadableStream<Uint8Array>, size: number, expected?: number): AsyncGenerator<Uint8Array> {
   if (body instanceof Uint8Array) {
     const n = body.length; // read once: a buffer transferred away meanwhile reads as empty
     for (let i = 0; i < n; i += size) {
@@ -166,11 +158,17 @@ async function* pieces(body: Uint8Array | ReadableStream<Uint8Array>, size: numb
   let buf = new Uint8Array(size);
   let fill = 0;
   let any = false;
+  let total = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       assertChunk(value, 'the body stream expected Uint8Array chunks');
+      total += value.length;
+      if (expected !== undefined && total > expected) {
+        await reader.cancel().catch(() => undefined);
+        throw new EnsealError('ERR_STORE', `OSS object: the body stream is longer than "contentLength" (${expected} bytes)`);
+      }
       let off = 0;
       while (off < value.length) {
         const n = Math.min(size - fill, value.length - off);
@@ -185,6 +183,7 @@ async function* pieces(body: Uint8Array | ReadableStream<Uint8Array>, size: numb
         }
       }
     }
+    if (expected !== undefined && total < expected) throw new EnsealError('ERR_TRUNCATED', `OSS object: the body stream ended after ${total} of the ${expected} bytes of "contentLength"`);
     if (fill > 0 || !any) yield buf.subarray(0, fill);
   } finally {
     reader.releaseLock();
@@ -201,7 +200,9 @@ async function* pieces(body: Uint8Array | ReadableStream<Uint8Array>, size: numb
  * @returns the store's etag and the OSS metadata written
  * @throws TypeError/RangeError for a bad recipient list, matdesc, metadata, part size (not a
  *   positive multiple of 16, outside the store's limits, too many parts) or `md5` with a stream
- *   body; store and key-provider errors (a failed multipart upload is aborted)
+ *   body; EnsealError `ERR_TRUNCATED` / `ERR_STORE` for a stream body shorter / longer than
+ *   `contentLength` (single PUT and multipart alike; nothing is completed); store and
+ *   key-provider errors (a failed multipart upload is aborted)
  * @example
  * ```ts
  * await putOssObject(store, 'big.bin', stream, { recipients: [ossKmsKey({ client, keyId })], partSize: 8 * 1024 * 1024 });
@@ -214,7 +215,7 @@ export async function putOssObject(
   opts: PutOssObjectOptions,
 ): Promise<{ etag?: string; metadata: ObjectMetadata }> {
   if (!(body instanceof Uint8Array) && !(body instanceof ReadableStream)) throw new TypeError('"body" expected Uint8Array or ReadableStream');
-  const user = userMetadata(opts.metadata);
+  const user = checkWriterMetadata(opts.metadata);
   const length = body instanceof Uint8Array ? body.length : opts.contentLength;
   if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`"contentLength" expected a non-negative safe integer, got ${String(length)}`);
   if (opts.md5 === true && !(body instanceof Uint8Array)) throw new TypeError('"md5" needs a Uint8Array body (the metadata is written before a stream is read)');
@@ -247,7 +248,7 @@ export async function putOssObject(
     try {
       const parts: { partNumber: number; etag: string }[] = [];
       let n = 0;
-      for await (const plain of pieces(body, partSize)) {
+      for await (const plain of pieces(body, partSize, length)) {
         n += 1;
         if (n > store.multipart.maxParts) throw new RangeError(`"partSize" ${partSize} needs more than ${store.multipart.maxParts} parts`);
         // Part n continues the one CTR stream: counter IV + (n − 1)·partSize/16.

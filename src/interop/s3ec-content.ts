@@ -148,11 +148,14 @@ export function s3ecCtrCounter(iv: Uint8Array, aligned: number): Bytes {
 
 /**
  * AES-256-CBC decryption with PKCS#5 unpadding (V1 content), on the backend's raw block cipher.
- * Unauthenticated: a bad padding is `ERR_AUTH` with one fixed message.
+ * Unauthenticated: a bad padding, or a plaintext length other than the recorded one, is `ERR_AUTH`
+ * with one fixed message.
  * @param backend - the backend
  * @param key - the 32-byte data key
  * @param iv - 16 bytes
  * @param ciphertext - a non-empty multiple of 16 bytes
+ * @param expectedLength - the plaintext length the object records, if any: another length is
+ *   the same `ERR_AUTH` as a bad padding
  * @returns the plaintext
  * @throws EnsealError `ERR_AUTH` for a length that is not a positive multiple of 16 or a bad padding
  * @example
@@ -160,7 +163,7 @@ export function s3ecCtrCounter(iv: Uint8Array, aligned: number): Bytes {
  * const plain = await s3ecCbcDecrypt(backend, dataKey, desc.iv!, body);
  * ```
  */
-export async function s3ecCbcDecrypt(backend: CryptoBackend, key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Bytes> {
+export async function s3ecCbcDecrypt(backend: CryptoBackend, key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, expectedLength?: number): Promise<Bytes> {
   const fail = (): EnsealError => new EnsealError('ERR_AUTH', 'the S3EC CBC content did not decrypt (wrong key, or a modified object)');
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) throw fail();
   const aes = await backend.aesBlock(key);
@@ -174,6 +177,9 @@ export async function s3ecCbcDecrypt(backend: CryptoBackend, key: Uint8Array, iv
   const pad = out[out.length - 1]!;
   let ok = pad >= 1 && pad <= 16 ? 1 : 0;
   for (let i = 1; i <= 16; i++) if (i <= pad && out[out.length - i] !== pad) ok = 0;
+  // A recorded plaintext length is checked in the same flag: a padding that is valid but gives
+  // another length must fail exactly like an invalid one (one error, one message: no second oracle).
+  if (expectedLength !== undefined && out.length - pad !== expectedLength) ok = 0;
   if (ok === 0) {
     wipe(out);
     throw fail();

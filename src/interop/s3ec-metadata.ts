@@ -125,6 +125,12 @@ const V3_WRAP: Readonly<Record<string, S3ecWrapAlgorithm>> = { '02': 'AES/GCM', 
 const V3_WRAP_CODE: Readonly<Partial<Record<S3ecWrapAlgorithm, string>>> = { 'AES/GCM': '02', 'kms+context': '12', 'RSA-OAEP-SHA1': '22' };
 const V2_WRAPS: ReadonlySet<string> = new Set(['kms+context', 'AES/GCM', 'RSA-OAEP-SHA1', 'kms', 'AESWrap']);
 const V1_WRAPS: ReadonlySet<string> = new Set(['kms', 'AESWrap', 'RSA/ECB/OAEPWithSHA-256AndMGF1Padding']);
+/**
+ * The V2 wraps that bind the content algorithm (AES/GCM AAD, RSA pseudo data key suffix, the
+ * reserved KMS context entry), always as `AES/GCM/NoPadding` (research notes §2.2): S3EC writes
+ * CBC content only under the legacy wraps, so CBC under one of these is a relabelled GCM object.
+ */
+const V2_BINDING_WRAPS: ReadonlySet<string> = new Set(['kms+context', 'AES/GCM', 'RSA-OAEP-SHA1']);
 
 const bad = (field: string, why: string): EnsealError => new EnsealError('ERR_HEADER', `S3EC metadata "${field}" ${why}`);
 const has = (m: ObjectMetadata, n: string): boolean => Object.hasOwn(m, n);
@@ -245,6 +251,20 @@ function checkReserved(name: string, ctx: Readonly<Record<string, string>>, cek:
 }
 
 /**
+ * The legacy `kms` wrap uses the stored context as is and binds nothing, so a `kms+context`
+ * object (V2 or V3) relabelled `kms` would still unwrap. Such a context carries the reserved
+ * entry, which legacy writers never add: when it is there it must name this object's content
+ * algorithm (a V1 object has none to name), else the label was changed.
+ */
+function checkLegacyKmsContext(name: string, ctx: Readonly<Record<string, string>>, cek: typeof S3EC_CEK_GCM | typeof S3EC_CEK_CBC | undefined): void {
+  if (!Object.hasOwn(ctx, S3EC_RESERVED_CONTEXT_KEY)) return;
+  const v = ctx[S3EC_RESERVED_CONTEXT_KEY]!;
+  if (cek === undefined || v !== cek) {
+    throw bad(name, `holds the reserved entry "${S3EC_RESERVED_CONTEXT_KEY}": "${escapeControl(v, 40)}", which a legacy kms wrap of ${cek ?? 'a V1 object'} never carries (a relabelled kms+context object)`);
+  }
+}
+
+/**
  * Decodes the S3EC fields of an object's metadata (merged with its instruction file, when the
  * caller read one: see `s3ec-instruction.ts`).
  *
@@ -296,6 +316,7 @@ export function decodeS3ecMetadata(metadata: ObjectMetadata, opts: { readonly in
     const w = text(m, 'x-amz-wrap-alg', false);
     if (w === undefined) throw new EnsealError('ERR_UNSUPPORTED', 'S3EC V1 object without x-amz-wrap-alg (JCE "AES"/"RSA" ECB key wrap): not supported');
     if (!V1_WRAPS.has(w)) throw bad('x-amz-wrap-alg', `is an unknown V1 wrap algorithm "${escapeControl(w, 64)}"`);
+    if (w === 'kms') checkLegacyKmsContext('x-amz-matdesc', matdesc, undefined);
     return {
       version: 1,
       contentAlgorithm: S3EC_CEK_CBC,
@@ -315,7 +336,11 @@ export function decodeS3ecMetadata(metadata: ObjectMetadata, opts: { readonly in
   if (cek === S3EC_CEK_CBC && tag !== undefined) throw bad('x-amz-tag-len', 'must be absent for AES/CBC/PKCS5Padding');
   const w = text(m, 'x-amz-wrap-alg', true);
   if (!V2_WRAPS.has(w)) throw bad('x-amz-wrap-alg', `is an unknown wrap algorithm "${escapeControl(w, 64)}"`);
+  if (cek === S3EC_CEK_CBC && V2_BINDING_WRAPS.has(w)) {
+    throw bad('x-amz-wrap-alg', `"${w}" never wraps AES/CBC/PKCS5Padding content (S3EC writes CBC only under the legacy kms and AESWrap wraps): a relabelled AES/GCM object`);
+  }
   if (w === 'kms+context') checkReserved('x-amz-matdesc', matdesc, cek);
+  if (w === 'kms') checkLegacyKmsContext('x-amz-matdesc', matdesc, cek);
   return {
     version: 2,
     contentAlgorithm: cek,

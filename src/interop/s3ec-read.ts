@@ -27,7 +27,7 @@ import { escapeControl, wipe, type Bytes } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError, RangeNotSatisfiableError } from '../errors.js';
 import type { ObjectInfo, ObjectStore, ServerSideEncryption } from '../storage/store.js';
-import { S3EC_TAG_LENGTH, S3EC_V3_IV, S3EC_SUITE_ID, s3ecCbcDecrypt, s3ecCtrCounter, s3ecGcm, s3ecV3ContentKey } from './s3ec-content.js';
+import { S3EC_GCM_MAX_PLAINTEXT, S3EC_TAG_LENGTH, S3EC_V3_IV, S3EC_SUITE_ID, s3ecCbcDecrypt, s3ecCtrCounter, s3ecGcm, s3ecV3ContentKey } from './s3ec-content.js';
 import { mergeS3ecInstruction, readS3ecInstruction } from './s3ec-instruction.js';
 import { unwrapS3ecDataKey } from './s3ec-keyring.js';
 import { S3EC_CEK_CBC, decodeS3ecMetadata, detectS3ecFormat, type S3ecObjectDescription } from './s3ec-metadata.js';
@@ -214,6 +214,9 @@ export async function openS3ecObject(store: ObjectStore, key: string, info: Obje
   } else {
     if (size < S3EC_TAG_LENGTH) throw new EnsealError('ERR_TRUNCATED', `${what} is ${size} bytes, shorter than its 16-byte GCM tag`);
     total = size - S3EC_TAG_LENGTH;
+    // AES-GCM encrypts at most 2^39 − 256 bits under one IV (its 32-bit block counter): a larger
+    // stored size is not an S3EC object, and a ranged read's counter would run past that space.
+    if (total > S3EC_GCM_MAX_PLAINTEXT) throw new EnsealError('ERR_HEADER', `${what} is ${size} bytes, more than AES-GCM can encrypt under one IV (${S3EC_GCM_MAX_PLAINTEXT} + 16)`);
     const l = desc.unencryptedContentLength;
     if (l !== undefined && l !== total) throw new EnsealError('ERR_HEADER', `S3EC metadata "x-amz-unencrypted-content-length" (${l}) does not match the stored size (${size} = ${total} + 16)`);
   }
@@ -245,11 +248,7 @@ export async function openS3ecObject(store: ObjectStore, key: string, info: Obje
     const data = await readExactly(got.body, fetchLength, what);
     let plain: Bytes;
     if (cbc) {
-      const all = await s3ecCbcDecrypt(backend, contentKey, desc.iv!, data);
-      if (desc.unencryptedContentLength !== undefined && all.length !== desc.unencryptedContentLength) {
-        wipe(all);
-        throw new EnsealError('ERR_AUTH', `${what}: the CBC plaintext length does not match x-amz-unencrypted-content-length (wrong key, or a modified object)`);
-      }
+      const all = await s3ecCbcDecrypt(backend, contentKey, desc.iv!, data, desc.unencryptedContentLength);
       total = all.length;
       if (range !== undefined && start >= total) {
         wipe(all);

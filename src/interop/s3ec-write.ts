@@ -25,10 +25,11 @@ import { assertChunk, wipe, type Bytes, whileAttached } from '../bytes.js';
 import { getBackend, type BackendChoice } from '../backends/select.js';
 import { EnsealError } from '../errors.js';
 import type { ObjectMetadata, ObjectStore, ServerSideEncryption } from '../storage/store.js';
+import { checkWriterMetadata } from './foreign-names.js';
 import { S3EC_GCM_MAX_PLAINTEXT, S3EC_SUITE_ID, S3EC_V3_IV, deriveS3ecV3, s3ecGcm } from './s3ec-content.js';
 import { S3EC_INSTRUCTION_MARKER, S3EC_INSTRUCTION_SUFFIX, splitS3ecInstruction } from './s3ec-instruction.js';
 import { checkS3ecMap, isS3ecKeyring } from './s3ec-keyring.js';
-import { S3EC_NAMES, S3EC_V3_ID_LENGTH, encodeS3ecMetadata } from './s3ec-metadata.js';
+import { S3EC_V3_ID_LENGTH, encodeS3ecMetadata } from './s3ec-metadata.js';
 import { S3EC_DEFAULT_MAX_BUFFER, S3EC_MAX_MAX_BUFFER } from './s3ec-read.js';
 
 /** Options of {@link sealS3ecObject}. */
@@ -104,7 +105,7 @@ export async function sealS3ecObject(plaintext: Uint8Array, opts: SealS3ecObject
 export interface PutS3ecObjectOptions extends SealS3ecObjectOptions {
   /** Store the S3EC fields in `<key>.instruction` (V3: all but x-amz-c/d/i). Default false. */
   readonly instructionFile?: boolean;
-  /** Other user metadata of the object (names must not be S3EC names). */
+  /** Other user metadata of the object (no S3EC, OSS or enseal names: TypeError). */
   readonly metadata?: ObjectMetadata;
   /** Upload in parts of this many bytes (a multiple of 16 within the store's limits) when the body is longer. */
   readonly partSize?: number;
@@ -133,9 +134,10 @@ function collect(body: ReadableStream<Uint8Array>, max: number): Promise<Bytes> 
  * @param body - the plaintext (bytes or a stream, at most `maxBuffer` bytes)
  * @param opts - `{ recipients: [keyring], version?, context?, instructionFile?, metadata?, partSize?, maxBuffer?, backend?, signal?, sse? }`
  * @returns the object's metadata as stored, its stored size and entity tag
- * @throws TypeError/RangeError for bad options (S3EC names in `metadata`, a part size that is not a
- *   multiple of 16 within the store's limits); EnsealError `ERR_LIMIT` for a stream body over
- *   `maxBuffer`; store and keyring errors (a failed multipart upload is aborted)
+ * @throws TypeError/RangeError for bad options (S3EC, OSS or `enseal-` names in `metadata`, a
+ *   part size that is not a multiple of 16 within the store's limits); EnsealError `ERR_LIMIT`
+ *   for a stream body over `maxBuffer`; store and keyring errors (a failed multipart upload is
+ *   aborted)
  * @example
  * ```ts
  * await putS3ecObject(store, 'a.bin', bytes, { recipients: [s3ecKmsKey({ client, keyId })], version: 3 });
@@ -150,8 +152,7 @@ export async function putS3ecObject(
   if (typeof opts !== 'object' || opts === null) throw new TypeError('"options" expected { recipients }');
   const maxBuffer = opts.maxBuffer ?? S3EC_DEFAULT_MAX_BUFFER;
   if (!Number.isSafeInteger(maxBuffer) || maxBuffer < 0 || maxBuffer > S3EC_MAX_MAX_BUFFER) throw new RangeError(`"maxBuffer" expected 0..${S3EC_MAX_MAX_BUFFER}, got ${String(maxBuffer)}`);
-  const extra = { ...(opts.metadata ?? {}) };
-  for (const n of Object.keys(extra)) if (S3EC_NAMES.includes(n) || n === S3EC_INSTRUCTION_MARKER) throw new TypeError(`"metadata" must not set the S3EC name "${n}"`);
+  const extra = checkWriterMetadata(opts.metadata);
   const partSize = opts.partSize;
   if (partSize !== undefined) {
     const l = store.multipart;

@@ -1,7 +1,8 @@
 /**
  * Body plumbing shared by the adapters: collecting a body whose length must be known, a length
- * guard on bodies the store sends (a short or long body is a store failure, reported before the
- * stream ends cleanly), Web ↔ Node stream bridges that import no `node:` module (Node's stream
+ * guard on bodies the store sends (a short or long body, or a connection lost mid-body, is a
+ * store failure, reported before the stream ends cleanly), Web ↔ Node stream bridges that import
+ * no `node:` module (Node's stream
  * module is reached through `process.getBuiltinModule`, so the browser build stays clean), and
  * a client-side slice for servers that ignore `Range`.
  *
@@ -9,7 +10,8 @@
  */
 import { assertChunk } from '../bytes.js';
 import { readAll } from '../streams/read-all.js';
-import { storeError } from './errors.js';
+import { isEnsealError } from '../errors.js';
+import { storeError, summariseCause } from './errors.js';
 
 /** Largest body collected into memory (S3's single-PUT limit, 5 GiB). */
 export const MAX_COLLECTED_BYTES = 5 * 1024 ** 3;
@@ -58,7 +60,8 @@ export async function collectBody(body: Uint8Array | ReadableStream<Uint8Array>,
  * @param cancel - releases the source
  * @param onDone - called once when the stream ends, errors or is cancelled (e.g. to remove an
  *   abort listener)
- * @returns a `ReadableStream<Uint8Array>`
+ * @returns a `ReadableStream<Uint8Array>`; an error of the source errors it unchanged (adapters
+ *   guard it with {@link exactLength}, which types a lost connection as `ERR_STORE`)
  * @example
  * ```ts
  * const web = iterableStream(nodeReadable, () => nodeReadable.destroy());
@@ -99,35 +102,76 @@ export function iterableStream(source: AsyncIterable<Uint8Array>, cancel: (reaso
 }
 
 /**
+ * The error a failed read of a store body surfaces as: the caller's abort keeps its reason; an
+ * error that is already an `EnsealError`, or an `AbortError`/`TimeoutError`, passes unchanged;
+ * anything else (a dropped connection: undici's `TypeError: terminated`, Node's
+ * `Error: aborted`, `ECONNRESET`) becomes `ERR_STORE` with code `NetworkError` and a summarised
+ * cause, so no raw network error escapes.
+ *
+ * @param e - what the body read threw
+ * @param store - store name for the message
+ * @param failure - status and request id of the response
+ * @param signal - the caller's signal: when it aborted, its reason is returned
+ * @returns the error to raise
+ * @example
+ * ```ts
+ * try { await reader.read() } catch (e) { throw bodyReadError(e, 'fetch', { status: 200 }, signal) }
+ * ```
+ */
+export function bodyReadError(e: unknown, store: string, failure: { status?: number; requestId?: string } = {}, signal?: AbortSignal): unknown {
+  if (signal?.aborted === true) return signal.reason;
+  if (isEnsealError(e)) return e;
+  const name = typeof e === 'object' && e !== null ? (e as { name?: unknown }).name : undefined;
+  if (name === 'AbortError' || name === 'TimeoutError') return e; // an abort (the signal was not passed here)
+  return storeError(store, 'get body (connection lost)', { ...failure, code: 'NetworkError', cause: summariseCause(e) });
+}
+
+/**
  * Guards a body the store sends: it must be exactly `length` bytes. Fewer (a cut connection
- * that ended cleanly) or more is an `ERR_STORE` error on the stream, raised before it would end.
+ * that ended cleanly) or more is an `ERR_STORE` error on the stream, raised before it would end;
+ * a read error of the body (a dropped connection) is mapped by {@link bodyReadError}.
  *
  * @param body - the store's body
  * @param length - the length the store announced (range length or object size)
  * @param store - store name for the message
  * @param failure - status and request id of the response
- * @returns a stream that errors on a length mismatch
+ * @param signal - the caller's signal (an abort keeps its reason instead of becoming `ERR_STORE`)
+ * @returns a stream that errors on a length mismatch or a lost connection
  * @example
  * ```ts
  * const guarded = exactLength(res.body!, 1024, 'fetch', { status: 206 });
  * ```
  */
-export function exactLength(body: ReadableStream<Uint8Array>, length: number, store: string, failure: { status?: number; requestId?: string } = {}): ReadableStream<Uint8Array> {
+export function exactLength(body: ReadableStream<Uint8Array>, length: number, store: string, failure: { status?: number; requestId?: string } = {}, signal?: AbortSignal): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
   let seen = 0;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.length;
-        if (seen > length) {
-          controller.error(storeError(store, `get body (more than the ${length} bytes announced)`, { ...failure, code: 'LongBody' }));
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (e) {
+          throw bodyReadError(e, store, failure, signal);
+        }
+        if (r.done) {
+          if (seen !== length) throw storeError(store, `get body (${seen} of ${length} bytes, cut short)`, { ...failure, code: 'ShortBody' });
+          controller.close();
           return;
         }
-        controller.enqueue(chunk);
+        seen += r.value.length;
+        if (seen > length) {
+          const err = storeError(store, `get body (more than the ${length} bytes announced)`, { ...failure, code: 'LongBody' });
+          await reader.cancel(err).catch(() => undefined);
+          throw err;
+        }
+        controller.enqueue(r.value);
       },
-      flush(controller) {
-        if (seen !== length) controller.error(storeError(store, `get body (${seen} of ${length} bytes, cut short)`, { ...failure, code: 'ShortBody' }));
+      cancel(reason) {
+        return reader.cancel(reason);
       },
-    }),
+    },
+    { highWaterMark: 0 },
   );
 }
 
@@ -186,6 +230,7 @@ export function sliceStream(body: ReadableStream<Uint8Array>, start: number, end
  * @param served - `checkServedRange`'s answer
  * @param store - store name
  * @param failure - status and request id of the response
+ * @param signal - the caller's signal (see {@link exactLength})
  * @returns the requested bytes
  * @example
  * ```ts
@@ -197,8 +242,9 @@ export function servedBody(
   served: { start: number; end: number; offset: number; servedLength: number },
   store: string,
   failure: { status?: number; requestId?: string },
+  signal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
-  const guarded = exactLength(raw, served.servedLength, store, failure);
+  const guarded = exactLength(raw, served.servedLength, store, failure, signal);
   const length = served.end - served.start + 1;
   return served.offset === 0 && length === served.servedLength ? guarded : sliceStream(guarded, served.offset, served.offset + length - 1);
 }

@@ -23,11 +23,14 @@
  */
 import { escapeControl } from '../bytes.js';
 import { EnsealError } from '../errors.js';
+import { OSS_LEGACY_NAMES } from '../interop/foreign-names.js';
 import { OSS_PREFIX, detectFormat } from '../interop/oss-metadata.js';
 import { S3EC_INSTRUCTION_MARKER } from '../interop/s3ec-instruction.js';
 import { S3EC_NAMES, detectS3ecFormat } from '../interop/s3ec-metadata.js';
 import { RESERVED_PREFIX } from './bucket-marker.js';
 import type { ObjectMetadata } from './store.js';
+
+export { checkNoForeignNames } from '../interop/foreign-names.js';
 
 /** A format the bucket reads. */
 export type StoredFormat = 'enseal' | 'oss' | 'oss-legacy' | 's3ec-v1' | 's3ec-v2' | 's3ec-v3';
@@ -37,8 +40,6 @@ export type WriteFormat = 'enseal' | 'oss' | 's3ec';
 
 /** What the metadata names say, before any instruction file is looked for. */
 export type MetadataFormat = StoredFormat | 's3ec-v3-instruction' | 'none';
-
-const OSS_LEGACY_NAMES: readonly string[] = ['oss-crypto-key', 'oss-crypto-start', 'oss-cek-alg', 'oss-wrap-alg', 'unencrypted-content-length', 'unencrypted-content-md5'];
 
 /**
  * Tells the format of a stored object from its metadata names.
@@ -98,23 +99,4 @@ export function foreignUserMetadata(metadata: ObjectMetadata, format: StoredForm
     out[k] = v;
   }
   return out;
-}
-
-/**
- * Refuses user metadata that would make an object look like another format (it would be read
- * as mixed metadata).
- * @param user - the caller's metadata
- * @throws TypeError naming the entry
- * @example
- * ```ts
- * checkNoForeignNames({ owner: 'a' }); // ok
- * checkNoForeignNames({ 'x-amz-key': 'a' }); // TypeError
- * ```
- */
-export function checkNoForeignNames(user: ObjectMetadata): void {
-  for (const k of Object.keys(user)) {
-    if (k.startsWith(OSS_PREFIX) || OSS_LEGACY_NAMES.includes(k) || S3EC_NAMES.includes(k) || k === S3EC_INSTRUCTION_MARKER) {
-      throw new TypeError(`metadata name "${escapeControl(k, 64)}" is an OSS or S3EC encryption field`);
-    }
-  }
 }

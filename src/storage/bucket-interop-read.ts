@@ -187,8 +187,11 @@ export async function foreignAfter(
 
 /**
  * `openObject` for a foreign object: repeated ranged reads. Each read opens the object again
- * (one key unwrap — a KMS call for KMS keys — and one GET); an S3EC GCM whole read is
- * authenticated, every other read is unauthenticated and needs the opt-in, as for `getObject`.
+ * (one key unwrap — a KMS call for KMS keys — and one GET) under the description fixed at open:
+ * the metadata snapshot, and an instruction file read once at open (`pinInstructionFile`), never
+ * re-read. An S3EC GCM whole read is authenticated, every other read is unauthenticated and
+ * needs the opt-in, as for `getObject`; a read that does not match what the reader reported is
+ * `ERR_STORE`.
  *
  * @example
  * ```ts
@@ -289,9 +292,28 @@ export class InteropObjectReader {
    */
   async read(range?: StoreRange, _opts: { readonly autoClose?: boolean } = {}): Promise<ReadableStream<Uint8Array>> {
     this.#check();
-    const r = await openForeign(this.#store, this.#key, this.#info, this.#format, { ...this.#opts, ...(range === undefined ? {} : { range }) });
+    const r = await this.#open(range);
     if (_opts.autoClose === true) this.close();
     return r.body;
+  }
+
+  /**
+   * One read, checked against what the reader reported at open: the same format, and for a whole
+   * read of an object reported as authenticated, an authenticated read (the store answers the
+   * instruction file from the open-time snapshot, so this only fails if that promise breaks).
+   * @throws EnsealError `ERR_STORE` when the object no longer reads as it was described
+   */
+  async #open(range: StoreRange | undefined): Promise<ForeignRead> {
+    const { range: _ignored, ...whole } = this.#opts;
+    const r = await openForeign(this.#store, this.#key, this.#info, this.#format, range === undefined ? whole : { ...whole, range });
+    if (r.format !== this.#described || (range === undefined && this.authenticated && !r.authenticated)) {
+      await r.body.cancel().catch(() => undefined);
+      throw new EnsealError(
+        'ERR_STORE',
+        `"${escapeControl(this.#key, 120)}" changed since it was opened: it was a ${this.authenticated ? 'authenticated ' : ''}${this.#described} object, a read found ${r.authenticated ? 'an authenticated' : 'an unauthenticated'} ${r.format} read`,
+      );
+    }
+    return r;
   }
 
   /**
@@ -316,9 +338,9 @@ export class InteropObjectReader {
       return Promise.reject(new EnsealError('ERR_UNAUTHENTICATED', `"${escapeControl(this.#key, 120)}" is a ${this.#described} object: its size cannot be authenticated`));
     }
     this.#verified ??= (async () => {
-      const { range: _ignored, ...whole } = this.#opts;
-      const r = await openForeign(this.#store, this.#key, this.#info, this.#format, whole);
+      const r = await this.#open(undefined);
       await r.body.cancel();
+      if (!r.authenticated) throw new EnsealError('ERR_UNAUTHENTICATED', `"${escapeControl(this.#key, 120)}": the read was not authenticated, so its size is not`);
       this.#sizeVerified = true;
       return r.size;
     })();

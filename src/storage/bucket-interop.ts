@@ -7,6 +7,7 @@
  * @module
  */
 import type { CryptoBackend } from '../backends/backend.js';
+import { escapeControl } from '../bytes.js';
 import { EnsealError } from '../errors.js';
 import { isOssKeyring } from '../interop/oss-keyring.js';
 import { describeOssObject } from '../interop/oss-read.js';
@@ -16,6 +17,7 @@ import { describeS3ecObject } from '../interop/s3ec-read.js';
 import { putS3ecObject } from '../interop/s3ec-write.js';
 import { describeOss, describeS3ec, type InteropDescription } from './bucket-interop-describe.js';
 import { foreignUserMetadata, type MetadataFormat, type StoredFormat } from './bucket-interop-format.js';
+import { pinInstructionFile } from './bucket-interop-pin.js';
 import { InteropObjectReader, openForeign, type ForeignRead, type ForeignReadOptions } from './bucket-interop-read.js';
 import type { ObjectInfo, ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo } from './store.js';
 
@@ -66,7 +68,8 @@ export async function readForeign(store: ObjectStore, key: string, info: ObjectI
 }
 
 /**
- * Opens a foreign object for repeated reads, refusing at once what every read would refuse.
+ * Opens a foreign object for repeated reads, refusing at once what every read would refuse. An
+ * instruction file is read once here and kept: the reader's reads never look at it again.
  * @param store - the store
  * @param key - the object key
  * @param info - one snapshot of the object's facts
@@ -80,11 +83,13 @@ export async function readForeign(store: ObjectStore, key: string, info: ObjectI
  * ```
  */
 export async function openForeignReader(store: ObjectStore, key: string, info: ObjectInfo, format: MetadataFormat, opts: ForeignReadOptions): Promise<InteropObjectReader> {
-  const d = await describeInfo(store, key, info, format, opts);
+  // Fields in <key>.instruction: read it once, so that every read uses this description.
+  const pinned = format === 'none' || format === 's3ec-v3-instruction' ? await pinInstructionFile(store, key, opts) : store;
+  const d = await describeInfo(pinned, key, info, format, opts);
   if (!d.authenticatedWholeRead && !opts.allowUnauthenticated) {
-    throw new EnsealError('ERR_UNAUTHENTICATED', `"${key.slice(0, 120)}" is a ${d.format} object (${d.contentCipher}, no integrity): reading it needs allowUnauthenticated: true`);
+    throw new EnsealError('ERR_UNAUTHENTICATED', `"${escapeControl(key, 120)}" is a ${d.format} object (${d.contentCipher}, no integrity): reading it needs allowUnauthenticated: true`);
   }
-  return new InteropObjectReader(store, key, info, format, d.format, d.contentCipher === 'AES-256-CBC' ? (d.unencryptedContentLength ?? Math.max(0, info.size - 1)) : undefined, opts);
+  return new InteropObjectReader(pinned, key, info, format, d.format, d.contentCipher === 'AES-256-CBC' ? (d.unencryptedContentLength ?? Math.max(0, info.size - 1)) : undefined, opts);
 }
 
 /**

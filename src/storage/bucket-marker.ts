@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { fromBase64, toBase64 } from '../bytes.js';
+import { escapeControl, fromBase64, toBase64 } from '../bytes.js';
 import { MAX_HEADER_LENGTH } from '../format/limits.js';
 import type { ObjectMetadata } from './store.js';
 
@@ -63,7 +63,7 @@ export function checkUserMetadata(md: unknown): Record<string, string> {
   if (typeof md !== 'object' || md === null || Array.isArray(md)) throw new TypeError('"metadata" expected a plain object of strings');
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(md as Record<string, unknown>)) {
-    if (!TOKEN.test(name)) throw new TypeError(`metadata name ${JSON.stringify(name.slice(0, 64))} expected a lower-case HTTP token`);
+    if (!TOKEN.test(name)) throw new TypeError(`metadata name "${escapeControl(name, 64)}" expected a lower-case HTTP token`);
     if (name.startsWith(RESERVED_PREFIX)) throw new TypeError(`metadata name "${name}" uses the reserved "${RESERVED_PREFIX}" prefix`);
     if (typeof value !== 'string') throw new TypeError(`metadata "${name}" expected a string value`);
     if (!HEADER_VALUE.test(value) || value.trim() !== value) {

@@ -287,8 +287,8 @@ export class ObjectReader {
    *   `ERR_STATE` after `close()`
    */
   verifiedSize(): Promise<number> {
-    if (this.#finalVerified) return Promise.resolve(this.#size);
     if (this.#cipher === undefined) return Promise.reject(new EnsealError('ERR_STATE', 'the object reader was closed'));
+    if (this.#finalVerified) return Promise.resolve(this.#size);
     this.#verifying ??= (async () => {
       const n = this.#state.storedSize - this.#finalAt;
       let sealed: Uint8Array;

@@ -26,6 +26,7 @@ import { encrypt } from '../envelope/oneshot.js';
 import { inspect } from '../envelope/inspect.js';
 import { plaintextSize } from '../envelope/sizes.js';
 import { decodeHeaderPrefix, type EncryptionContext } from '../format/header.js';
+import { HEADER_PREFIX_LENGTH } from '../format/limits.js';
 import { checkProviders, type KeyProvider } from '../keys/provider.js';
 import { checkUserMetadata, metadataBytes, readMarker, userMetadata, withMarker } from './bucket-marker.js';
 import { OBJECT_KEY_CONTEXT } from './bucket-open.js';
@@ -488,7 +489,9 @@ export function encryptedBucket(store: ObjectStore, opts: EncryptedBucketOptions
     common: { sse?: ServerSideEncryption; signal?: AbortSignal },
   ): Promise<HeadObjectResult> => {
     const marker = readMarker(info.metadata);
-    let headerLength = marker.headerLength ?? hints.get(key);
+    // No header is shorter than its 12-byte prefix: such a hint is ignored (the header is read instead).
+    const plausible = (n: number | undefined): number | undefined => (n !== undefined && n >= HEADER_PREFIX_LENGTH ? n : undefined);
+    let headerLength = plausible(marker.headerLength) ?? plausible(hints.get(key));
     if (headerLength !== undefined) {
       try {
         plaintextSize(info.size, headerLength);
@@ -731,7 +734,8 @@ function result(
 ): GetObjectResult {
   let reopened: Promise<number> | undefined;
   const verifiedSize = (): Promise<number> => {
-    if (reader.sizeVerified || !reader.closed) return reader.verifiedSize();
+    if (reader.sizeVerified) return Promise.resolve(reader.size); // authenticated while the body streamed
+    if (!reader.closed) return reader.verifiedSize();
     reopened ??= (async () => {
       const again = await ObjectReader.open(store, key, ro, { headerLength: reader.bodyHeaderLength });
       try {

@@ -284,14 +284,14 @@ export function fetchStore(opts: FetchStoreOptions): ObjectStore {
       try {
         if (range !== undefined && res.status === 206) {
           const served = checkServedRange(name, range, parseContentRange(res.headers.get('content-range')), failure);
-          return { ...info(res, served.size), body: servedBody(raw, served, name, failure), range: { start: served.start, end: served.end } };
+          return { ...info(res, served.size), body: servedBody(raw, served, name, failure, o.signal), range: { start: served.start, end: served.end } };
         }
         if (res.status !== 200) throw storeError(name, `${what} (unexpected status)`, failureOf(res, 'UnexpectedStatus'));
         const size = lengthOf(res, what);
-        if (range === undefined) return { ...info(res, size), body: exactLength(raw, size, name, failure) };
+        if (range === undefined) return { ...info(res, size), body: exactLength(raw, size, name, failure, o.signal) };
         if (range.start >= size) throw rangeNotSatisfiable(name, range.start, size, failureOf(res, 'InvalidRange'));
         const end = Math.min(size - 1, range.end ?? size - 1);
-        return { ...info(res, size), body: sliceStream(exactLength(raw, size, name, failure), range.start, end), range: { start: range.start, end } };
+        return { ...info(res, size), body: sliceStream(exactLength(raw, size, name, failure, o.signal), range.start, end), range: { start: range.start, end } };
       } catch (e) {
         await raw.cancel().catch(() => undefined);
         throw e;

@@ -23,7 +23,8 @@
 import { concat, fromBase64, toBase64, toHex, wipe, type Bytes } from '../bytes.js';
 import type { CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
-import { CHUNK_SIZE, SALT_LENGTH } from '../format/cobblestone.js';
+import { CHUNK_SIZE, PREAMBLE_LENGTH, SALT_LENGTH, SEALED_CHUNK_SIZE, TAG_LENGTH } from '../format/cobblestone.js';
+import { MAX_HEADER_LENGTH } from '../format/limits.js';
 import { encodeBound, type EncryptionContext } from '../format/header.js';
 import { sealHeader, unlockHeader } from '../envelope/options.js';
 import type { KeyProvider } from '../keys/provider.js';
@@ -35,6 +36,7 @@ import { retryPolicy, untilAborted, withRetry, type RetryOptions } from './multi
 import type { PartSource } from './multipart-source.js';
 import type { ObjectMetadata, ObjectStore, ServerSideEncryption } from './store.js';
 import type { UploadRecord, UploadState, UploadedPart } from './upload-state.js';
+import { checkUploadRecordMac, sealUploadRecord, uploadStateKey, type UnsealedUploadRecord } from './upload-state-mac.js';
 
 /** Progress of an upload, like `@aws-sdk/lib-storage`'s `httpUploadProgress`. */
 export interface UploadProgress {
@@ -106,10 +108,21 @@ export interface EncryptedMultipartResult {
 
 interface Prepared {
   readonly keys: PartSealer;
+  /** Key of the record MAC (`./upload-state-mac.ts`); wiped when the upload ends. */
+  readonly stateKey: Bytes;
   readonly header: Bytes;
   readonly salt: Bytes;
   readonly k: number;
   readonly record: UploadRecord | undefined;
+}
+
+/** Refuses a saved layout this store cannot take, before anything is unwrapped or allocated. */
+function checkSavedLayout(k: number, store: ObjectStore): void {
+  const limits = store.multipart;
+  if (k * SEALED_CHUNK_SIZE < limits.minPartSize) throw new EnsealError('ERR_STATE', 'the saved part layout does not meet the store minimum part size');
+  if (MAX_HEADER_LENGTH + PREAMBLE_LENGTH + k * SEALED_CHUNK_SIZE + TAG_LENGTH > limits.maxPartSize) {
+    throw new EnsealError('ERR_STATE', `the saved part layout (${k} chunks per part) exceeds the store's maximum part size`);
+  }
 }
 
 async function prepare(opts: EncryptedMultipartOptions): Promise<Prepared> {
@@ -127,26 +140,32 @@ async function prepare(opts: EncryptedMultipartOptions): Promise<Prepared> {
       throw new EnsealError('ERR_STATE', 'the saved upload is for another store or key');
     }
     if (opts.keys === undefined) throw new TypeError('"keys" are needed to resume an upload (the saved header is unwrapped again)');
+    const k = record.chunksPerPart;
+    checkSavedLayout(k, store);
     const header = fromBase64(record.header);
     const salt = fromBase64(record.salt);
     if (salt.length !== SALT_LENGTH) throw new EnsealError('ERR_STATE', 'upload state has a bad salt');
     const unlocked = await unlockHeader(header, { keys: opts.keys }, backend);
-    const k = record.chunksPerPart;
     let keys: PartSealer;
+    let stateKey: Bytes | undefined;
     try {
+      // The header's own MAC says only that it is *a* header for these keys (it may be another
+      // object's): the record MAC is what ties header, salt, layout and parts to this upload.
+      stateKey = await uploadStateKey(backend, unlocked.dataKey);
+      await checkUploadRecordMac(backend, stateKey, record);
       if (unlocked.header.length !== header.length) throw new EnsealError('ERR_STATE', 'upload state has trailing header bytes');
       const expected = encodeBound(opts.context);
       if (expected.length !== unlocked.header.bound.length || !expected.every((b, i) => b === unlocked.header.bound[i])) {
         throw new EnsealError('ERR_STATE', 'the saved upload has another encryption context');
       }
-      if (k * (CHUNK_SIZE + 16) < store.multipart.minPartSize && record.parts.length > 0) {
-        throw new EnsealError('ERR_STATE', 'the saved part layout does not meet the store minimum part size');
-      }
       keys = await partSealer(backend, unlocked.dataKey, salt, unlocked.header.bound, opts.workers);
+    } catch (e) {
+      if (stateKey !== undefined) wipe(stateKey);
+      throw e;
     } finally {
       wipe(unlocked.dataKey);
     }
-    return { keys, header, salt, k, record };
+    return { keys, stateKey, header, salt, k, record };
   }
   if (opts.recipients === undefined) throw new TypeError('"recipients" expected for an upload');
   const k = chunksPerPart(store.multipart, opts.partSize, opts.contentLength);
@@ -154,12 +173,17 @@ async function prepare(opts: EncryptedMultipartOptions): Promise<Prepared> {
   const sealed = await sealHeader({ recipients: opts.recipients, context: opts.context }, backend);
   const salt = backend.randomBytes(SALT_LENGTH);
   let keys: PartSealer;
+  let stateKey: Bytes | undefined;
   try {
+    stateKey = await uploadStateKey(backend, sealed.dataKey);
     keys = await partSealer(backend, sealed.dataKey, salt, sealed.bound, opts.workers);
+  } catch (e) {
+    if (stateKey !== undefined) wipe(stateKey);
+    throw e;
   } finally {
     wipe(sealed.dataKey);
   }
-  return { keys, header: sealed.header, salt, k, record: undefined };
+  return { keys, stateKey, header: sealed.header, salt, k, record: undefined };
 }
 
 /**
@@ -198,7 +222,7 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
     await source.cancel(e);
     throw e;
   }
-  const { keys, header, salt, k } = prepared;
+  const { keys, stateKey, header, salt, k } = prepared;
   const prefix = concat(header, salt, keys.commitment);
   const partPlaintext = k * CHUNK_SIZE;
   const internal = new AbortController();
@@ -216,8 +240,11 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
   let storedSize = 0;
   let uploadedParts = 0;
 
-  const snapshot = (): UploadRecord => ({
-    version: 1,
+  // Every part that may have reached the store is in the record with its digest (recorded before
+  // it is sent), so a resume reseals the same plaintext wherever ciphertext may have been seen.
+  const lastRecorded = Math.max(0, ...recorded.keys());
+  const snapshot = (): UnsealedUploadRecord => ({
+    version: 2,
     store: store.name,
     key,
     uploadId: uploadId as string,
@@ -228,7 +255,8 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
   });
   const persist = (): Promise<void> => {
     if (state === undefined) return Promise.resolve();
-    saving = saving.then(() => state.save(snapshot()));
+    const r = snapshot();
+    saving = saving.then(async () => state.save(await sealUploadRecord(backend, stateKey, r)));
     return saving;
   };
   const fail = (e: unknown): void => {
@@ -246,12 +274,16 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
     }
     const digest = toHex(await backend.digest('SHA-256', sealed));
     const prev = recorded.get(partNumber);
-    if (prev !== undefined && prev.sha256 === digest && prev.size === sealed.length) {
+    const same = prev !== undefined && prev.sha256 === digest && prev.size === sealed.length;
+    if (prev !== undefined && !same) {
+      throw new EnsealError('ERR_STATE', `part ${partNumber} differs from the interrupted upload: resume needs the same plaintext`);
+    }
+    if (same && prev.etag !== '') {
       etags.set(partNumber, prev.etag); // already in the store, byte-identical
     } else {
-      if (prev !== undefined && prepared.record !== undefined) {
-        throw new EnsealError('ERR_STATE', `part ${partNumber} differs from the interrupted upload: resume needs the same plaintext`);
-      }
+      // Recorded (digest, no entity tag yet) before the bytes leave: see UploadedPart.etag.
+      recorded.set(partNumber, { partNumber, etag: '', size: sealed.length, sha256: digest });
+      await persist();
       const { etag } = await withRetry((s) => store.uploadPart(key, uploadId as string, partNumber, sealed, { ...sse, ...(s === undefined ? {} : { signal: s }) }), policy, signal);
       if (typeof etag !== 'string') throw new EnsealError('ERR_STORE', `${store.name}: uploadPart returned no entity tag`);
       uploadedParts++;
@@ -295,6 +327,9 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
       inflight.add(task);
       if (last) break;
     }
+    if (failure === undefined && lastRecorded > partNumber) {
+      throw new EnsealError('ERR_STATE', 'the body ends before the parts of the interrupted upload: resume needs the same plaintext');
+    }
     await Promise.all(inflight);
     if (failure !== undefined) throw failure.error;
     if (total !== undefined && plaintextSize !== total) throw new RangeError(`the body is ${plaintextSize} bytes, not "contentLength" (${total})`);
@@ -325,5 +360,7 @@ export async function encryptedMultipartUpload(source: PartSource, opts: Encrypt
     throw e;
   } finally {
     keys.dispose();
+    await saving.catch(() => undefined);
+    wipe(stateKey);
   }
 }

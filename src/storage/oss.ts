@@ -308,12 +308,12 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
       try {
         if (range !== undefined && res.status === 206) {
           const served = checkServedRange(name, range, parseContentRange(header(res.headers, 'content-range')), failure);
-          return { ...info(res.headers, served.size), body: servedBody(raw, served, name, failure), range: { start: served.start, end: served.end } };
+          return { ...info(res.headers, served.size), body: servedBody(raw, served, name, failure, o.signal), range: { start: served.start, end: served.end } };
         }
         if (res.status !== 200) throw storeError(name, `get "${quoteKey(key)}" (unexpected status)`, { ...failure, code: 'UnexpectedStatus' });
         const size = lengthOf(res, `get "${quoteKey(key)}"`);
         if (range === undefined) {
-          const body = exactLength(raw, size, name, failure);
+          const body = exactLength(raw, size, name, failure, o.signal);
           const theirs = parseCrc64Header(header(res.headers, OSS_CRC64_HEADER));
           const what = `get "${quoteKey(key)}"`;
           return { ...info(res.headers, size), body: theirs === undefined ? body : crcCheckedStream(body, theirs, (ours) => crcError(res, ours, theirs, what)) };
@@ -321,7 +321,7 @@ export function ossStore(opts: OssStoreOptions): ObjectStore {
         // A 200 to a ranged GET (a server ignoring Range): serve the slice, or 416 past the end.
         if (range.start >= size) throw rangeNotSatisfiable(name, range.start, size, { ...failure, code: 'InvalidRange' });
         const end = Math.min(size - 1, range.end ?? size - 1);
-        return { ...info(res.headers, size), body: sliceStream(exactLength(raw, size, name, failure), range.start, end), range: { start: range.start, end } };
+        return { ...info(res.headers, size), body: sliceStream(exactLength(raw, size, name, failure, o.signal), range.start, end), range: { start: range.start, end } };
       } catch (e) {
         await drop();
         throw e;

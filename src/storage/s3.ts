@@ -278,7 +278,7 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
       const length = out.ContentLength as number | undefined;
       if (range !== undefined && contentRange !== undefined) {
         const served = checkServedRange(name, range, contentRange, failure);
-        return { ...info(out, served.size), body: servedBody(raw, served, name, failure), range: { start: served.start, end: served.end } };
+        return { ...info(out, served.size), body: servedBody(raw, served, name, failure, o.signal), range: { start: served.start, end: served.end } };
       }
       if (typeof length !== 'number') {
         await raw.cancel().catch(() => undefined);
@@ -287,13 +287,13 @@ export function s3Store(opts: S3StoreOptions): ObjectStore {
       if (range !== undefined) {
         // A whole-object answer to a ranged GET: acceptable only when the range covers it all.
         if (range.start === 0 && (range.end === undefined || range.end >= length - 1) && length > 0) {
-          return { ...info(out, length), body: exactLength(raw, length, name, failure), range: { start: 0, end: length - 1 } };
+          return { ...info(out, length), body: exactLength(raw, length, name, failure, o.signal), range: { start: 0, end: length - 1 } };
         }
         await raw.cancel().catch(() => undefined);
         if (range.start >= length) throw rangeNotSatisfiable(name, range.start, length, { ...failure, code: 'InvalidRange' });
         throw storeError(name, `ranged get "${quoteKey(key)}" (no Content-Range)`, { ...failure, code: 'BadContentRange' });
       }
-      return { ...info(out, length), body: exactLength(raw, length, name, failure) };
+      return { ...info(out, length), body: exactLength(raw, length, name, failure, o.signal) };
     },
 
     async head(key, o = {}) {

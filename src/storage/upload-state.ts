@@ -14,11 +14,16 @@
  */
 import { EnsealError } from '../errors.js';
 
-/** A completed part as recorded. */
+/** A part as recorded (completed, or being sent). */
 export interface UploadedPart {
   /** 1-based part number. */
   readonly partNumber: number;
-  /** Entity tag the store returned. */
+  /**
+   * Entity tag the store returned; empty while the part is being sent. A part is recorded, with
+   * its digest, *before* its bytes leave, so a resume after a crash mid-part must reseal the same
+   * plaintext there too: another plaintext under the same nonces, next to bytes the store may
+   * already have seen, would reuse the AES-GCM keystream.
+   */
   readonly etag: string;
   /** Stored bytes of the part. */
   readonly size: number;
@@ -26,10 +31,14 @@ export interface UploadedPart {
   readonly sha256: string;
 }
 
-/** Everything needed to resume an upload (no secret: the data key is wrapped in `header`). */
+
+/**
+ * Everything needed to resume an upload (no secret: the data key is wrapped in `header`),
+ * authenticated by `mac` under a key derived from the data key (`./upload-state-mac.ts`).
+ */
 export interface UploadRecord {
-  /** Record format version. */
-  readonly version: 1;
+  /** Record format version (2: with `mac`; version 1 records, without it, are refused). */
+  readonly version: 2;
   /** Store name, as `ObjectStore.name`. */
   readonly store: string;
   /** Object key. */
@@ -42,8 +51,10 @@ export interface UploadRecord {
   readonly salt: string;
   /** 16 KiB chunks per part. */
   readonly chunksPerPart: number;
-  /** Completed parts, by part number. */
+  /** Recorded parts, by part number: completed, or being sent (`etag` empty). */
   readonly parts: readonly UploadedPart[];
+  /** HMAC-SHA-256 of every other field (64 hex digits; `./upload-state-mac.ts`). */
+  readonly mac: string;
 }
 
 /** Persistence of one upload's {@link UploadRecord}. */
@@ -72,7 +83,9 @@ export function checkUploadRecord(v: unknown): UploadRecord {
   };
   if (typeof v !== 'object' || v === null) bad('not an object');
   const r = v as Record<string, unknown>;
-  if (r.version !== 1) bad('unknown version');
+  if (r.version === 1) bad('written by an earlier enseal without authentication: start the upload again');
+  if (r.version !== 2) bad('unknown version');
+  if (typeof r.mac !== 'string' || !/^[0-9a-f]{64}$/.test(r.mac)) bad('"mac"');
   for (const f of ['store', 'key', 'uploadId', 'header', 'salt'] as const) {
     if (typeof r[f] !== 'string' || (r[f] as string).length === 0 || (r[f] as string).length > 200_000) bad(`"${f}"`);
   }
@@ -82,7 +95,7 @@ export function checkUploadRecord(v: unknown): UploadRecord {
     const q = p as Record<string, unknown>;
     if (typeof p !== 'object' || p === null) bad('a part');
     if (!Number.isSafeInteger(q.partNumber) || (q.partNumber as number) < 1) bad('a part number');
-    if (typeof q.etag !== 'string' || typeof q.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(q.sha256)) bad('a part etag or digest');
+    if (typeof q.etag !== 'string' || q.etag.length > 1024 || typeof q.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(q.sha256)) bad('a part etag or digest');
     if (!Number.isSafeInteger(q.size) || (q.size as number) < 0) bad('a part size');
   }
   return r as unknown as UploadRecord;
