@@ -22,6 +22,7 @@ import { escapeControl } from '../bytes.js';
 import { EnsealError, isEnsealError } from '../errors.js';
 import { S3EC_INSTRUCTION_SUFFIX, S3EC_MAX_INSTRUCTION_LENGTH } from '../interop/s3ec-instruction.js';
 import { readAll } from '../streams/read-all.js';
+import { overlayStore } from './store-overlay.js';
 import type { GetResult, ObjectInfo, ObjectStore, ServerSideEncryption, StoreRange } from './store.js';
 
 /** The kept answer: the file's facts and bytes, or the error the store gave. */
@@ -89,10 +90,7 @@ export async function pinInstructionFile(store: ObjectStore, key: string, o: { r
     pinned = { error: e };
   }
   const p = pinned;
-  return {
-    name: store.name,
-    multipart: store.multipart,
-    put: (...a) => store.put(...a),
+  return overlayStore(store, {
     async get(k, opts) {
       if (k !== fileKey) return store.get(k, opts);
       opts?.signal?.throwIfAborted();
@@ -104,12 +102,5 @@ export async function pinInstructionFile(store: ObjectStore, key: string, o: { r
       if ('error' in p) throw p.error;
       return { ...p.info, metadata: { ...p.info.metadata } };
     },
-    delete: (...a) => store.delete(...a),
-    list: (...a) => store.list(...a),
-    createMultipart: (...a) => store.createMultipart(...a),
-    uploadPart: (...a) => store.uploadPart(...a),
-    completeMultipart: (...a) => store.completeMultipart(...a),
-    abortMultipart: (...a) => store.abortMultipart(...a),
-    ...(store.copy === undefined ? {} : { copy: (...a: Parameters<NonNullable<ObjectStore['copy']>>) => store.copy!(...a) }),
-  };
+  });
 }

@@ -25,6 +25,7 @@ import { openOssObject } from '../interop/oss-read.js';
 import { S3EC_INSTRUCTION_SUFFIX } from '../interop/s3ec-instruction.js';
 import { openS3ecObject } from '../interop/s3ec-read.js';
 import { foreignUserMetadata, isForeign, metadataFormat, type MetadataFormat, type StoredFormat } from './bucket-interop-format.js';
+import { overlayStore } from './store-overlay.js';
 import type { GetResult, ObjectInfo, ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo, StoreRange } from './store.js';
 
 /** Options of a foreign read. */
@@ -114,24 +115,13 @@ export interface ProbedStore {
  */
 export function probeStore(store: ObjectStore): ProbedStore {
   let last: ObjectInfo | undefined;
-  const wrapped: ObjectStore = {
-    name: store.name,
-    multipart: store.multipart,
-    put: (...a) => store.put(...a),
+  const wrapped = overlayStore(store, {
     async get(k, o) {
       const r: GetResult = await store.get(k, o);
       if (last === undefined) last = { size: r.size, metadata: { ...r.metadata }, ...(r.etag === undefined ? {} : { etag: r.etag }), ...(r.sse === undefined ? {} : { sse: r.sse }) };
       return r;
     },
-    head: (...a) => store.head(...a),
-    delete: (...a) => store.delete(...a),
-    list: (...a) => store.list(...a),
-    createMultipart: (...a) => store.createMultipart(...a),
-    uploadPart: (...a) => store.uploadPart(...a),
-    completeMultipart: (...a) => store.completeMultipart(...a),
-    abortMultipart: (...a) => store.abortMultipart(...a),
-    ...(store.copy === undefined ? {} : { copy: (...a: Parameters<NonNullable<ObjectStore['copy']>>) => store.copy!(...a) }),
-  };
+  });
   return { store: wrapped, seen: () => last };
 }
 
