@@ -19,7 +19,7 @@ import type { CryptoBackend } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
 import { aesKey, type AesKeyProvider } from '../keys/aes-key.js';
 import { aesKwUnwrap } from '../keys/aes-kw.js';
-import { S3EC_AES_WRAPS, checkS3ecMap, s3ecBoundAlgorithm, s3ecUnwrapBinding, sameS3ecMap, type S3ecKeyring, type S3ecWrapped, type S3ecWrapRequest } from './s3ec-keyring.js';
+import { S3EC_AES_WRAPS, checkS3ecMap, s3ecBoundAlgorithm, sameS3ecMap, type S3ecKeyring, type S3ecWrapped, type S3ecWrapRequest } from './s3ec-keyring.js';
 import type { S3ecObjectDescription } from './s3ec-metadata.js';
 
 /** Options of {@link s3ecAesKey}. */
@@ -75,7 +75,9 @@ export function s3ecAesKey(opts: S3ecAesKeyOptions): S3ecAesKeyProvider {
       if (edk.length !== 12 + 32 + 16) throw unwrapFailure();
       const gcm = await backend.aesGcm(k);
       try {
-        return await gcm.open(edk.subarray(0, 12), edk.subarray(12), utf8(s3ecUnwrapBinding(desc)));
+        // AAD: the content algorithm the object claims (`115` for V3), as the Java client binds
+        // its suite's cipher name; a GCM object relabelled CBC does not unwrap.
+        return await gcm.open(edk.subarray(0, 12), edk.subarray(12), utf8(desc.contentAlgorithm));
       } catch (e) {
         if (e instanceof EnsealError && e.code === 'ERR_AUTH') throw unwrapFailure();
         throw e;

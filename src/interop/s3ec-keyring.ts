@@ -96,22 +96,6 @@ export function s3ecBoundAlgorithm(version: 1 | 2 | 3): string {
 }
 
 /**
- * The content-algorithm string an unwrap checks: the one the object claims (`115` for V3, else
- * its `x-amz-cek-alg`), as the Java client binds its suite's cipher name. A V2 object relabelled
- * from GCM to CBC therefore fails to unwrap under the AES/GCM and RSA-OAEP-SHA1 wraps, which
- * only ever bind `AES/GCM/NoPadding` (the decoder refuses that pairing first).
- * @param desc - the object's description
- * @returns the string
- * @example
- * ```ts
- * s3ecUnwrapBinding(desc); // "AES/GCM/NoPadding" for a V2 GCM object
- * ```
- */
-export function s3ecUnwrapBinding(desc: Pick<S3ecObjectDescription, 'version' | 'contentAlgorithm'>): string {
-  return desc.version === 3 ? S3EC_CEK_COMMIT : desc.contentAlgorithm;
-}
-
-/**
  * Checks a material description or encryption context given as an option.
  * @param v - the option
  * @param name - its name, for messages

@@ -159,6 +159,14 @@ function bytesStream(bytes: Bytes): ReadableStream<Uint8Array> {
   });
 }
 
+/** Checks the options of an open; returns `maxBuffer`. */
+function checkOpenOptions(opts: OpenS3ecObjectOptions): number {
+  if (typeof opts !== 'object' || opts === null || !Array.isArray(opts.keys)) throw new TypeError('"options" expected { keys }');
+  const maxBuffer = opts.maxBuffer ?? S3EC_DEFAULT_MAX_BUFFER;
+  if (!Number.isSafeInteger(maxBuffer) || maxBuffer < 1 || maxBuffer > S3EC_MAX_MAX_BUFFER) throw new RangeError(`"maxBuffer" expected 1..${S3EC_MAX_MAX_BUFFER}, got ${String(maxBuffer)}`);
+  return maxBuffer;
+}
+
 /**
  * Opens an S3EC-encrypted object (or a range of it) for reading.
  *
@@ -179,9 +187,35 @@ function bytesStream(bytes: Bytes): ReadableStream<Uint8Array> {
  * ```
  */
 export async function openS3ecObject(store: ObjectStore, key: string, info: ObjectInfo, opts: OpenS3ecObjectOptions): Promise<OpenS3ecObjectResult> {
-  if (typeof opts !== 'object' || opts === null || !Array.isArray(opts.keys)) throw new TypeError('"options" expected { keys }');
-  const maxBuffer = opts.maxBuffer ?? S3EC_DEFAULT_MAX_BUFFER;
-  if (!Number.isSafeInteger(maxBuffer) || maxBuffer < 1 || maxBuffer > S3EC_MAX_MAX_BUFFER) throw new RangeError(`"maxBuffer" expected 1..${S3EC_MAX_MAX_BUFFER}, got ${String(maxBuffer)}`);
+  checkOpenOptions(opts); // before any request
+  const desc = await describeS3ecObject(store, key, info.metadata, {
+    ...(opts.instructionFile === undefined ? {} : { instructionFile: opts.instructionFile }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.sse === undefined ? {} : { sse: opts.sse }),
+  });
+  return openDescribedS3ecObject(store, key, info, desc, opts);
+}
+
+/**
+ * {@link openS3ecObject} under a description already decoded ({@link describeS3ecObject}): no
+ * metadata or instruction file is read again, so repeated reads of one object (the bucket's
+ * `openObject` reader) all decrypt under the rules described when it was opened. Internal (not
+ * exported by `enseal/interop`): the description must come from `describeS3ecObject`.
+ * @param store - the object store
+ * @param key - the object key
+ * @param info - the object's `head` answer (size and metadata, read once)
+ * @param desc - its description
+ * @param opts - as for {@link openS3ecObject} (`instructionFile` is not used)
+ * @returns the plaintext stream and its sizes
+ * @throws as {@link openS3ecObject}
+ * @example
+ * ```ts
+ * const desc = await describeS3ecObject(store, key, info.metadata);
+ * const { body } = await openDescribedS3ecObject(store, key, info, desc, { keys });
+ * ```
+ */
+export async function openDescribedS3ecObject(store: ObjectStore, key: string, info: ObjectInfo, desc: S3ecObjectDescription, opts: OpenS3ecObjectOptions): Promise<OpenS3ecObjectResult> {
+  const maxBuffer = checkOpenOptions(opts);
   const what = `"${escapeControl(key, 120)}"`;
   // Snapshots: one size, one entity tag, one metadata map, one range.
   const size = info.size;
@@ -189,11 +223,6 @@ export async function openS3ecObject(store: ObjectStore, key: string, info: Obje
   const range = opts.range === undefined ? undefined : { start: opts.range.start, end: opts.range.end };
   const signal = opts.signal;
   const sse = opts.sse;
-  const desc = await describeS3ecObject(store, key, info.metadata, {
-    ...(opts.instructionFile === undefined ? {} : { instructionFile: opts.instructionFile }),
-    ...(signal === undefined ? {} : { signal }),
-    ...(sse === undefined ? {} : { sse }),
-  });
   const cbc = desc.contentAlgorithm === S3EC_CEK_CBC;
   if (cbc || range !== undefined) {
     if (opts.allowUnauthenticated !== true) {

@@ -21,7 +21,7 @@ import { concat, constantTimeEqual, utf8, wipe, type Bytes, copyBytes } from '..
 import type { CryptoBackend, RsaKey, RsaKeyInput } from '../backends/backend.js';
 import { EnsealError } from '../errors.js';
 import { rsaKey, type RsaKeyProvider } from '../keys/rsa.js';
-import { S3EC_RSA_WRAPS, checkS3ecMap, s3ecBoundAlgorithm, s3ecUnwrapBinding, sameS3ecMap, type S3ecKeyring, type S3ecWrapped, type S3ecWrapRequest } from './s3ec-keyring.js';
+import { S3EC_RSA_WRAPS, checkS3ecMap, s3ecBoundAlgorithm, sameS3ecMap, type S3ecKeyring, type S3ecWrapped, type S3ecWrapRequest } from './s3ec-keyring.js';
 import type { S3ecObjectDescription } from './s3ec-metadata.js';
 
 /** Options of {@link s3ecRsaKey}. */
@@ -113,7 +113,7 @@ export function s3ecRsaKey(opts: S3ecRsaKeyOptions): S3ecRsaKeyProvider {
       }
       const pseudo = await backend.rsaOaepDecrypt(priv, 'SHA-1', desc.encryptedDataKey);
       try {
-        const suffix = utf8(s3ecUnwrapBinding(desc));
+        const suffix = utf8(desc.contentAlgorithm); // the claimed content algorithm (`115` for V3), as in the AES/GCM wrap
         if (pseudo.length !== 1 + 32 + suffix.length || pseudo[0] !== 32 || !constantTimeEqual(pseudo.subarray(33), suffix)) throw pseudoFailure();
         return copyBytes(pseudo.subarray(1, 33));
       } finally {

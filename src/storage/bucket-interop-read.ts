@@ -23,7 +23,8 @@ import { EnsealError, isEnsealError } from '../errors.js';
 import { MAGIC } from '../format/header.js';
 import { openOssObject } from '../interop/oss-read.js';
 import { S3EC_INSTRUCTION_SUFFIX } from '../interop/s3ec-instruction.js';
-import { openS3ecObject } from '../interop/s3ec-read.js';
+import { openDescribedS3ecObject, openS3ecObject } from '../interop/s3ec-read.js';
+import type { S3ecObjectDescription } from '../interop/s3ec-metadata.js';
 import { foreignUserMetadata, isForeign, metadataFormat, type MetadataFormat, type StoredFormat } from './bucket-interop-format.js';
 import { overlayStore } from './store-overlay.js';
 import type { GetResult, ObjectInfo, ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo, StoreRange } from './store.js';
@@ -37,6 +38,11 @@ export interface ForeignReadOptions {
   readonly backend?: BackendChoice;
   readonly signal?: AbortSignal;
   readonly sse?: ServerSideEncryption;
+  /**
+   * The S3EC description fixed when a reader was opened: used instead of decoding the metadata
+   * and reading `<key>.instruction` again, so every read decrypts under the rules reported.
+   */
+  readonly s3ecDescription?: S3ecObjectDescription;
 }
 
 /** A foreign read, as the bucket reports it. */
@@ -88,11 +94,12 @@ export async function openForeign(store: ObjectStore, key: string, info: ObjectI
     return { format, body: r.body, size: r.totalSize, ...(r.range === undefined ? {} : { range: r.range }), authenticated: false, md5Checked: r.md5Checked, instructionFile: false, metadata: foreignUserMetadata(info.metadata, format), ...base };
   }
   if (format === 'enseal') throw new TypeError('openForeign: an enseal object');
-  const r = await openS3ecObject(store, key, info, {
+  const s3ecOpts = {
     ...common,
     ...(opts.maxBuffer === undefined ? {} : { maxBuffer: opts.maxBuffer }),
     ...(opts.sse === undefined ? {} : { sse: opts.sse }),
-  });
+  };
+  const r = opts.s3ecDescription === undefined ? await openS3ecObject(store, key, info, s3ecOpts) : await openDescribedS3ecObject(store, key, info, opts.s3ecDescription, s3ecOpts);
   const f: Exclude<StoredFormat, 'enseal'> = r.description.version === 1 ? 's3ec-v1' : r.description.version === 2 ? 's3ec-v2' : 's3ec-v3';
   return { format: f, body: r.body, size: r.totalSize, ...(r.range === undefined ? {} : { range: r.range }), authenticated: r.authenticated, md5Checked: false, instructionFile: r.description.instructionFile, metadata: foreignUserMetadata(info.metadata, f), ...base };
 }
@@ -178,8 +185,8 @@ export async function foreignAfter(
 /**
  * `openObject` for a foreign object: repeated ranged reads. Each read opens the object again
  * (one key unwrap — a KMS call for KMS keys — and one GET) under the description fixed at open:
- * the metadata snapshot, and an instruction file read once at open (`pinInstructionFile`), never
- * re-read. An S3EC GCM whole read is authenticated, every other read is unauthenticated and
+ * the metadata snapshot and, for S3EC, the decoded description (`s3ecDescription`: an
+ * instruction file is read once, at open, never again). An S3EC GCM whole read is authenticated, every other read is unauthenticated and
  * needs the opt-in, as for `getObject`; a read that does not match what the reader reported is
  * `ERR_STORE`.
  *
@@ -289,8 +296,8 @@ export class InteropObjectReader {
 
   /**
    * One read, checked against what the reader reported at open: the same format, and for a whole
-   * read of an object reported as authenticated, an authenticated read (the store answers the
-   * instruction file from the open-time snapshot, so this only fails if that promise breaks).
+   * read of an object reported as authenticated, an authenticated read (with the open-time
+   * `s3ecDescription` this cannot fail; it guards a reader made without one).
    * @throws EnsealError `ERR_STORE` when the object no longer reads as it was described
    */
   async #open(range: StoreRange | undefined): Promise<ForeignRead> {

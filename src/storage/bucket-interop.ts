@@ -13,11 +13,11 @@ import { isOssKeyring } from '../interop/oss-keyring.js';
 import { describeOssObject } from '../interop/oss-read.js';
 import { putOssObject } from '../interop/oss-write.js';
 import { isS3ecKeyring } from '../interop/s3ec-keyring.js';
+import type { S3ecObjectDescription } from '../interop/s3ec-metadata.js';
 import { describeS3ecObject } from '../interop/s3ec-read.js';
 import { putS3ecObject } from '../interop/s3ec-write.js';
 import { describeOss, describeS3ec, type InteropDescription } from './bucket-interop-describe.js';
 import { foreignUserMetadata, type MetadataFormat, type StoredFormat } from './bucket-interop-format.js';
-import { pinInstructionFile } from './bucket-interop-pin.js';
 import { InteropObjectReader, openForeign, type ForeignRead, type ForeignReadOptions } from './bucket-interop-read.js';
 import type { ObjectInfo, ObjectStore, ServerSideEncryption, ServerSideEncryptionInfo } from './store.js';
 
@@ -69,7 +69,8 @@ export async function readForeign(store: ObjectStore, key: string, info: ObjectI
 
 /**
  * Opens a foreign object for repeated reads, refusing at once what every read would refuse. An
- * instruction file is read once here and kept: the reader's reads never look at it again.
+ * S3EC object is described once here (its instruction file read once): the reader's reads use
+ * that description and never look at the file again.
  * @param store - the store
  * @param key - the object key
  * @param info - one snapshot of the object's facts
@@ -83,13 +84,14 @@ export async function readForeign(store: ObjectStore, key: string, info: ObjectI
  * ```
  */
 export async function openForeignReader(store: ObjectStore, key: string, info: ObjectInfo, format: MetadataFormat, opts: ForeignReadOptions): Promise<InteropObjectReader> {
-  // Fields in <key>.instruction: read it once, so that every read uses this description.
-  const pinned = format === 'none' || format === 's3ec-v3-instruction' ? await pinInstructionFile(store, key, opts) : store;
-  const d = await describeInfo(pinned, key, info, format, opts);
+  // Described once (an instruction file read once): every read of the reader uses this description.
+  const s3ec = format === 'oss' || format === 'oss-legacy' ? undefined : await s3ecDescriptionOf(store, key, info, opts);
+  const d = s3ec === undefined ? describeOss(describeOssObject(info)) : describeS3ec(s3ec);
   if (!d.authenticatedWholeRead && !opts.allowUnauthenticated) {
     throw new EnsealError('ERR_UNAUTHENTICATED', `"${escapeControl(key, 120)}" is a ${d.format} object (${d.contentCipher}, no integrity): reading it needs allowUnauthenticated: true`);
   }
-  return new InteropObjectReader(pinned, key, info, format, d.format, d.contentCipher === 'AES-256-CBC' ? (d.unencryptedContentLength ?? Math.max(0, info.size - 1)) : undefined, opts);
+  const cbcSize = d.contentCipher === 'AES-256-CBC' ? (d.unencryptedContentLength ?? Math.max(0, info.size - 1)) : undefined;
+  return new InteropObjectReader(store, key, info, format, d.format, cbcSize, s3ec === undefined ? opts : { ...opts, s3ecDescription: s3ec });
 }
 
 /**
@@ -108,8 +110,11 @@ export async function openForeignReader(store: ObjectStore, key: string, info: O
  */
 export async function describeInfo(store: ObjectStore, key: string, info: ObjectInfo, format: MetadataFormat, o: { signal?: AbortSignal; sse?: ServerSideEncryption }): Promise<InteropDescription> {
   if (format === 'oss' || format === 'oss-legacy') return describeOss(describeOssObject(info));
-  const d = await describeS3ecObject(store, key, info.metadata, { ...(o.signal === undefined ? {} : { signal: o.signal }), ...(o.sse === undefined ? {} : { sse: o.sse }) });
-  return describeS3ec(d);
+  return describeS3ec(await s3ecDescriptionOf(store, key, info, o));
+}
+
+function s3ecDescriptionOf(store: ObjectStore, key: string, info: ObjectInfo, o: { signal?: AbortSignal; sse?: ServerSideEncryption }): Promise<S3ecObjectDescription> {
+  return describeS3ecObject(store, key, info.metadata, { ...(o.signal === undefined ? {} : { signal: o.signal }), ...(o.sse === undefined ? {} : { sse: o.sse }) });
 }
 
 /** What `headObject` returns for a foreign object (the bucket's `HeadObjectResult` shape). */

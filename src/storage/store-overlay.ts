@@ -1,7 +1,7 @@
 /**
  * A store that answers some calls itself and passes every other one to an underlying store,
- * unchanged: how the bucket's readers watch (`probeStore`) or pin (`pinInstructionFile`) a
- * store's answers without a request of their own. Spelled out method by method, so a method
+ * unchanged: how the bucket's format probe (`probeStore`) keeps a store's answer without a
+ * request of its own, and how tests count or alter a store's answers. Spelled out method by method, so a method
  * added to {@link ObjectStore} must be handed on here (the type checker asks for it).
  *
  * @module
